@@ -1,0 +1,3 @@
+//! The VCPU client library. TODO(helper).
+#![no_std]
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! The VCPU server core. TODO(helper).
+#![no_std]
+#![forbid(unsafe_code)]
