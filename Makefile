@@ -1,0 +1,38 @@
+# Thin porcelain over cargo and `cargo xtask`; all logic lives in xtask/.
+#
+#   make test       host tests (no kernel needed) + the QEMU tier when SEL4_PREFIX is set
+#   make run        build the default image and boot it in QEMU (needs SEL4_PREFIX)
+#   make test-qemu  boot every QEMU test manifest and judge the serial output (needs SEL4_PREFIX)
+#   make check      rustfmt + clippy (host and aarch64 targets)
+#   make targets    build every seL4-side crate for aarch64-unknown-none
+
+MANIFEST ?= manifests/default.toml
+CARGO ?= cargo
+
+.PHONY: test host-test test-qemu run check targets docs clean
+
+test: host-test targets
+	@$(CARGO) xtask test-qemu --if-kernel
+
+host-test:
+	$(CARGO) test --workspace
+
+test-qemu:
+	$(CARGO) xtask test-qemu
+
+run:
+	$(CARGO) xtask run --manifest $(MANIFEST)
+
+targets:
+	$(CARGO) xtask build-targets
+
+check:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) xtask clippy-targets
+
+docs:
+	UPDATE_DOCS=1 $(CARGO) test -p caps --test rights_doc
+
+clean:
+	$(CARGO) clean
