@@ -6,7 +6,8 @@
 //! - [`Operation`]: every operation of the wire protocol, and [`Operation::handle_args`], the one
 //!   exhaustive table of the handle arguments each operation takes and the rights each needs;
 //! - [`derive_rights`]: the `zx_handle_duplicate` / `zx_handle_replace` rules;
-//! - [`sel4`]: the mapping of Zircon rights onto seL4 capability rights, and back.
+//! - [`sel4`]: the mapping of Zircon rights onto seL4 capability rights, and back;
+//! - [`doc`]: the generator of `docs/RIGHTS.md` from these tables.
 //!
 //! Invariants:
 //! - Handlers never name a right; they ask this table (no rights literals outside this crate).
@@ -17,6 +18,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod doc;
 mod object;
 mod operation;
 mod rights;
