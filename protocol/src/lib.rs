@@ -5,6 +5,10 @@
 //! extra cap. A reply carries the `zx_status_t` in word 0 and, on success, the operation's reply
 //! struct in the following words.
 //!
+//! Modules: [`message`] (the structs and the [`Request`]/[`Reply`] types), [`codec`] (request
+//! encode/decode), [`reply`] (reply encode/decode), [`layout`] (Zircon's public structs),
+//! [`badge`] (sender identity). `docs/PROTOCOL.md` describes the format word by word.
+//!
 //! Invariants:
 //! - [`Request::decode`] is the one decode point: an unknown label, a wrong length or a bad field
 //!   yields a [`Status`], never a panic.
@@ -14,14 +18,21 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+#[cfg(not(target_endian = "little"))]
+compile_error!("the wire format is the little-endian layout of the message structs");
+
 pub mod badge;
+pub mod codec;
 pub mod layout;
 pub mod message;
+pub mod reply;
 mod status;
 
 pub use badge::{Badge, ClientId, Sender, ThreadId};
 pub use caps::Operation;
+pub use codec::{WRITE_STATE_MAX_BYTES, request_caps, request_words};
 pub use message::{Reply, ReplyPayload, Request};
+pub use reply::{REPLY_MAX_WORDS, ReplyKind, decode_reply, encode_reply};
 pub use status::Status;
 
 /// Maximum number of message words in one seL4 message (`seL4_MsgMaxLength`).

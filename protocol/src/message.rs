@@ -245,6 +245,9 @@ pub enum Request<'a> {
 }
 
 /// The payload of a successful reply.
+// One reply exists per message, on the stack, and no_std has no `Box`: the size of the largest
+// variant (`State`, 264 bytes) is the price of a plain value type.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplyPayload {
     /// No payload (`guest_set_trap`, `vcpu_kick`, `vcpu_interrupt`, `vcpu_write_state`,
