@@ -1,0 +1,291 @@
+//! Guest exits: what the server does with each [`GuestExit`] (Zircon V3 arm64 `vmexit`
+//! semantics, spec §3.2-3.5, adapted to seL4 faults).
+//!
+//! Every fault message means the VCPU's thread is blocked on a fault, so the core first asks
+//! the backend to keep the reply capability ([`Backend::take_fault`]). Then:
+//! - WFE: pc += 4, resume.
+//! - WFI: pc += 4; resume at once if a vector is pending or in a list register, or if the
+//!   guest's virtual timer is enabled and unmasked (deviation: the server keeps no clock, so an
+//!   armed timer makes WFI a resume rather than a sleep until the deadline; the timer PPI then
+//!   arrives as a VPPI event while the guest runs). Otherwise the VCPU waits, unanswered, until
+//!   `vcpu_interrupt` (resume) or `vcpu_kick` (enter returns `ZX_ERR_CANCELED`).
+//! - SMC (pc += 4 first): imm != 0 -> x0 = -1; PSCI_VERSION -> x0 = 2 (0.2); CPU_ON (SMC64
+//!   id 0xC400_0003 only) -> x0 = 0 and enter returns `ZX_OK` with a GUEST_VCPU STARTUP packet
+//!   (id = x1, entry = x2); CPU_OFF -> `ZX_ERR_STOP`; SYSTEM_OFF -> `ZX_ERR_UNAVAILABLE`;
+//!   SYSTEM_RESET -> `ZX_ERR_CANCELED`; any other function -> x0 = -1.
+//! - Stage-2 abort in a trap: instruction fetch -> `ZX_ERR_NOT_FOUND` (pc unchanged). Data
+//!   access: pc += 4 first; BELL read -> `ZX_ERR_NOT_SUPPORTED`, BELL write -> doorbell (see
+//!   [`crate::port`]) and resume; MEM without ISV -> `ZX_ERR_IO_DATA_INTEGRITY`, else enter
+//!   returns `ZX_OK` with a GUEST_MEM packet.
+//! - Stage-2 abort outside traps and mappings -> `ZX_ERR_NOT_FOUND`; inside a mapping (a
+//!   permission fault, since mappings are installed eagerly) -> `ZX_ERR_ACCESS_DENIED`
+//!   (Zircon's page-fault status; inferred). pc unchanged, so the next enter retries the access.
+//! - HVC (UnknownSyscall): pc += 4 (Zircon's ELR for HVC is the next instruction), then
+//!   `ZX_ERR_NOT_SUPPORTED`; the next enter continues after the HVC.
+//! - Other system registers, other exception classes, UserException, CapFault and malformed
+//!   messages: `ZX_ERR_NOT_SUPPORTED` with pc unchanged (the next enter retries, as in Zircon).
+//! - VPPI event 27: vector 27 becomes pending; the kernel keeps the timer masked until the
+//!   server acknowledges it (`AckVPPI`) on the maintenance exit of the LR that held 27.
+//! - VGIC maintenance: the named LR is free again (an unknown index frees nothing); resume.
+//! Each resume refills list registers and checks the kick flag first. An exit from a VCPU with
+//! no enter pending (possible only if stopping it failed) is held: the next enter resumes it.
+
+use vcpu_protocol::layout::PacketGuestMem;
+use vcpu_protocol::{Reply, ReplyPayload, Status};
+
+use crate::backend::{Backend, GuestRegs, SysReg};
+use crate::exit::{DataAbort, GuestExit};
+use crate::guest::TrapKind;
+use crate::port::{Bell, mem_packet, startup_packet};
+use crate::server::{Completions, Server};
+use crate::vcpu::Run;
+use crate::vgic::TIMER_VECTOR;
+
+/// PSCI function ids (SMC calling convention, w0).
+mod psci {
+    pub const VERSION: u32 = 0x8400_0000;
+    pub const CPU_OFF: u32 = 0x8400_0002;
+    pub const CPU_ON_64: u32 = 0xC400_0003;
+    pub const SYSTEM_OFF: u32 = 0x8400_0008;
+    pub const SYSTEM_RESET: u32 = 0x8400_0009;
+    /// PSCI 0.2.
+    pub const VERSION_0_2: u64 = 2;
+    /// `PSCI_RET_NOT_SUPPORTED` (-1).
+    pub const NOT_SUPPORTED: u64 = u64::MAX;
+}
+
+/// CNTV_CTL_EL0 bits.
+const CNTV_ENABLE: u64 = 1 << 0;
+const CNTV_IMASK: u64 = 1 << 1;
+
+/// What to do after an exit.
+enum Action {
+    /// Let the guest run again (after the kick check).
+    Resume,
+    /// WFI with nothing to wake it: keep the fault unanswered.
+    Wait,
+    /// A doorbell found no room: wait for port space.
+    BellBlocked { trap: u16, addr: u64 },
+    /// End the pending enter with this reply; the guest stays stopped.
+    Finish(Reply),
+}
+
+impl<B: Backend> Server<B> {
+    /// Handles a fault message from the VCPU `(slot, generation)` (the badge's fields). Returns
+    /// the replies for deferred callers (the VCPU's enter, a `port_wait` given a doorbell). A
+    /// stale or unknown VCPU yields no completions and no backend call (the transport then drops
+    /// the fault's reply capability).
+    pub fn handle_guest_exit(
+        &mut self,
+        slot: u16,
+        generation: u16,
+        exit: GuestExit,
+    ) -> Completions {
+        if let Some(vcpu) = self.vcpus.get_checked_mut(slot, generation) {
+            self.backend.take_fault(&mut vcpu.backend);
+            vcpu.resume = crate::backend::Resume::Fault;
+            if vcpu.run == Run::Running {
+                let action = self
+                    .exit_action(slot, exit)
+                    .unwrap_or_else(|s| Action::Finish(Err(s)));
+                self.apply(slot, action);
+            }
+        }
+        core::mem::take(&mut self.completions)
+    }
+
+    fn apply(&mut self, v: u16, action: Action) {
+        match action {
+            Action::Resume => self.continue_guest(v),
+            Action::Finish(reply) => self.finish_enter(v, reply),
+            Action::Wait => {
+                if let Some(vcpu) = self.vcpus.get_mut(v) {
+                    vcpu.run = Run::Wfi;
+                }
+            }
+            Action::BellBlocked { trap, addr } => {
+                if let Some(vcpu) = self.vcpus.get_mut(v) {
+                    vcpu.run = Run::BellBlocked { trap, addr };
+                }
+            }
+        }
+    }
+
+    fn exit_action(&mut self, v: u16, exit: GuestExit) -> Result<Action, Status> {
+        match exit {
+            GuestExit::Wfe => {
+                self.advance_pc(v)?;
+                Ok(Action::Resume)
+            }
+            GuestExit::Wfi => self.wfi(v),
+            GuestExit::Smc { imm } => self.smc(v, imm),
+            GuestExit::MemAbort {
+                addr,
+                instruction,
+                esr,
+                ..
+            } => self.mem_abort(v, addr, instruction, esr),
+            GuestExit::Vppi { irq } => {
+                let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
+                if irq == u32::from(TIMER_VECTOR) {
+                    vcpu.vgic.raise(TIMER_VECTOR);
+                    vcpu.vgic.timer_unacked = true;
+                }
+                Ok(Action::Resume)
+            }
+            GuestExit::Maintenance { lr } => {
+                let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
+                let freed = lr.and_then(|lr| vcpu.vgic.release(usize::from(lr)));
+                if freed == Some(TIMER_VECTOR) && vcpu.vgic.timer_unacked {
+                    vcpu.vgic.timer_unacked = false;
+                    self.backend
+                        .ack_vppi(&mut vcpu.backend, u32::from(TIMER_VECTOR))?;
+                }
+                Ok(Action::Resume)
+            }
+            GuestExit::Hvc { .. } => {
+                self.advance_pc(v)?;
+                Ok(Action::Finish(Err(Status::ERR_NOT_SUPPORTED)))
+            }
+            GuestExit::SysReg { .. }
+            | GuestExit::OtherClass { .. }
+            | GuestExit::UserException { .. }
+            | GuestExit::CapFault
+            | GuestExit::Invalid { .. } => Ok(Action::Finish(Err(Status::ERR_NOT_SUPPORTED))),
+        }
+    }
+
+    /// Reads the registers, steps pc over the trapping instruction, writes them back, and
+    /// returns them as written.
+    fn advance_pc(&mut self, v: u16) -> Result<GuestRegs, Status> {
+        self.update_regs(v, |_| {})
+    }
+
+    /// pc += 4 plus `edit`, in one read-modify-write.
+    fn update_regs(
+        &mut self,
+        v: u16,
+        edit: impl FnOnce(&mut GuestRegs),
+    ) -> Result<GuestRegs, Status> {
+        let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
+        let mut regs = self.backend.read_regs(&mut vcpu.backend)?;
+        regs.pc = regs.pc.wrapping_add(4);
+        edit(&mut regs);
+        self.backend.write_regs(&mut vcpu.backend, &regs)?;
+        Ok(regs)
+    }
+
+    fn wfi(&mut self, v: u16) -> Result<Action, Status> {
+        self.advance_pc(v)?;
+        let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
+        if vcpu.vgic.any_pending() || vcpu.vgic.any_lr_occupied() {
+            return Ok(Action::Resume);
+        }
+        let ctl = self
+            .backend
+            .read_sysreg(&mut vcpu.backend, SysReg::CntvCtl)?;
+        if ctl & CNTV_ENABLE != 0 && ctl & CNTV_IMASK == 0 {
+            return Ok(Action::Resume);
+        }
+        Ok(Action::Wait)
+    }
+
+    fn smc(&mut self, v: u16, imm: u16) -> Result<Action, Status> {
+        if imm != 0 {
+            self.update_regs(v, |r| r.x[0] = psci::NOT_SUPPORTED)?;
+            return Ok(Action::Resume);
+        }
+        let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
+        let function = self.backend.read_regs(&mut vcpu.backend)?.x[0] as u32;
+        let x0 = match function {
+            psci::VERSION => psci::VERSION_0_2,
+            psci::CPU_ON_64 => 0,
+            psci::CPU_OFF | psci::SYSTEM_OFF | psci::SYSTEM_RESET => {
+                self.advance_pc(v)?;
+                return Ok(Action::Finish(Err(match function {
+                    psci::CPU_OFF => Status::ERR_STOP,
+                    psci::SYSTEM_OFF => Status::ERR_UNAVAILABLE,
+                    _ => Status::ERR_CANCELED,
+                })));
+            }
+            _ => psci::NOT_SUPPORTED,
+        };
+        let regs = self.update_regs(v, |r| r.x[0] = x0)?;
+        if function == psci::CPU_ON_64 {
+            let packet = startup_packet(regs.x[1], regs.x[2]);
+            return Ok(Action::Finish(Ok(ReplyPayload::Packet(packet))));
+        }
+        Ok(Action::Resume)
+    }
+
+    fn mem_abort(
+        &mut self,
+        v: u16,
+        addr: u64,
+        instruction: bool,
+        esr: u32,
+    ) -> Result<Action, Status> {
+        let g = self.vcpus.get(v).ok_or(Status::ERR_BAD_HANDLE)?.guest;
+        let trap = self
+            .traps
+            .iter()
+            .find(|(_, t)| t.guest == g && t.contains(addr))
+            .map(|(i, t)| (i, t.kind, t.key));
+        let Some((t, kind, key)) = trap else {
+            let mapped = self
+                .mappings
+                .iter()
+                .any(|(_, m)| m.guest == g && addr >= m.gpa && addr - m.gpa < m.size);
+            let status = if mapped {
+                Status::ERR_ACCESS_DENIED
+            } else {
+                Status::ERR_NOT_FOUND
+            };
+            return Ok(Action::Finish(Err(status)));
+        };
+        if instruction {
+            return Ok(Action::Finish(Err(Status::ERR_NOT_FOUND)));
+        }
+        let regs = self.advance_pc(v)?;
+        let abort = DataAbort::from_esr(esr);
+        match kind {
+            TrapKind::Bell if !abort.write => Ok(Action::Finish(Err(Status::ERR_NOT_SUPPORTED))),
+            TrapKind::Bell => Ok(match self.ring_bell(t, addr) {
+                Bell::Delivered => Action::Resume,
+                Bell::Full => Action::BellBlocked { trap: t, addr },
+                Bell::NoHandles => Action::Finish(Err(Status::ERR_BAD_STATE)),
+            }),
+            TrapKind::Mem if !abort.isv => Ok(Action::Finish(Err(Status::ERR_IO_DATA_INTEGRITY))),
+            TrapKind::Mem => {
+                let data = match abort.srt {
+                    _ if !abort.write => 0,
+                    31 => 0,
+                    r => mask(regs.x[usize::from(r)], abort.access_size),
+                };
+                let body = PacketGuestMem {
+                    addr,
+                    access_size: abort.access_size,
+                    sign_extend: u8::from(abort.sign_extend),
+                    xt: abort.srt,
+                    read: u8::from(!abort.write),
+                    padding1: [0; 4],
+                    data,
+                    reserved: 0,
+                };
+                Ok(Action::Finish(Ok(ReplyPayload::Packet(mem_packet(
+                    key, body,
+                )))))
+            }
+        }
+    }
+}
+
+/// `value` truncated to `size` bytes (1, 2, 4 or 8).
+fn mask(value: u64, size: u8) -> u64 {
+    match size {
+        1 => value & 0xFF,
+        2 => value & 0xFFFF,
+        4 => value & 0xFFFF_FFFF,
+        _ => value,
+    }
+}

@@ -1,0 +1,221 @@
+//! The VCPU run machinery shared by requests and guest exits: resuming the guest (Zircon's
+//! run-loop steps 3 and 4: fill list registers, then check the kick flag before entering),
+//! completing a pending `vcpu_enter` exactly once, and dropping an abandoned one.
+
+use vcpu_protocol::{Reply, Status, ThreadId};
+
+use crate::backend::{Backend, Resume};
+use crate::handle::ObjRef;
+use crate::server::Server;
+use crate::vcpu::Run;
+use crate::vgic::lr_priority;
+
+impl<B: Backend> Server<B> {
+    /// Completes VCPU `v`'s pending enter with `reply`; the guest stays stopped. Does nothing if
+    /// no enter is pending (so no enter is completed twice).
+    pub(crate) fn finish_enter(&mut self, v: u16, reply: Reply) {
+        let Some(vcpu) = self.vcpus.get_mut(v) else {
+            return;
+        };
+        if vcpu.run == Run::Idle {
+            return;
+        }
+        vcpu.run = Run::Idle;
+        let owner = vcpu.owner;
+        self.complete(owner, reply);
+    }
+
+    /// Writes pending vectors into free list registers (lowest vector first). A backend error
+    /// leaves the remaining vectors pending.
+    pub(crate) fn refill_lrs(&mut self, v: u16) {
+        let Some(vcpu) = self.vcpus.get_mut(v) else {
+            return;
+        };
+        while let Some((lr, vector)) = vcpu.vgic.next_fill() {
+            let injected = self.backend.inject_irq(
+                &mut vcpu.backend,
+                lr,
+                vector,
+                lr_priority(vector),
+                B::LR_GROUP,
+            );
+            if injected.is_err() {
+                break;
+            }
+            vcpu.vgic.occupy(lr, vector);
+        }
+    }
+
+    /// Fills list registers and lets the guest run; on success the VCPU is `Running`.
+    pub(crate) fn try_resume(&mut self, v: u16) -> Result<(), Status> {
+        self.refill_lrs(v);
+        let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
+        self.backend.resume_vcpu(&mut vcpu.backend, vcpu.resume)?;
+        vcpu.run = Run::Running;
+        Ok(())
+    }
+
+    /// Continues a VCPU whose enter is pending and whose guest is stopped: a pending kick ends
+    /// the enter with `ZX_ERR_CANCELED` (checked before every guest entry), otherwise the guest
+    /// runs again; a backend failure ends the enter with its status.
+    pub(crate) fn continue_guest(&mut self, v: u16) {
+        let Some(vcpu) = self.vcpus.get_mut(v) else {
+            return;
+        };
+        if vcpu.kicked {
+            vcpu.kicked = false;
+            self.finish_enter(v, Err(Status::ERR_CANCELED));
+        } else if let Err(s) = self.try_resume(v) {
+            self.finish_enter(v, Err(s));
+        }
+    }
+
+    /// Drops the pending enter of the VCPU `thread` owns, without a reply (see
+    /// [`Server::abandon`]).
+    pub(crate) fn abandon_enter(&mut self, thread: ThreadId) {
+        let owned = self.vcpus.slots_where(|x| x.owner == thread);
+        for v in owned {
+            let Some(vcpu) = self.vcpus.get_mut(v) else {
+                continue;
+            };
+            match vcpu.run {
+                Run::Idle => {}
+                Run::Running => {
+                    // If stopping fails the guest runs on; its next fault is held (see
+                    // `handle_guest_exit`) and the next enter resumes it.
+                    let _ = self.backend.stop_vcpu(&mut vcpu.backend);
+                    vcpu.resume = Resume::Restart;
+                    vcpu.run = Run::Idle;
+                }
+                Run::Wfi | Run::BellBlocked { .. } => vcpu.run = Run::Idle,
+            }
+        }
+    }
+}
+
+/// See [`Server::check_invariants`].
+pub(crate) fn check_invariants<B: Backend>(s: &Server<B>) -> Result<(), &'static str> {
+    // Each thread owns at most one VCPU.
+    for (i, a) in s.vcpus.iter() {
+        if s.vcpus.iter().any(|(j, b)| j != i && b.owner == a.owner) {
+            return Err("a thread owns two VCPUs");
+        }
+    }
+    // Reference counts match the handles that exist (tables and inboxes).
+    let mut counted = HandleCounts::default();
+    for c in &s.clients {
+        for e in c.entries() {
+            if !counted.add(s, e.obj) {
+                return Err("a handle names a dead object");
+            }
+        }
+    }
+    for (g, guest) in s.guests.iter() {
+        let handles = counted.count(ObjRef::Guest(g));
+        let vmars = counted.count(ObjRef::Vmar(g));
+        let vcpus = s.vcpus.iter().filter(|(_, v)| v.guest == g).count();
+        if guest.handles != handles || guest.vmar_handles != vmars {
+            return Err("guest handle count is wrong");
+        }
+        if usize::from(guest.vcpus) != vcpus {
+            return Err("guest VCPU count is wrong");
+        }
+        if handles == 0 && vmars == 0 && vcpus == 0 {
+            return Err("an unreferenced guest is alive");
+        }
+    }
+    for (v, vcpu) in s.vcpus.iter() {
+        if vcpu.handles != counted.count(ObjRef::Vcpu(v)) || vcpu.handles == 0 {
+            return Err("VCPU handle count is wrong");
+        }
+        if s.guests.get(vcpu.guest).is_none() {
+            return Err("a VCPU outlived its guest");
+        }
+        if let Run::BellBlocked { trap, .. } = vcpu.run {
+            if s.traps.get(trap).is_none() {
+                return Err("a VCPU waits on a dead trap");
+            }
+        }
+    }
+    for (p, port) in s.ports.iter() {
+        let traps = s.traps.iter().filter(|(_, t)| t.port == Some(p)).count();
+        if port.handles != counted.count(ObjRef::Port(p)) || port.traps as usize != traps {
+            return Err("port reference count is wrong");
+        }
+        if port.handles == 0 && traps == 0 {
+            return Err("an unreferenced port is alive");
+        }
+        if port.handles == 0 && !port.waiters.is_empty() {
+            return Err("a thread waits on a port without handles");
+        }
+        for q in port.queue.iter() {
+            if s.traps.get(q.trap).is_none_or(|t| t.port != Some(p)) {
+                return Err("a queued packet outlived its trap");
+            }
+        }
+    }
+    for (t, trap) in s.traps.iter() {
+        if s.guests.get(trap.guest).is_none() {
+            return Err("a trap outlived its guest");
+        }
+        let queued = s
+            .ports
+            .iter()
+            .map(|(_, p)| p.queue.iter().filter(|q| q.trap == t).count())
+            .sum::<usize>();
+        if usize::from(trap.queued) != queued || queued > crate::BELL_PACKETS_PER_TRAP {
+            return Err("trap packet count is wrong");
+        }
+    }
+    for (_, m) in s.mappings.iter() {
+        if s.guests.get(m.guest).is_none() {
+            return Err("a mapping outlived its guest");
+        }
+    }
+    for (_, r) in s.resources.iter() {
+        if r.handles == 0 {
+            return Err("an unreferenced resource is alive");
+        }
+    }
+    Ok(())
+}
+
+/// Handle counts per object, gathered from every table and inbox.
+#[derive(Default)]
+struct HandleCounts {
+    counts: heapless::LinearMap<ObjRefKey, u32, 1024>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct ObjRefKey(u8, u16);
+
+impl HandleCounts {
+    fn key(obj: ObjRef) -> ObjRefKey {
+        match obj {
+            ObjRef::Resource(i) => ObjRefKey(0, i),
+            ObjRef::Guest(i) => ObjRefKey(1, i),
+            ObjRef::Vmar(i) => ObjRefKey(2, i),
+            ObjRef::Vcpu(i) => ObjRefKey(3, i),
+            ObjRef::Port(i) => ObjRefKey(4, i),
+        }
+    }
+
+    /// Counts a handle; false if it names no live object.
+    fn add<B: Backend>(&mut self, s: &Server<B>, obj: ObjRef) -> bool {
+        let alive = match obj {
+            ObjRef::Resource(i) => s.resources.get(i).is_some(),
+            ObjRef::Guest(i) | ObjRef::Vmar(i) => s.guests.get(i).is_some(),
+            ObjRef::Vcpu(i) => s.vcpus.get(i).is_some(),
+            ObjRef::Port(i) => s.ports.get(i).is_some(),
+        };
+        let k = Self::key(obj);
+        let n = self.counts.get(&k).copied().unwrap_or(0);
+        // At most MAX_CLIENTS * (MAX_HANDLES_PER_CLIENT + INBOX_CAPACITY) distinct objects.
+        let _ = self.counts.insert(k, n + 1);
+        alive
+    }
+
+    fn count(&self, obj: ObjRef) -> u32 {
+        self.counts.get(&Self::key(obj)).copied().unwrap_or(0)
+    }
+}

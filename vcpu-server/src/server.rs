@@ -1,0 +1,436 @@
+//! The server: object tables, client tables, the setup API and request dispatch.
+//!
+//! Object lifetimes (reference counts kept in the objects):
+//! - a guest lives while it has guest handles, VMAR handles or VCPUs (a VMAR handle keeps the
+//!   whole guest, i.e. its address space, traps and mappings, alive);
+//! - a VCPU lives while it has handles; destroying it releases its VPID and its thread's mark;
+//! - a port lives while it has handles or BELL traps pointing at it (a trap holds the port as in
+//!   Zircon; with no handles left, BELL writes fail with `ZX_ERR_BAD_STATE`);
+//! - a resource lives while it has handles.
+//! Handles waiting in an inbox count as handles. Destroying a guest unmaps and deletes its
+//! frames and removes its traps, cancelling their queued packets.
+
+use caps::{ObjType, Operation, Rights};
+use heapless::Vec;
+use vcpu_protocol::message::Request;
+use vcpu_protocol::{ClientId, HandleValue, Reply, Sender, Status, ThreadId};
+
+use crate::backend::Backend;
+use crate::guest::{Guest, Mapping, Resource, Trap};
+use crate::handle::{self, Client, Found, HandleEntry, ObjRef};
+use crate::object::Table;
+use crate::port::Port;
+use crate::vcpu::Vcpu;
+use crate::{
+    MAX_CLIENTS, MAX_COMPLETIONS, MAX_GUESTS, MAX_MAPPINGS, MAX_PORTS, MAX_RESOURCES, MAX_TRAPS,
+    MAX_VCPUS,
+};
+
+/// What the caller of [`Server::handle_request`] gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Reply now.
+    Reply(Reply),
+    /// Do not reply: keep the caller's reply capability, keyed by its [`ThreadId`]; a later
+    /// [`Completion`] for that thread carries the reply.
+    Deferred,
+}
+
+/// A reply for a thread whose call was deferred earlier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completion {
+    /// The blocked thread.
+    pub thread: ThreadId,
+    /// Its reply.
+    pub reply: Reply,
+}
+
+/// Replies for deferred callers produced by one call into the server (at most
+/// [`MAX_COMPLETIONS`]). Each deferred call is completed at most once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Completions {
+    items: Vec<Completion, MAX_COMPLETIONS>,
+}
+
+impl Completions {
+    /// The completions, oldest first.
+    pub fn as_slice(&self) -> &[Completion] {
+        &self.items
+    }
+
+    /// Number of completions.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True if there are none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Iterates over the completions.
+    pub fn iter(&self) -> core::slice::Iter<'_, Completion> {
+        self.items.iter()
+    }
+
+    pub(crate) fn push(&mut self, c: Completion) {
+        // The capacity bounds what one call can complete (see MAX_COMPLETIONS).
+        let pushed = self.items.push(c);
+        debug_assert!(pushed.is_ok(), "completion capacity exceeded");
+    }
+}
+
+impl IntoIterator for Completions {
+    type Item = Completion;
+    type IntoIter = heapless::vec::IntoIter<Completion, MAX_COMPLETIONS, usize>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+/// The result of [`Server::handle_request`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Response {
+    /// What to do with the caller.
+    pub outcome: Outcome,
+    /// Replies for other, previously deferred threads.
+    pub completions: Completions,
+}
+
+/// Numbers of live objects (diagnostics and leak checks).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObjectCounts {
+    /// Resources.
+    pub resources: usize,
+    /// Guests.
+    pub guests: usize,
+    /// VCPUs.
+    pub vcpus: usize,
+    /// Traps.
+    pub traps: usize,
+    /// Mappings (frames held).
+    pub mappings: usize,
+    /// Ports.
+    pub ports: usize,
+}
+
+/// The VCPU server core over backend `B`.
+pub struct Server<B: Backend> {
+    pub(crate) backend: B,
+    pub(crate) clients: Vec<Client, MAX_CLIENTS>,
+    pub(crate) resources: Table<Resource, MAX_RESOURCES>,
+    pub(crate) guests: Table<Guest<B::Guest>, MAX_GUESTS>,
+    pub(crate) vcpus: Table<Vcpu<B::Vcpu>, MAX_VCPUS>,
+    pub(crate) traps: Table<Trap, MAX_TRAPS>,
+    pub(crate) mappings: Table<Mapping<B::Frame>, MAX_MAPPINGS>,
+    pub(crate) ports: Table<Port, MAX_PORTS>,
+    pub(crate) completions: Completions,
+}
+
+impl<B: Backend> Server<B> {
+    /// A server with no clients and no objects.
+    pub fn new(backend: B) -> Self {
+        Server {
+            backend,
+            clients: Vec::new(),
+            resources: Table::new(),
+            guests: Table::new(),
+            vcpus: Table::new(),
+            traps: Table::new(),
+            mappings: Table::new(),
+            ports: Table::new(),
+            completions: Completions::default(),
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The backend, mutably (for the transport's kernel work outside the core).
+    pub fn backend_mut(&mut self) -> &mut B {
+        &mut self.backend
+    }
+
+    /// Numbers of live objects.
+    pub fn object_counts(&self) -> ObjectCounts {
+        ObjectCounts {
+            resources: self.resources.len(),
+            guests: self.guests.len(),
+            vcpus: self.vcpus.len(),
+            traps: self.traps.len(),
+            mappings: self.mappings.len(),
+            ports: self.ports.len(),
+        }
+    }
+
+    /// Registers a client with an empty handle table. `ZX_ERR_ALREADY_EXISTS` if it is known,
+    /// `ZX_ERR_NO_MEMORY` beyond [`MAX_CLIENTS`].
+    pub fn add_client(&mut self, id: ClientId) -> Result<(), Status> {
+        if self.client(id).is_some() {
+            return Err(Status::ERR_ALREADY_EXISTS);
+        }
+        self.clients
+            .push(Client::new(id))
+            .map_err(|_| Status::ERR_NO_MEMORY)
+    }
+
+    /// Boot configuration: gives `client` a handle to a new resource object of `kind` covering
+    /// `[base, base + size)` with `rights` (a subset of the resource default rights, else
+    /// `ZX_ERR_INVALID_ARGS`). The hypervisor resource is kind `ZX_RSRC_KIND_SYSTEM` (5), base
+    /// `ZX_RSRC_SYSTEM_HYPERVISOR_BASE` (0), size 1. Unknown client: `ZX_ERR_NOT_FOUND`; table
+    /// full: `ZX_ERR_NO_MEMORY`. Handle values are deterministic (see [`crate::handle`]).
+    pub fn grant_resource(
+        &mut self,
+        client: ClientId,
+        kind: u32,
+        base: u64,
+        size: u64,
+        rights: Rights,
+    ) -> Result<HandleValue, Status> {
+        let c = self.client_index(client).ok_or(Status::ERR_NOT_FOUND)?;
+        if !ObjType::Resource.default_rights().contains(rights) {
+            return Err(Status::ERR_INVALID_ARGS);
+        }
+        if self.clients[c].free_slots() == 0 {
+            return Err(Status::ERR_NO_MEMORY);
+        }
+        let (r, _) = self
+            .resources
+            .insert(Resource {
+                kind,
+                base,
+                size,
+                handles: 1,
+            })
+            .map_err(|_| Status::ERR_NO_MEMORY)?;
+        self.clients[c].install(HandleEntry {
+            obj: ObjRef::Resource(r),
+            rights,
+        })
+    }
+
+    /// Handles one client request. `frame` is the frame capability that came with the message,
+    /// if any: `vmar_map` consumes it (mapped, or handed back to [`Backend::delete_frame`] on
+    /// failure); any other request hands it back at once.
+    pub fn handle_request(
+        &mut self,
+        sender: Sender,
+        req: Request<'_>,
+        frame: Option<B::Frame>,
+    ) -> Response {
+        self.abandon(sender.thread);
+        let frame = match req {
+            Request::VmarMap(_) => frame,
+            _ => {
+                if let Some(f) = frame {
+                    self.backend.delete_frame(f);
+                }
+                None
+            }
+        };
+        let outcome = match req {
+            Request::GuestCreate(r) => Outcome::Reply(self.guest_create(sender, r)),
+            Request::GuestSetTrap(r) => Outcome::Reply(self.guest_set_trap(sender, r)),
+            Request::VcpuCreate(r) => Outcome::Reply(self.vcpu_create(sender, r)),
+            Request::VcpuEnter(r) => self.vcpu_enter(sender, r.handle),
+            Request::VcpuKick(r) => Outcome::Reply(self.vcpu_kick(sender, r.handle)),
+            Request::VcpuInterrupt(r) => Outcome::Reply(self.vcpu_interrupt(sender, r)),
+            Request::VcpuReadState(r) => Outcome::Reply(self.vcpu_read_state(sender, r)),
+            Request::VcpuWriteState(r, buf) => {
+                Outcome::Reply(self.vcpu_write_state(sender, r, buf))
+            }
+            Request::ObjectGetInfo(r) => Outcome::Reply(self.object_get_info(sender, r)),
+            Request::HandleDuplicate(r) => Outcome::Reply(self.handle_duplicate(sender, r)),
+            Request::HandleReplace(r) => Outcome::Reply(self.handle_replace(sender, r)),
+            Request::HandleClose(r) => Outcome::Reply(self.handle_close(sender, r.handle)),
+            Request::HandleSend(r) => Outcome::Reply(self.handle_send(sender, r)),
+            Request::HandleReceive => Outcome::Reply(self.handle_receive(sender)),
+            Request::PortCreate(r) => Outcome::Reply(self.port_create(sender, r)),
+            Request::PortWait(r) => self.port_wait(sender, r),
+            Request::VmarMap(r) => Outcome::Reply(self.vmar_map(sender, r, frame)),
+        };
+        Response {
+            outcome,
+            completions: core::mem::take(&mut self.completions),
+        }
+    }
+
+    /// Drops any call `thread` still has deferred, without a reply: the transport calls this
+    /// when it learns that the thread's reply capability is gone (the thread was restarted or
+    /// destroyed). [`Server::handle_request`] does it for every sender first. A pending
+    /// `vcpu_enter` stops the guest (kick flag untouched; a doorbell waiting for port space is
+    /// dropped); a pending `port_wait` is forgotten.
+    pub fn abandon(&mut self, thread: ThreadId) {
+        self.abandon_enter(thread);
+        for p in self.ports.slots_where(|_| true) {
+            if let Some(port) = self.ports.get_mut(p) {
+                port.waiters.retain(|t| *t != thread);
+            }
+        }
+    }
+
+    // ---- lookup helpers -------------------------------------------------------------------
+
+    pub(crate) fn client(&self, id: ClientId) -> Option<&Client> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+
+    pub(crate) fn client_index(&self, id: ClientId) -> Option<usize> {
+        self.clients.iter().position(|c| c.id == id)
+    }
+
+    /// Looks up handle argument `arg` of `op` (see [`handle::lookup`]).
+    pub(crate) fn lookup(
+        &self,
+        client: ClientId,
+        op: Operation,
+        arg: usize,
+        value: HandleValue,
+        extra: Rights,
+    ) -> Result<Option<Found>, Status> {
+        handle::lookup(self.client(client), op, arg, value, extra)
+    }
+
+    /// Like [`Server::lookup`] for an argument that is not optional.
+    pub(crate) fn lookup_required(
+        &self,
+        client: ClientId,
+        op: Operation,
+        arg: usize,
+        value: HandleValue,
+        extra: Rights,
+    ) -> Result<Found, Status> {
+        self.lookup(client, op, arg, value, extra)?
+            .ok_or(Status::ERR_BAD_HANDLE)
+    }
+
+    /// Installs a new handle for `client` (`ZX_ERR_NO_MEMORY` if it has no free slot or is
+    /// unknown). The caller has already counted the handle in its object.
+    pub(crate) fn install(
+        &mut self,
+        client: ClientId,
+        entry: HandleEntry,
+    ) -> Result<HandleValue, Status> {
+        let c = self.client_index(client).ok_or(Status::ERR_NO_MEMORY)?;
+        self.clients[c].install(entry)
+    }
+
+    /// Free handle slots of `client` (0 for an unknown client).
+    pub(crate) fn free_handle_slots(&self, client: ClientId) -> usize {
+        self.client(client).map_or(0, Client::free_slots)
+    }
+
+    pub(crate) fn complete(&mut self, thread: ThreadId, reply: Reply) {
+        self.completions.push(Completion { thread, reply });
+    }
+
+    // ---- reference counting ---------------------------------------------------------------
+
+    /// Counts one more handle to `obj`.
+    pub(crate) fn add_ref(&mut self, obj: ObjRef) {
+        match obj {
+            ObjRef::Resource(i) => {
+                if let Some(r) = self.resources.get_mut(i) {
+                    r.handles += 1;
+                }
+            }
+            ObjRef::Guest(i) => {
+                if let Some(g) = self.guests.get_mut(i) {
+                    g.handles += 1;
+                }
+            }
+            ObjRef::Vmar(i) => {
+                if let Some(g) = self.guests.get_mut(i) {
+                    g.vmar_handles += 1;
+                }
+            }
+            ObjRef::Vcpu(i) => {
+                if let Some(v) = self.vcpus.get_mut(i) {
+                    v.handles += 1;
+                }
+            }
+            ObjRef::Port(i) => {
+                if let Some(p) = self.ports.get_mut(i) {
+                    p.handles += 1;
+                }
+            }
+        }
+    }
+
+    /// Drops one handle to `obj`, destroying the object when nothing refers to it any more.
+    pub(crate) fn release(&mut self, obj: ObjRef) {
+        match obj {
+            ObjRef::Resource(i) => {
+                if let Some(r) = self.resources.get_mut(i) {
+                    r.handles = r.handles.saturating_sub(1);
+                    if r.handles == 0 {
+                        self.resources.remove(i);
+                    }
+                }
+            }
+            ObjRef::Guest(i) | ObjRef::Vmar(i) => {
+                if let Some(g) = self.guests.get_mut(i) {
+                    if matches!(obj, ObjRef::Guest(_)) {
+                        g.handles = g.handles.saturating_sub(1);
+                    } else {
+                        g.vmar_handles = g.vmar_handles.saturating_sub(1);
+                    }
+                }
+                self.maybe_destroy_guest(i);
+            }
+            ObjRef::Vcpu(i) => {
+                let last = self.vcpus.get_mut(i).is_some_and(|v| {
+                    v.handles = v.handles.saturating_sub(1);
+                    v.handles == 0
+                });
+                if last {
+                    self.destroy_vcpu(i);
+                }
+            }
+            ObjRef::Port(i) => {
+                let last = self.ports.get_mut(i).is_some_and(|p| {
+                    p.handles = p.handles.saturating_sub(1);
+                    p.handles == 0
+                });
+                if last {
+                    self.port_lost_last_handle(i);
+                }
+            }
+        }
+    }
+
+    /// Destroys guest `g` if nothing refers to it: unmaps and deletes its frames, removes its
+    /// traps (cancelling their packets), destroys its address space.
+    pub(crate) fn maybe_destroy_guest(&mut self, g: u16) {
+        let dead = self
+            .guests
+            .get(g)
+            .is_some_and(|x| x.handles == 0 && x.vmar_handles == 0 && x.vcpus == 0);
+        if !dead {
+            return;
+        }
+        let Some(mut guest) = self.guests.remove(g) else {
+            return;
+        };
+        for m in self.mappings.slots_where(|m| m.guest == g) {
+            if let Some(mapping) = self.mappings.remove(m) {
+                self.backend
+                    .unmap_frame(&mut guest.backend, mapping.gpa, &mapping.frame);
+                self.backend.delete_frame(mapping.frame);
+            }
+        }
+        for t in self.traps.slots_where(|t| t.guest == g) {
+            self.remove_trap(t);
+        }
+        self.backend.destroy_guest(guest.backend);
+    }
+
+    /// Checks the server's internal invariants; `Err` names the first one violated. For tests
+    /// and debugging; linear in the table sizes.
+    pub fn check_invariants(&self) -> Result<(), &'static str> {
+        crate::run::check_invariants(self)
+    }
+}
