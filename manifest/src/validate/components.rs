@@ -1,0 +1,382 @@
+//! Components, threads, ids, endpoints and the priority ordering rule.
+
+use plan::{MAX_CLIENTS, MAX_THREADS, Role, cspace, vspace};
+
+use super::{Ctx, Hv, Span, resolve_component};
+use crate::diag::ErrorKind;
+use crate::schema::{RawManifest, RoleName, SizeRepr};
+use crate::values::{KIB4, check_name, check_program, parse_size, show_size};
+
+/// Default stack size of a thread.
+pub const DEFAULT_STACK: u64 = 64 << 10;
+
+/// A component after the component-level checks.
+pub(crate) struct Comp {
+    pub name: String,
+    pub name_span: Span,
+    pub program: String,
+    pub description: Option<String>,
+    pub role: Role,
+    pub role_span: Span,
+    pub client_id: Option<u16>,
+    pub cspace_bits: Option<(u8, Span)>,
+    pub heap_size: u64,
+    pub heap_span: Option<Span>,
+    pub threads: Vec<Thr>,
+    pub endpoint: Option<Ep>,
+}
+
+/// A thread after the checks.
+pub(crate) struct Thr {
+    pub name: String,
+    pub name_span: Span,
+    pub id: Option<u16>,
+    pub priority: u8,
+    pub priority_span: Span,
+    pub entry: u32,
+    pub stack_size: u64,
+}
+
+/// A client's endpoint entry.
+pub(crate) struct Ep {
+    pub send_caps: bool,
+    /// Indices of the threads that hold the endpoint.
+    pub threads: Vec<usize>,
+}
+
+fn line_of(cx: &Ctx<'_>, span: &Span) -> usize {
+    cx.src.line_col(span.start).0
+}
+
+/// Parses a size value, reporting unparsable text as `invalid-value`.
+pub(crate) fn size_value(cx: &mut Ctx<'_>, value: &toml::Spanned<SizeRepr>) -> Option<u64> {
+    match parse_size(value.get_ref()) {
+        Ok(v) => Some(v),
+        Err(why) => {
+            cx.err(ErrorKind::InvalidValue, value.span(), why);
+            None
+        }
+    }
+}
+
+/// Checks a page-multiple size in `min..=max`, reporting `kind`.
+fn sized(
+    cx: &mut Ctx<'_>,
+    kind: ErrorKind,
+    what: &str,
+    value: &toml::Spanned<SizeRepr>,
+    min: u64,
+    max: u64,
+) -> Option<u64> {
+    let v = size_value(cx, value)?;
+    if v % KIB4 != 0 || v < min || v > max {
+        cx.err(
+            kind,
+            value.span(),
+            format!(
+                "{what} {v:#x} must be a multiple of 4 KiB between {} and {}",
+                show_size(min),
+                show_size(max)
+            ),
+        );
+        return None;
+    }
+    Some(v)
+}
+
+pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp> {
+    let mut comps: Vec<Comp> = Vec::new();
+    let mut client_ids: Vec<(u16, String)> = Vec::new();
+    let mut thread_ids: Vec<(u16, String)> = Vec::new();
+    for rc in &raw.components {
+        let rc = rc.get_ref();
+        let name = rc.name.get_ref().clone();
+        if let Err(why) = check_name(&name, plan::bootpage::NAME_LEN - 1) {
+            cx.err(ErrorKind::BadName, rc.name.span(), format!("component {why}"));
+        }
+        if let Some(prev) = comps.iter().find(|c| c.name == name) {
+            let line = line_of(cx, &prev.name_span);
+            cx.err(
+                ErrorKind::DuplicateName,
+                rc.name.span(),
+                format!("component `{name}` is already defined on line {line}"),
+            );
+        }
+        if let Err(why) = check_program(rc.program.get_ref()) {
+            cx.err(ErrorKind::BadName, rc.program.span(), why);
+        }
+        let role = match rc.role.get_ref() {
+            RoleName::Server => Role::Server,
+            RoleName::Client => Role::Client,
+            RoleName::Isolated => Role::Isolated,
+        };
+
+        let client_id = match (&rc.client_id, role) {
+            (None, Role::Client) => {
+                cx.err(
+                    ErrorKind::ClientIdPresence,
+                    rc.name.span(),
+                    format!("client `{name}` needs a `client-id` (1..=65535, unique)"),
+                );
+                None
+            }
+            (Some(id), Role::Server | Role::Isolated) => {
+                cx.err(
+                    ErrorKind::ClientIdPresence,
+                    id.span(),
+                    format!("`{name}` is not a client, so it must not have a `client-id`"),
+                );
+                None
+            }
+            (Some(id), Role::Client) => {
+                let v = cx.int_in(ErrorKind::ClientIdRange, "client-id", id, 1, 0xFFFF);
+                let v = v.map(|v| v as u16);
+                if let Some(v) = v {
+                    if let Some((_, other)) = client_ids.iter().find(|(i, _)| *i == v) {
+                        let msg = format!("client-id {v} is already used by `{other}`");
+                        cx.err(ErrorKind::DuplicateClientId, id.span(), msg);
+                    }
+                    client_ids.push((v, name.clone()));
+                    if client_ids.len() == MAX_CLIENTS + 1 {
+                        let msg = format!("more than {MAX_CLIENTS} clients");
+                        cx.err(ErrorKind::TooMany, id.span(), msg);
+                    }
+                }
+                v
+            }
+            (None, _) => None,
+        };
+
+        let priority = cx.int_in(ErrorKind::PriorityRange, "priority", &rc.priority, 0, 254);
+        let default_stack = match &rc.stack_size {
+            Some(s) => sized(cx, ErrorKind::StackSize, "stack-size", s, KIB4, vspace::MAX_STACK),
+            None => Some(DEFAULT_STACK),
+        };
+        let heap_size = rc
+            .heap_size
+            .as_ref()
+            .and_then(|h| sized(cx, ErrorKind::HeapSize, "heap-size", h, 0, vspace::MAX_HEAP))
+            .unwrap_or(0);
+        let cspace_bits = rc.cspace_bits.as_ref().and_then(|b| {
+            let (lo, hi) = (cspace::MIN_SIZE_BITS as i64, cspace::MAX_SIZE_BITS as i64);
+            cx.int_in(ErrorKind::CspaceSize, "cspace-bits", b, lo, hi).map(|v| (v as u8, b.span()))
+        });
+
+        if rc.threads.is_empty() {
+            cx.err(
+                ErrorKind::ThreadCount,
+                rc.name.span(),
+                format!("component `{name}` has no `[[component.thread]]`; it needs at least a main thread"),
+            );
+        }
+        let mut threads: Vec<Thr> = Vec::new();
+        for (index, rt) in rc.threads.iter().enumerate() {
+            let rt = rt.get_ref();
+            let tname = rt.name.get_ref().clone();
+            if index == MAX_THREADS {
+                cx.err(
+                    ErrorKind::ThreadCount,
+                    rt.name.span(),
+                    format!("component `{name}` has more than {MAX_THREADS} threads"),
+                );
+            }
+            if let Err(why) = check_name(&tname, plan::bootpage::THREAD_NAME_LEN - 1) {
+                cx.err(ErrorKind::BadName, rt.name.span(), format!("thread {why}"));
+            }
+            if let Some(prev) = threads.iter().find(|t| t.name == tname) {
+                let line = line_of(cx, &prev.name_span);
+                cx.err(
+                    ErrorKind::DuplicateName,
+                    rt.name.span(),
+                    format!("`{name}` already has a thread `{tname}` (line {line})"),
+                );
+            }
+            let id = match (&rt.id, role) {
+                (None, Role::Client) => {
+                    cx.err(
+                        ErrorKind::ThreadIdPresence,
+                        rt.name.span(),
+                        format!("client thread `{name}/{tname}` needs an `id` (1..=65535, unique in the system)"),
+                    );
+                    None
+                }
+                (Some(id), Role::Server | Role::Isolated) => {
+                    cx.err(
+                        ErrorKind::ThreadIdPresence,
+                        id.span(),
+                        format!("`{name}` is not a client, so its threads have no `id` (no badge)"),
+                    );
+                    None
+                }
+                (Some(id), Role::Client) => {
+                    let v = cx.int_in(ErrorKind::ThreadIdRange, "thread id", id, 1, 0xFFFF);
+                    let v = v.map(|v| v as u16);
+                    if let Some(v) = v {
+                        if let Some((_, other)) = thread_ids.iter().find(|(i, _)| *i == v) {
+                            let msg = format!("thread id {v} is already used by `{other}`");
+                            cx.err(ErrorKind::DuplicateThreadId, id.span(), msg);
+                        }
+                        thread_ids.push((v, format!("{name}/{tname}")));
+                    }
+                    v
+                }
+                (None, _) => None,
+            };
+            let (tprio, prio_span) = match &rt.priority {
+                Some(p) => (cx.int_in(ErrorKind::PriorityRange, "priority", p, 0, 254), p.span()),
+                None => (priority, rc.priority.span()),
+            };
+            let entry = match &rt.entry {
+                Some(e) => cx.int_in(ErrorKind::InvalidValue, "entry", e, 0, u32::MAX as i64),
+                None => Some(index as i64),
+            };
+            let stack = match &rt.stack_size {
+                Some(s) => sized(cx, ErrorKind::StackSize, "stack-size", s, KIB4, vspace::MAX_STACK),
+                None => default_stack,
+            };
+            threads.push(Thr {
+                name: tname,
+                name_span: rt.name.span(),
+                id,
+                priority: tprio.unwrap_or(0) as u8,
+                priority_span: prio_span,
+                entry: entry.unwrap_or(0) as u32,
+                stack_size: stack.unwrap_or(DEFAULT_STACK),
+            });
+        }
+        comps.push(Comp {
+            name,
+            name_span: rc.name.span(),
+            program: rc.program.get_ref().clone(),
+            description: rc.description.clone(),
+            role,
+            role_span: rc.role.span(),
+            client_id,
+            cspace_bits,
+            heap_size,
+            heap_span: rc.heap_size.as_ref().map(|h| h.span()),
+            threads,
+            endpoint: None,
+        });
+    }
+    comps
+}
+
+pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [Comp]) {
+    let mut seen: Vec<(usize, Span)> = Vec::new();
+    for re in &raw.endpoints {
+        let re = re.get_ref();
+        let Some(ci) = resolve_component(cx, comps, &re.client) else { continue };
+        let c = &comps[ci];
+        if c.role != Role::Client {
+            let msg = match c.role {
+                Role::Isolated => format!(
+                    "`{}` is isolated: it must have no endpoint to the server (make it a client)",
+                    c.name
+                ),
+                _ => format!("`{}` is the server; only clients get an endpoint to it", c.name),
+            };
+            cx.err(ErrorKind::RoleMismatch, re.client.span(), msg);
+            continue;
+        }
+        if let Some((_, prev)) = seen.iter().find(|(i, _)| *i == ci) {
+            let line = line_of(cx, prev);
+            let msg = format!("client `{}` already has an [[endpoint]] (line {line})", c.name);
+            cx.err(ErrorKind::DuplicateEndpoint, re.client.span(), msg);
+            continue;
+        }
+        seen.push((ci, re.client.span()));
+        let threads = match &re.threads {
+            None => (0..c.threads.len()).collect(),
+            Some(list) => {
+                let mut out: Vec<usize> = Vec::new();
+                for tn in list {
+                    match c.threads.iter().position(|t| t.name == *tn.get_ref()) {
+                        None => {
+                            let known: Vec<&str> = c.threads.iter().map(|t| t.name.as_str()).collect();
+                            cx.err(
+                                ErrorKind::UnknownThread,
+                                tn.span(),
+                                format!(
+                                    "`{}` has no thread `{}` (threads: {})",
+                                    c.name,
+                                    tn.get_ref(),
+                                    known.join(", ")
+                                ),
+                            );
+                        }
+                        Some(ti) if out.contains(&ti) => {
+                            let msg = format!("thread `{}` is listed twice", tn.get_ref());
+                            cx.err(ErrorKind::DuplicateName, tn.span(), msg);
+                        }
+                        Some(ti) => out.push(ti),
+                    }
+                }
+                out.sort_unstable();
+                out
+            }
+        };
+        comps[ci].endpoint = Some(Ep { send_caps: re.send_caps.unwrap_or(false), threads });
+    }
+    for c in comps.iter() {
+        if c.role == Role::Client && c.endpoint.is_none() {
+            cx.err(
+                ErrorKind::MissingEndpoint,
+                c.name_span.clone(),
+                format!(
+                    "client `{}` has no [[endpoint]]; add one, or make it `role = \"isolated\"` \
+                     if it must not reach the server",
+                    c.name
+                ),
+            );
+        }
+    }
+}
+
+/// The ordering rule: VCPU threads < every client thread that calls the server < every server
+/// thread. A call then always goes to a more urgent server (its reply is never delayed by the
+/// caller's peers), and no running guest can starve a client (a VMM's kicker or an interrupt
+/// source must be able to preempt a VCPU to reach the server).
+pub(crate) fn check_priorities(cx: &mut Ctx<'_>, comps: &[Comp], hv: Option<&Hv>) {
+    let Some(server) = comps.iter().find(|c| c.role == Role::Server) else { return };
+    let Some(lowest) = server.threads.iter().min_by_key(|t| t.priority) else { return };
+    let callers = comps.iter().filter_map(|c| c.endpoint.as_ref().map(|e| (c, e)));
+    let callers: Vec<(&Comp, &Thr)> =
+        callers.flat_map(|(c, e)| e.threads.iter().map(move |&i| (c, &c.threads[i]))).collect();
+    for (c, t) in &callers {
+        if t.priority >= lowest.priority {
+            cx.err(
+                ErrorKind::PriorityOrder,
+                t.priority_span.clone(),
+                format!(
+                    "client thread `{}/{}` has priority {}, not below server thread `{}/{}` ({}): \
+                     clients must be less urgent than the server they call",
+                    c.name, t.name, t.priority, server.name, lowest.name, lowest.priority
+                ),
+            );
+        }
+    }
+    let Some(hv) = hv else { return };
+    if hv.vcpu_priority >= lowest.priority {
+        cx.err(
+            ErrorKind::PriorityOrder,
+            hv.vcpu_priority_span.clone(),
+            format!(
+                "vcpu-priority {} is not below server thread `{}/{}` ({}): the server must \
+                 preempt the VCPUs it runs",
+                hv.vcpu_priority, server.name, lowest.name, lowest.priority
+            ),
+        );
+    }
+    if let Some((c, t)) = callers.iter().find(|(_, t)| t.priority <= hv.vcpu_priority) {
+        cx.err(
+            ErrorKind::PriorityOrder,
+            hv.vcpu_priority_span.clone(),
+            format!(
+                "vcpu-priority {} is not below client thread `{}/{}` ({}): a running guest \
+                 would starve it",
+                hv.vcpu_priority, c.name, t.name, t.priority
+            ),
+        );
+    }
+}
