@@ -324,15 +324,16 @@ impl World {
         }
     }
 
-    /// A MEM trap at `addr` (one page) on `guest` with `key`.
+    /// A MEM trap at `addr` (one page) on `guest` with `key` (set by thread A3, so that a
+    /// pending enter of A1 is not abandoned).
     pub fn mem_trap(&mut self, guest: HandleValue, addr: u64, key: u64) {
-        let st = self.status(A1, set_trap(guest, GUEST_TRAP_MEM, addr, PAGE, 0, key));
+        let st = self.status(A3, set_trap(guest, GUEST_TRAP_MEM, addr, PAGE, 0, key));
         assert_eq!(st, Status::OK);
     }
 
     /// A BELL trap at `addr` (one page) on `guest` to `port` with `key`.
     pub fn bell_trap(&mut self, guest: HandleValue, addr: u64, port: HandleValue, key: u64) {
-        let st = self.status(A1, set_trap(guest, GUEST_TRAP_BELL, addr, PAGE, port, key));
+        let st = self.status(A3, set_trap(guest, GUEST_TRAP_BELL, addr, PAGE, port, key));
         assert_eq!(st, Status::OK);
     }
 
