@@ -120,6 +120,21 @@ impl W {
         self.depth -= 1;
         self.line(text);
     }
+
+    /// `name: &[` (or the whole `name: &[],` when `empty`).
+    fn open_list(&mut self, name: &str, empty: bool) {
+        if empty {
+            self.line(&format!("{name}: &[],"));
+        } else {
+            self.open(&format!("{name}: &["));
+        }
+    }
+
+    fn close_list(&mut self, empty: bool) {
+        if !empty {
+            self.close("],");
+        }
+    }
 }
 
 /// Rust source defining `pub static PLAN: plan::Plan` for `system`.
@@ -192,7 +207,7 @@ pub fn codegen(
             w.close("}),");
         }
     }
-    w.open("grants: &[");
+    w.open_list("grants", system.grants.is_empty());
     for g in &system.grants {
         w.open("GrantPlan {");
         w.line(&format!("component: {},", g.component));
@@ -200,7 +215,7 @@ pub fn codegen(
         w.line(&format!("handle: {},", handle(&g.handle)));
         w.close("},");
     }
-    w.close("],");
+    w.close_list(system.grants.is_empty());
     w.close("};");
     w.close("}");
     w.line("");
@@ -258,7 +273,7 @@ fn component(w: &mut W, c: &Component, elf: usize) {
         w.line(&format!("CapPlan {{ slot: {}, cap: {} }},", cp.slot, cap(&cp.cap)));
     }
     w.close("],");
-    w.open("regions: &[");
+    w.open_list("regions", c.regions.is_empty());
     for r in &c.regions {
         w.open("RegionPlan {");
         w.line(&format!("name: {:?},", r.name));
@@ -279,12 +294,12 @@ fn component(w: &mut W, c: &Component, elf: usize) {
         w.line(&format!("frame_count: {},", r.frame_count));
         w.close("},");
     }
-    w.close("],");
-    w.open("handles: &[");
+    w.close_list(c.regions.is_empty());
+    w.open_list("handles", c.handles.is_empty());
     for h in &c.handles {
         w.line(&format!("{},", handle(h)));
     }
-    w.close("],");
+    w.close_list(c.handles.is_empty());
     w.close("},");
 }
 

@@ -70,7 +70,10 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
     let hv = grants::check_hypervisor(&mut cx, &raw, &platform, &kernel);
     let grants = grants::check_grants(&mut cx, &raw, &comps, hv.as_ref());
     let regions = memory::check_regions(&mut cx, &raw, &comps, &platform);
-    components::check_priorities(&mut cx, &comps, hv.as_ref());
+    // Out-of-range priorities were replaced by fallbacks; ordering them would only echo that.
+    if !cx.errors.iter().any(|d| d.kind == ErrorKind::PriorityRange) {
+        components::check_priorities(&mut cx, &comps, hv.as_ref());
+    }
     if !cx.errors.is_empty() {
         return Err(cx.errors);
     }
