@@ -140,7 +140,11 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     /// `file:line:col: error[kind]: message`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: error[{}]: {}", self.file, self.line, self.col, self.kind, self.message)
+        write!(
+            f,
+            "{}:{}:{}: error[{}]: {}",
+            self.file, self.line, self.col, self.kind, self.message
+        )
     }
 }
 
@@ -156,7 +160,10 @@ pub struct Source {
 impl Source {
     /// A source called `name` (used in diagnostics) with contents `text`.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
-        Source { name: name.into(), text: text.into() }
+        Source {
+            name: name.into(),
+            text: text.into(),
+        }
     }
 
     /// The name.
@@ -183,9 +190,21 @@ impl Source {
     }
 
     /// A diagnostic at `span`.
-    pub fn error(&self, kind: ErrorKind, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+    pub fn error(
+        &self,
+        kind: ErrorKind,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         let (line, col) = self.line_col(span.start);
-        Diagnostic { kind, file: self.name.clone(), line, col, span, message: message.into() }
+        Diagnostic {
+            kind,
+            file: self.name.clone(),
+            line,
+            col,
+            span,
+            message: message.into(),
+        }
     }
 
     /// The diagnostic for a TOML/serde error, classified by serde's stable message prefixes.

@@ -33,12 +33,11 @@ use std::path::Path;
 pub use codegen::{CodegenError, codegen};
 pub use diag::{Diagnostic, ErrorKind, Source};
 pub use model::{
-    Component, Endpoint, Grant, GrantObjectExt, Handle, Hypervisor, Region, Thread,
-    ValidatedSystem,
+    Component, Endpoint, Grant, GrantObjectExt, Handle, Hypervisor, Region, Thread, ValidatedSystem,
 };
 pub use report::report;
-pub use values::{parse_size, show_rights, show_sel4_rights, show_size};
 pub use schema::SizeRepr;
+pub use values::{parse_size, show_rights, show_sel4_rights, show_size};
 
 /// Reads and validates the manifest at `path`. Diagnostics name the file as `path` displays.
 pub fn load(path: impl AsRef<Path>) -> Result<ValidatedSystem, Vec<Diagnostic>> {
@@ -48,7 +47,11 @@ pub fn load(path: impl AsRef<Path>) -> Result<ValidatedSystem, Vec<Diagnostic>> 
         Ok(text) => load_str(&name, &text),
         Err(e) => {
             let src = Source::new(name, "");
-            Err(vec![src.error(ErrorKind::Io, 0..0, format!("cannot read the manifest: {e}"))])
+            Err(vec![src.error(
+                ErrorKind::Io,
+                0..0,
+                format!("cannot read the manifest: {e}"),
+            )])
         }
     }
 }

@@ -44,16 +44,28 @@ pub struct Platform {
 /// QEMU `virt`, Cortex-A57 (44-bit PA), 2 GiB RAM: the reference kernel.
 pub const QEMU_ARM_VIRT: Platform = Platform {
     name: "qemu-arm-virt",
-    ram: Range { start: 0x6000_0000, end: 0xC000_0000 },
-    ram_reserved: Range { start: 0x6000_0000, end: 0x6400_0000 },
-    vm_memory: Range { start: 0x4000_0000, end: 0x6000_0000 },
+    ram: Range {
+        start: 0x6000_0000,
+        end: 0xC000_0000,
+    },
+    ram_reserved: Range {
+        start: 0x6000_0000,
+        end: 0x6400_0000,
+    },
+    vm_memory: Range {
+        start: 0x4000_0000,
+        end: 0x6000_0000,
+    },
     gicv: 0x0804_0000,
     asids_per_pool: 511,
 };
 
 /// The same machine with a 40-bit-PA CPU (Cortex-A53 build, 1 GiB RAM).
 pub const QEMU_ARM_VIRT_PA40: Platform = Platform {
-    ram: Range { start: 0x6000_0000, end: 0x8000_0000 },
+    ram: Range {
+        start: 0x6000_0000,
+        end: 0x8000_0000,
+    },
     ..QEMU_ARM_VIRT
 };
 

@@ -29,8 +29,15 @@ fn endpoint_rights(word: u64) -> String {
 }
 
 fn frame_rights(word: u64, execute_never: bool) -> String {
-    let z = frame_zircon_rights(FrameMapping { rights: Sel4Rights::from_word(word), execute_never });
-    let x = if execute_never { ", never executable" } else { "" };
+    let z = frame_zircon_rights(FrameMapping {
+        rights: Sel4Rights::from_word(word),
+        execute_never,
+    });
+    let x = if execute_never {
+        ", never executable"
+    } else {
+        ""
+    };
     format!("{} = Zircon {}{x}", sel4(word), show_rights(z))
 }
 
@@ -59,7 +66,11 @@ pub fn report(system: &ValidatedSystem) -> String {
     let _ = writeln!(
         o,
         "Kernel: {}, {}-bit PA, non-MCS",
-        if system.kernel.hypervisor { "hypervisor support" } else { "no hypervisor support" },
+        if system.kernel.hypervisor {
+            "hypervisor support"
+        } else {
+            "no hypervisor support"
+        },
         system.kernel.pa_bits
     );
     let _ = writeln!(
@@ -69,8 +80,11 @@ pub fn report(system: &ValidatedSystem) -> String {
         show_size(p.ram.end - p.ram_reserved.end)
     );
     if let Some(hv) = &system.hypervisor {
-        let blocks: Vec<String> =
-            hv.untyped_size_bits.iter().map(|b| show_size(1u64 << b)).collect();
+        let blocks: Vec<String> = hv
+            .untyped_size_bits
+            .iter()
+            .map(|b| show_size(1u64 << b))
+            .collect();
         let _ = writeln!(
             o,
             "Hypervisor: untyped {} ({}), up to {} guests and {} VCPUs, VCPU priority {}",
@@ -106,7 +120,10 @@ pub fn report(system: &ValidatedSystem) -> String {
         let _ = writeln!(o, "  none");
     }
     let _ = writeln!(o);
-    let _ = writeln!(o, "Initial handles (installed by the server at start, in this order):");
+    let _ = writeln!(
+        o,
+        "Initial handles (installed by the server at start, in this order):"
+    );
     if system.grants.is_empty() {
         let _ = writeln!(o, "  none");
     }
@@ -143,7 +160,10 @@ pub fn report(system: &ValidatedSystem) -> String {
                 (Some(_), false) => ", placed at build time",
                 (None, _) => ", allocated by the root task",
             };
-            rows.push((r.paddr, format!("  {at}  {src}  {}/{}{how}", c.name, r.name)));
+            rows.push((
+                r.paddr,
+                format!("  {at}  {src}  {}/{}{how}", c.name, r.name),
+            ));
         }
     }
     rows.sort();
@@ -157,7 +177,14 @@ pub fn report(system: &ValidatedSystem) -> String {
 }
 
 fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
-    let _ = writeln!(o, "Component {} `{}` ({}), program `{}`", c.index, c.name, role(c.role), c.program);
+    let _ = writeln!(
+        o,
+        "Component {} `{}` ({}), program `{}`",
+        c.index,
+        c.name,
+        role(c.role),
+        c.program
+    );
     if let Some(d) = &c.description {
         let _ = writeln!(o, "  {d}");
     }
@@ -217,7 +244,11 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
                 system.platform.asids_per_pool
             ),
             Cap::Untyped { size_bits } => format!("untyped {}", show_size(1u64 << size_bits)),
-            Cap::DeviceFrame { paddr, size_bits, rights } => format!(
+            Cap::DeviceFrame {
+                paddr,
+                size_bits,
+                rights,
+            } => format!(
                 "device frame {} at {} (GICV); {}",
                 show_size(1u64 << size_bits),
                 hex(paddr),
@@ -238,12 +269,23 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
     }
     let _ = writeln!(o, "  Memory:");
     if c.heap_size > 0 {
-        let _ = writeln!(o, "    heap {} at {}", show_size(c.heap_size), hex(c.heap_vaddr));
+        let _ = writeln!(
+            o,
+            "    heap {} at {}",
+            show_size(c.heap_size),
+            hex(c.heap_vaddr)
+        );
     }
     for r in &c.regions {
-        let at = r.vaddr.map_or_else(|| "not mapped".to_string(), |v| format!("at {}", hex(v)));
+        let at = r
+            .vaddr
+            .map_or_else(|| "not mapped".to_string(), |v| format!("at {}", hex(v)));
         let guest = if r.guest { ", guest memory" } else { "" };
-        let zero = if r.zero_fill { ", zeroed by the root task" } else { "" };
+        let zero = if r.zero_fill {
+            ", zeroed by the root task"
+        } else {
+            ""
+        };
         let _ = writeln!(
             o,
             "    region `{}` {} in {} pages, {at}{guest}{zero}; {}",

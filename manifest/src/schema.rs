@@ -151,7 +151,10 @@ pub struct RawGrant {
 
 /// A size: an integer number of bytes, or text such as `"64K"`, `"2M"`, `"0x20_0000"`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(untagged, expecting = "invalid type: expected a size (an integer or text like \"64K\")")]
+#[serde(
+    untagged,
+    expecting = "invalid type: expected a size (an integer or text like \"64K\")"
+)]
 pub enum SizeRepr {
     /// Bytes.
     Int(i64),

@@ -34,13 +34,17 @@ fn parse_size_text(text: &str) -> Result<u64, String> {
         _ => return Err(bad()),
     };
     let cleaned: String = digits.chars().filter(|&c| c != '_').collect();
-    let value = if let Some(hex) = cleaned.strip_prefix("0x").or_else(|| cleaned.strip_prefix("0X"))
+    let value = if let Some(hex) = cleaned
+        .strip_prefix("0x")
+        .or_else(|| cleaned.strip_prefix("0X"))
     {
         u64::from_str_radix(hex, 16).map_err(|_| bad())?
     } else {
         cleaned.parse::<u64>().map_err(|_| bad())?
     };
-    value.checked_mul(1 << shift).ok_or_else(|| format!("size `{text}` is too large"))
+    value
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("size `{text}` is too large"))
 }
 
 /// Human form of a byte count: `2 MiB`, `64 KiB`, or plain bytes.
@@ -60,11 +64,15 @@ pub fn check_name(name: &str, max: usize) -> Result<(), String> {
         return Err("name is empty".into());
     }
     if name.len() > max {
-        return Err(format!("name `{name}` is {} bytes long; at most {max}", name.len()));
+        return Err(format!(
+            "name `{name}` is {} bytes long; at most {max}",
+            name.len()
+        ));
     }
     let mut chars = name.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-    if !first_ok || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    if !first_ok
+        || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
     {
         return Err(format!(
             "name `{name}` must start with a lowercase letter and contain only lowercase letters, \
@@ -78,25 +86,39 @@ pub fn check_name(name: &str, max: usize) -> Result<(), String> {
 pub fn check_program(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
-        Err(format!("`{name}` is not a cargo package name (letters, digits, `-`, `_`; 1..=64)"))
+        Err(format!(
+            "`{name}` is not a cargo package name (letters, digits, `-`, `_`; 1..=64)"
+        ))
     }
 }
 
 /// The right called `name` (Zircon's name without `ZX_RIGHT_`, e.g. `DUPLICATE`).
 pub fn right_by_name(name: &str) -> Option<Rights> {
     let bare = name.strip_prefix("ZX_RIGHT_").unwrap_or(name);
-    Rights::NAMED.iter().find(|(_, n)| *n == bare).map(|(r, _)| *r)
+    Rights::NAMED
+        .iter()
+        .find(|(_, n)| *n == bare)
+        .map(|(r, _)| *r)
 }
 
 /// `A|B|C` names of a rights set (`NONE` when empty).
 pub fn show_rights(rights: Rights) -> String {
-    let names: Vec<&str> =
-        Rights::NAMED.iter().filter(|(r, _)| rights.contains(*r)).map(|(_, n)| *n).collect();
-    if names.is_empty() { "NONE".into() } else { names.join("|") }
+    let names: Vec<&str> = Rights::NAMED
+        .iter()
+        .filter(|(r, _)| rights.contains(*r))
+        .map(|(_, n)| *n)
+        .collect();
+    if names.is_empty() {
+        "NONE".into()
+    } else {
+        names.join("|")
+    }
 }
 
 /// `Write|Read|...` names of a `seL4_CapRights` word.
@@ -106,7 +128,11 @@ pub fn show_sel4_rights(word: u64) -> String {
         .filter(|(r, _)| word & r.word() == r.word() && r.word() != 0)
         .map(|(_, n)| *n)
         .collect();
-    if names.is_empty() { "none".into() } else { names.join("|") }
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join("|")
+    }
 }
 
 #[cfg(test)]
@@ -150,7 +176,10 @@ mod tests {
         assert_eq!(right_by_name("ZX_RIGHT_INSPECT"), Some(Rights::INSPECT));
         assert_eq!(right_by_name("SAME_RIGHTS"), None);
         assert_eq!(right_by_name("duplicate"), None);
-        assert_eq!(show_rights(Rights::DUPLICATE | Rights::WRITE), "DUPLICATE|WRITE");
+        assert_eq!(
+            show_rights(Rights::DUPLICATE | Rights::WRITE),
+            "DUPLICATE|WRITE"
+        );
         assert_eq!(show_rights(Rights::NONE), "NONE");
         assert_eq!(show_sel4_rights(0x9), "Write|GrantReply");
     }

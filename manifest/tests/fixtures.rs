@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use manifest::{ErrorKind, load};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn tomls(dir: &Path) -> Vec<PathBuf> {
@@ -28,8 +31,12 @@ fn expectations(path: &Path) -> BTreeSet<Expectation> {
     let text = std::fs::read_to_string(path).expect("fixture readable");
     let mut out = BTreeSet::new();
     for line in text.lines().take_while(|l| l.starts_with('#')) {
-        let Some(rest) = line.strip_prefix("# expect: ") else { continue };
-        let (kind, at) = rest.split_once(' ').expect("`# expect: <kind> <line>:<col>`");
+        let Some(rest) = line.strip_prefix("# expect: ") else {
+            continue;
+        };
+        let (kind, at) = rest
+            .split_once(' ')
+            .expect("`# expect: <kind> <line>:<col>`");
         let kind = ErrorKind::from_name(kind).unwrap_or_else(|| panic!("unknown kind `{kind}`"));
         let (l, c) = at.split_once(':').expect("<line>:<col>");
         out.insert((kind, l.parse().expect("line"), c.parse().expect("col")));
@@ -57,8 +64,15 @@ fn bad_fixtures_fail_exactly_as_announced() {
     assert!(files.len() >= ErrorKind::ALL.len() - 1);
     for file in files {
         let expected = expectations(&file);
-        assert!(!expected.is_empty(), "{} has no `# expect:` line", file.display());
-        let stem = file.file_stem().and_then(|s| s.to_str()).expect("utf-8 name");
+        assert!(
+            !expected.is_empty(),
+            "{} has no `# expect:` line",
+            file.display()
+        );
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 name");
         let named = stem.split("--").next().expect("stem");
         assert!(
             expected.iter().any(|(k, _, _)| k.name() == named),
@@ -73,7 +87,13 @@ fn bad_fixtures_fail_exactly_as_announced() {
         let shown: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
         assert_eq!(got, expected, "{}:\n{}", file.display(), shown.join("\n"));
         for d in &diags {
-            let prefix = format!("{}:{}:{}: error[{}]: ", file.display(), d.line, d.col, d.kind);
+            let prefix = format!(
+                "{}:{}:{}: error[{}]: ",
+                file.display(),
+                d.line,
+                d.col,
+                d.kind
+            );
             assert!(d.to_string().starts_with(&prefix), "{d}");
         }
     }
@@ -83,13 +103,21 @@ fn bad_fixtures_fail_exactly_as_announced() {
 fn every_kind_has_a_fixture() {
     let stems: BTreeSet<String> = tomls(&repo().join("tests/manifests/bad"))
         .iter()
-        .filter_map(|p| p.file_stem()?.to_str().map(|s| s.split("--").next().unwrap_or(s).to_string()))
+        .filter_map(|p| {
+            p.file_stem()?
+                .to_str()
+                .map(|s| s.split("--").next().unwrap_or(s).to_string())
+        })
         .collect();
     for kind in ErrorKind::ALL {
         if *kind == ErrorKind::Io {
             continue;
         }
-        assert!(stems.contains(kind.name()), "no fixture tests/manifests/bad/{}.toml", kind.name());
+        assert!(
+            stems.contains(kind.name()),
+            "no fixture tests/manifests/bad/{}.toml",
+            kind.name()
+        );
         assert_eq!(ErrorKind::from_name(kind.name()), Some(*kind));
     }
 }
@@ -99,5 +127,11 @@ fn unreadable_file_is_an_io_diagnostic() {
     let diags = load(repo().join("tests/manifests/no-such-file.toml")).expect_err("missing file");
     assert_eq!(diags.len(), 1);
     assert_eq!(diags[0].kind, ErrorKind::Io);
-    assert!(diags[0].to_string().contains("no-such-file.toml:1:1: error[io]"), "{}", diags[0]);
+    assert!(
+        diags[0]
+            .to_string()
+            .contains("no-such-file.toml:1:1: error[io]"),
+        "{}",
+        diags[0]
+    );
 }

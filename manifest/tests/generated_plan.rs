@@ -23,7 +23,13 @@ fn plan_header() {
     let server = PLAN.server().expect("server");
     assert_eq!(server.role, Role::Server);
     assert_eq!(server.name, "vcpu-server");
-    assert_eq!(PLAN.components.iter().filter(|c| c.role == Role::Server).count(), 1);
+    assert_eq!(
+        PLAN.components
+            .iter()
+            .filter(|c| c.role == Role::Server)
+            .count(),
+        1
+    );
     for (i, c) in PLAN.components.iter().enumerate() {
         assert_eq!(c.index as usize, i);
         assert_eq!(c.elf, b"\x7fELF stand-in");
@@ -40,8 +46,17 @@ fn badges_decode_to_their_thread() {
                 continue;
             }
             assert_eq!(c.role, Role::Client);
-            let sender = Sender { client: ClientId(c.client_id), thread: ThreadId(t.id) };
-            assert_eq!(Badge::decode(t.badge), Badge::Client(sender), "{}/{}", c.name, t.name);
+            let sender = Sender {
+                client: ClientId(c.client_id),
+                thread: ThreadId(t.id),
+            };
+            assert_eq!(
+                Badge::decode(t.badge),
+                Badge::Client(sender),
+                "{}/{}",
+                c.name,
+                t.name
+            );
             assert!(!seen.contains(&t.badge), "badge reused");
             seen.push(t.badge);
             assert_eq!(
@@ -64,17 +79,34 @@ fn slots_are_distinct_and_inside_the_cspace() {
                 _ => 1,
             };
             assert!(cp.slot > 0, "{}: slot 0 must stay null", c.name);
-            assert!(cp.slot + n <= limit, "{}: slot {} beyond the CSpace", c.name, cp.slot);
+            assert!(
+                cp.slot + n <= limit,
+                "{}: slot {} beyond the CSpace",
+                c.name,
+                cp.slot
+            );
             for (s, m) in &used {
-                assert!(cp.slot + n <= *s || s + m <= cp.slot, "{}: slots overlap", c.name);
+                assert!(
+                    cp.slot + n <= *s || s + m <= cp.slot,
+                    "{}: slots overlap",
+                    c.name
+                );
             }
             used.push((cp.slot, n));
         }
         let end = used.iter().map(|(s, n)| s + n).max().unwrap_or(0);
-        assert!(end <= c.first_free_slot, "{}: caps after first_free_slot", c.name);
+        assert!(
+            end <= c.first_free_slot,
+            "{}: caps after first_free_slot",
+            c.name
+        );
         assert!(c.first_free_slot + plan::cspace::MIN_FREE_SLOTS <= limit);
         for t in c.threads {
-            assert!(c.caps.iter().any(|cp| cp.slot == t.tcb_slot && cp.cap == Cap::Tcb { thread: t.index }));
+            assert!(
+                c.caps
+                    .iter()
+                    .any(|cp| cp.slot == t.tcb_slot && cp.cap == Cap::Tcb { thread: t.index })
+            );
             assert!(c.caps.iter().any(|cp| cp.slot == t.fault_slot
                 && matches!(cp.cap, Cap::FaultEndpoint { badge, .. } if badge == t.fault_badge)));
         }
@@ -86,9 +118,19 @@ fn rights_words_come_from_the_caps_mapping() {
     use caps::Rights;
     use caps::sel4::endpoint_rights;
     let server = PLAN.server().expect("server");
-    let own = server.caps.iter().find(|c| c.slot == plan::cspace::SERVER_ENDPOINT).expect("ep");
+    let own = server
+        .caps
+        .iter()
+        .find(|c| c.slot == plan::cspace::SERVER_ENDPOINT)
+        .expect("ep");
     let all = endpoint_rights(Rights::READ | Rights::WRITE | Rights::TRANSFER).word();
-    assert_eq!(own.cap, Cap::ServerEndpoint { rights: all, badge: 0 });
+    assert_eq!(
+        own.cap,
+        Cap::ServerEndpoint {
+            rights: all,
+            badge: 0
+        }
+    );
     let vmm = &PLAN.components[1];
     let irq = &PLAN.components[2];
     let ep = |c: &plan::ComponentPlan| {
@@ -97,10 +139,16 @@ fn rights_words_come_from_the_caps_mapping() {
             _ => None,
         })
     };
-    assert_eq!(ep(vmm), Some(endpoint_rights(Rights::WRITE | Rights::TRANSFER).word()));
+    assert_eq!(
+        ep(vmm),
+        Some(endpoint_rights(Rights::WRITE | Rights::TRANSFER).word())
+    );
     assert_eq!(ep(irq), Some(endpoint_rights(Rights::WRITE).word()));
     // No client can receive on the server's endpoint.
-    assert_eq!(ep(vmm).unwrap_or(0) & caps::sel4::Sel4Rights::READ.word(), 0);
+    assert_eq!(
+        ep(vmm).unwrap_or(0) & caps::sel4::Sel4Rights::READ.word(),
+        0
+    );
 }
 
 #[test]
@@ -139,6 +187,9 @@ fn boot_pages_verify_and_match_the_manifest() {
     assert_eq!(s.clients().len(), 2);
     assert_eq!(s.clients()[0].thread_ids(), &[1, 2]);
     assert_eq!(s.grants().len(), 1);
-    assert_eq!((s.grants()[0].client_id, s.grants()[0].value), (1, hv.value));
+    assert_eq!(
+        (s.grants()[0].client_id, s.grants()[0].value),
+        (1, hv.value)
+    );
     assert_eq!(vmm.server, zerocopy::FromZeros::new_zeroed());
 }

@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// Stand-in ELF paths: absolute and machine-independent (the `generated_plan` test compiles the
@@ -15,7 +18,9 @@ fn elf(program: &str) -> PathBuf {
 }
 
 fn check(actual: &str, snapshot: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(snapshot);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(snapshot);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, actual).expect("write snapshot");
         return;
@@ -23,7 +28,10 @@ fn check(actual: &str, snapshot: &str) {
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_SNAPSHOTS=1)", path.display()));
     if expected != actual {
-        let first = expected.lines().zip(actual.lines()).position(|(a, b)| a != b);
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b);
         panic!(
             "{} is stale (first differing line: {:?}); regenerate with UPDATE_SNAPSHOTS=1 and \
              review the diff",
@@ -64,5 +72,8 @@ fn codegen_is_deterministic_and_embeds_each_program_once() {
 fn codegen_refuses_relative_elf_paths() {
     let err = manifest::codegen(&default_system(), |p| PathBuf::from(format!("target/{p}")))
         .expect_err("relative path");
-    assert!(matches!(err, manifest::CodegenError::RelativeElfPath { .. }), "{err}");
+    assert!(
+        matches!(err, manifest::CodegenError::RelativeElfPath { .. }),
+        "{err}"
+    );
 }

@@ -270,7 +270,9 @@ impl BootPage {
             || s.untyped_count as usize > MAX_UNTYPED
             || s.client_count as usize > MAX_CLIENTS
             || s.grant_count as usize > MAX_GRANTS
-            || s.clients.iter().any(|c| c.thread_count as usize > MAX_THREADS)
+            || s.clients
+                .iter()
+                .any(|c| c.thread_count as usize > MAX_THREADS)
         {
             return Err(BootPageError::BadCount);
         }
@@ -459,7 +461,12 @@ fn server_info(plan: &Plan) -> ServerInfo {
         info.client_id = c.client_id;
         info.component = c.index;
         let mut n = 0;
-        for t in c.threads.iter().filter(|t| t.endpoint_slot != 0).take(MAX_THREADS) {
+        for t in c
+            .threads
+            .iter()
+            .filter(|t| t.endpoint_slot != 0)
+            .take(MAX_THREADS)
+        {
             info.thread_ids[n] = t.id;
             n += 1;
         }

@@ -66,7 +66,11 @@ pub const fn stack_top(thread: usize) -> u64 {
 /// The address of the region that follows a region occupying `[.., prev_end)` (or the first one
 /// when `prev_end` is [`REGION_BASE`]).
 pub const fn next_region(prev_end: u64) -> u64 {
-    let start = if prev_end == REGION_BASE { REGION_BASE } else { prev_end + REGION_GUARD };
+    let start = if prev_end == REGION_BASE {
+        REGION_BASE
+    } else {
+        prev_end + REGION_GUARD
+    };
     start.div_ceil(REGION_ALIGN) * REGION_ALIGN
 }
 

@@ -92,7 +92,11 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
         let rc = rc.get_ref();
         let name = rc.name.get_ref().clone();
         if let Err(why) = check_name(&name, plan::bootpage::NAME_LEN - 1) {
-            cx.err(ErrorKind::BadName, rc.name.span(), format!("component {why}"));
+            cx.err(
+                ErrorKind::BadName,
+                rc.name.span(),
+                format!("component {why}"),
+            );
         }
         if let Some(prev) = comps.iter().find(|c| c.name == name) {
             let line = line_of(cx, &prev.name_span);
@@ -149,7 +153,14 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
 
         let priority = cx.int_in(ErrorKind::PriorityRange, "priority", &rc.priority, 0, 254);
         let default_stack = match &rc.stack_size {
-            Some(s) => sized(cx, ErrorKind::StackSize, "stack-size", s, KIB4, vspace::MAX_STACK),
+            Some(s) => sized(
+                cx,
+                ErrorKind::StackSize,
+                "stack-size",
+                s,
+                KIB4,
+                vspace::MAX_STACK,
+            ),
             None => Some(DEFAULT_STACK),
         };
         let heap_size = rc
@@ -159,7 +170,8 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
             .unwrap_or(0);
         let cspace_bits = rc.cspace_bits.as_ref().and_then(|b| {
             let (lo, hi) = (cspace::MIN_SIZE_BITS as i64, cspace::MAX_SIZE_BITS as i64);
-            cx.int_in(ErrorKind::CspaceSize, "cspace-bits", b, lo, hi).map(|v| (v as u8, b.span()))
+            cx.int_in(ErrorKind::CspaceSize, "cspace-bits", b, lo, hi)
+                .map(|v| (v as u8, b.span()))
         });
 
         if rc.threads.is_empty() {
@@ -223,7 +235,10 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
                 (None, _) => None,
             };
             let (tprio, prio_span) = match &rt.priority {
-                Some(p) => (cx.int_in(ErrorKind::PriorityRange, "priority", p, 0, 254), p.span()),
+                Some(p) => (
+                    cx.int_in(ErrorKind::PriorityRange, "priority", p, 0, 254),
+                    p.span(),
+                ),
                 None => (priority, rc.priority.span()),
             };
             let entry = match &rt.entry {
@@ -231,7 +246,14 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
                 None => Some(index as i64),
             };
             let stack = match &rt.stack_size {
-                Some(s) => sized(cx, ErrorKind::StackSize, "stack-size", s, KIB4, vspace::MAX_STACK),
+                Some(s) => sized(
+                    cx,
+                    ErrorKind::StackSize,
+                    "stack-size",
+                    s,
+                    KIB4,
+                    vspace::MAX_STACK,
+                ),
                 None => default_stack,
             };
             threads.push(Thr {
@@ -266,7 +288,9 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
     let mut seen: Vec<(usize, Span)> = Vec::new();
     for re in &raw.endpoints {
         let re = re.get_ref();
-        let Some(ci) = resolve_component(cx, comps, &re.client) else { continue };
+        let Some(ci) = resolve_component(cx, comps, &re.client) else {
+            continue;
+        };
         let c = &comps[ci];
         if c.role != Role::Client {
             let msg = match c.role {
@@ -274,14 +298,20 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
                     "`{}` is isolated: it must have no endpoint to the server (make it a client)",
                     c.name
                 ),
-                _ => format!("`{}` is the server; only clients get an endpoint to it", c.name),
+                _ => format!(
+                    "`{}` is the server; only clients get an endpoint to it",
+                    c.name
+                ),
             };
             cx.err(ErrorKind::RoleMismatch, re.client.span(), msg);
             continue;
         }
         if let Some((_, prev)) = seen.iter().find(|(i, _)| *i == ci) {
             let line = line_of(cx, prev);
-            let msg = format!("client `{}` already has an [[endpoint]] (line {line})", c.name);
+            let msg = format!(
+                "client `{}` already has an [[endpoint]] (line {line})",
+                c.name
+            );
             cx.err(ErrorKind::DuplicateEndpoint, re.client.span(), msg);
             continue;
         }
@@ -293,7 +323,8 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
                 for tn in list {
                     match c.threads.iter().position(|t| t.name == *tn.get_ref()) {
                         None => {
-                            let known: Vec<&str> = c.threads.iter().map(|t| t.name.as_str()).collect();
+                            let known: Vec<&str> =
+                                c.threads.iter().map(|t| t.name.as_str()).collect();
                             cx.err(
                                 ErrorKind::UnknownThread,
                                 tn.span(),
@@ -316,7 +347,10 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
                 out
             }
         };
-        comps[ci].endpoint = Some(Ep { send_caps: re.send_caps.unwrap_or(false), threads });
+        comps[ci].endpoint = Some(Ep {
+            send_caps: re.send_caps.unwrap_or(false),
+            threads,
+        });
     }
     for c in comps.iter() {
         if c.role == Role::Client && c.endpoint.is_none() {
@@ -338,11 +372,18 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
 /// caller's peers), and no running guest can starve a client (a VMM's kicker or an interrupt
 /// source must be able to preempt a VCPU to reach the server).
 pub(crate) fn check_priorities(cx: &mut Ctx<'_>, comps: &[Comp], hv: Option<&Hv>) {
-    let Some(server) = comps.iter().find(|c| c.role == Role::Server) else { return };
-    let Some(lowest) = server.threads.iter().min_by_key(|t| t.priority) else { return };
-    let callers = comps.iter().filter_map(|c| c.endpoint.as_ref().map(|e| (c, e)));
-    let callers: Vec<(&Comp, &Thr)> =
-        callers.flat_map(|(c, e)| e.threads.iter().map(move |&i| (c, &c.threads[i]))).collect();
+    let Some(server) = comps.iter().find(|c| c.role == Role::Server) else {
+        return;
+    };
+    let Some(lowest) = server.threads.iter().min_by_key(|t| t.priority) else {
+        return;
+    };
+    let callers = comps
+        .iter()
+        .filter_map(|c| c.endpoint.as_ref().map(|e| (c, e)));
+    let callers: Vec<(&Comp, &Thr)> = callers
+        .flat_map(|(c, e)| e.threads.iter().map(move |&i| (c, &c.threads[i])))
+        .collect();
     for (c, t) in &callers {
         if t.priority >= lowest.priority {
             cx.err(

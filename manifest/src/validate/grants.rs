@@ -31,7 +31,10 @@ pub(crate) type Grants = Vec<Grant>;
 
 /// The power-of-two blocks (log2 sizes, largest first) that add up to `bytes`.
 pub fn untyped_blocks(bytes: u64) -> Vec<u8> {
-    (0..64u8).rev().filter(|b| bytes & (1u64 << b) != 0).collect()
+    (0..64u8)
+        .rev()
+        .filter(|b| bytes & (1u64 << b) != 0)
+        .collect()
 }
 
 pub(crate) fn check_hypervisor(
@@ -81,9 +84,27 @@ pub(crate) fn check_hypervisor(
         ok = false;
     }
     let asids = platform.asids_per_pool as i64;
-    let guests = cx.int_in(ErrorKind::HypervisorBudget, "max-guests", &h.max_guests, 1, asids);
-    let vcpus = cx.int_in(ErrorKind::HypervisorBudget, "max-vcpus", &h.max_vcpus, 1, MAX_VCPUS);
-    let prio = cx.int_in(ErrorKind::PriorityRange, "vcpu-priority", &h.vcpu_priority, 0, 254);
+    let guests = cx.int_in(
+        ErrorKind::HypervisorBudget,
+        "max-guests",
+        &h.max_guests,
+        1,
+        asids,
+    );
+    let vcpus = cx.int_in(
+        ErrorKind::HypervisorBudget,
+        "max-vcpus",
+        &h.max_vcpus,
+        1,
+        MAX_VCPUS,
+    );
+    let prio = cx.int_in(
+        ErrorKind::PriorityRange,
+        "vcpu-priority",
+        &h.vcpu_priority,
+        0,
+        254,
+    );
     if let (true, Some(g), Some(v)) = (ok, guests, vcpus) {
         let need = g as u64 * GUEST_MIN_BYTES + v as u64 * VCPU_MIN_BYTES;
         if bytes < need {
@@ -122,7 +143,9 @@ pub(crate) fn check_grants(
     let mut grants: Grants = Vec::new();
     for rg in &raw.grants {
         let rg = rg.get_ref();
-        let Some(ci) = resolve_component(cx, comps, &rg.client) else { continue };
+        let Some(ci) = resolve_component(cx, comps, &rg.client) else {
+            continue;
+        };
         let c = &comps[ci];
         if c.role != Role::Client {
             cx.err(
@@ -147,7 +170,11 @@ pub(crate) fn check_grants(
             None => (object.manifest_name().to_string(), rg.object.span()),
         };
         if let Err(why) = check_name(&name, plan::bootpage::HANDLE_NAME_LEN - 1) {
-            cx.err(ErrorKind::BadName, name_span.clone(), format!("grant {why}"));
+            cx.err(
+                ErrorKind::BadName,
+                name_span.clone(),
+                format!("grant {why}"),
+            );
         }
         let mine: Vec<&Grant> = grants.iter().filter(|g| g.component == ci).collect();
         if mine.iter().any(|g| g.handle.name == name) {

@@ -52,13 +52,21 @@ pub(crate) fn build(cx: &mut Ctx<'_>, input: Input<'_>) -> ValidatedSystem {
         let comp = component(cx, &input, index, c, &regions);
         let tables = page_table_bytes(&comp);
         let mut bytes = (1u64 << (comp.cspace_bits + 5)) + 0x1000 * (2 + comp.threads.len() as u64);
-        bytes += comp.threads.iter().map(|t| t.stack_size + 0x800).sum::<u64>();
+        bytes += comp
+            .threads
+            .iter()
+            .map(|t| t.stack_size + 0x800)
+            .sum::<u64>();
         bytes += comp.heap_size + ELF_ALLOWANCE + tables;
         let span = c.heap_span.clone().unwrap_or_else(|| c.name_span.clone());
         ram_uses.push((bytes, span, format!("component `{}`", c.name)));
         components.push(comp);
     }
-    for r in input.regions.iter().filter(|r| r.source == MemorySource::Ram) {
+    for r in input
+        .regions
+        .iter()
+        .filter(|r| r.source == MemorySource::Ram)
+    {
         ram_uses.push((r.size, r.size_span.clone(), format!("region `{}`", r.name)));
     }
     if let Some(hv) = input.hv {
@@ -103,25 +111,58 @@ pub(crate) fn build(cx: &mut Ctx<'_>, input: Input<'_>) -> ValidatedSystem {
     }
 }
 
-fn component(cx: &mut Ctx<'_>, input: &Input<'_>, index: usize, c: &Comp, regs: &[&Reg]) -> Component {
+fn component(
+    cx: &mut Ctx<'_>,
+    input: &Input<'_>,
+    index: usize,
+    c: &Comp,
+    regs: &[&Reg],
+) -> Component {
     let is_server = c.role == Role::Server;
     let endpoint = c.endpoint.as_ref().map(|e| {
-        let z = if e.send_caps { Rights::WRITE | Rights::TRANSFER } else { Rights::WRITE };
-        Endpoint { zircon_rights: z, rights: endpoint_rights(z).word(), send_caps: e.send_caps }
+        let z = if e.send_caps {
+            Rights::WRITE | Rights::TRANSFER
+        } else {
+            Rights::WRITE
+        };
+        Endpoint {
+            zircon_rights: z,
+            rights: endpoint_rights(z).word(),
+            send_caps: e.send_caps,
+        }
     });
-    let mut caps = vec![CapPlan { slot: cspace::CNODE, cap: Cap::CNode }];
-    caps.push(CapPlan { slot: cspace::VSPACE, cap: Cap::VSpace });
+    let mut caps = vec![CapPlan {
+        slot: cspace::CNODE,
+        cap: Cap::CNode,
+    }];
+    caps.push(CapPlan {
+        slot: cspace::VSPACE,
+        cap: Cap::VSpace,
+    });
     if is_server {
         if input.hv.is_some() {
-            caps.push(CapPlan { slot: cspace::ASID_POOL, cap: Cap::AsidPool });
+            caps.push(CapPlan {
+                slot: cspace::ASID_POOL,
+                cap: Cap::AsidPool,
+            });
         }
         let rights = endpoint_rights(server_endpoint_rights()).word();
         let cap = Cap::ServerEndpoint { rights, badge: 0 };
-        caps.push(CapPlan { slot: cspace::SERVER_ENDPOINT, cap });
+        caps.push(CapPlan {
+            slot: cspace::SERVER_ENDPOINT,
+            cap,
+        });
         if input.hv.is_some_and(|hv| hv.gicv) {
             let rights = frame_mapping(Rights::READ | Rights::WRITE).rights.word();
-            let cap = Cap::DeviceFrame { paddr: input.platform.gicv, size_bits: 12, rights };
-            caps.push(CapPlan { slot: cspace::GICV_FRAME, cap });
+            let cap = Cap::DeviceFrame {
+                paddr: input.platform.gicv,
+                size_bits: 12,
+                rights,
+            };
+            caps.push(CapPlan {
+                slot: cspace::GICV_FRAME,
+                cap,
+            });
         }
     }
     let mut threads = Vec::new();
@@ -129,19 +170,38 @@ fn component(cx: &mut Ctx<'_>, input: &Input<'_>, index: usize, c: &Comp, regs: 
         let calls = c.endpoint.as_ref().is_some_and(|e| e.threads.contains(&i));
         let ep = match (calls, &endpoint, c.client_id, t.id) {
             (true, Some(ep), Some(client), Some(thread)) => {
-                let sender = Sender { client: ClientId(client), thread: ThreadId(thread) };
-                Some((cspace::endpoint(i), Badge::Client(sender).encode(), ep.rights))
+                let sender = Sender {
+                    client: ClientId(client),
+                    thread: ThreadId(thread),
+                };
+                Some((
+                    cspace::endpoint(i),
+                    Badge::Client(sender).encode(),
+                    ep.rights,
+                ))
             }
             _ => None,
         };
         let fault_badge = plan::fault_badge(index as u16, i as u16);
-        caps.push(CapPlan { slot: cspace::tcb(i), cap: Cap::Tcb { thread: i as u8 } });
+        caps.push(CapPlan {
+            slot: cspace::tcb(i),
+            cap: Cap::Tcb { thread: i as u8 },
+        });
         if let Some((slot, badge, rights)) = ep {
-            caps.push(CapPlan { slot, cap: Cap::ServerEndpoint { rights, badge } });
+            caps.push(CapPlan {
+                slot,
+                cap: Cap::ServerEndpoint { rights, badge },
+            });
         }
         let rights = endpoint_rights(fault_endpoint_rights()).word();
-        let cap = Cap::FaultEndpoint { rights, badge: fault_badge };
-        caps.push(CapPlan { slot: cspace::fault(i), cap });
+        let cap = Cap::FaultEndpoint {
+            rights,
+            badge: fault_badge,
+        };
+        caps.push(CapPlan {
+            slot: cspace::fault(i),
+            cap,
+        });
         threads.push(Thread {
             index: i,
             name: t.name.clone(),
@@ -160,14 +220,21 @@ fn component(cx: &mut Ctx<'_>, input: &Input<'_>, index: usize, c: &Comp, regs: 
     }
     if let (true, Some(hv)) = (is_server, input.hv) {
         for (k, &bits) in hv.untyped_size_bits.iter().enumerate() {
-            caps.push(CapPlan { slot: cspace::untyped(k), cap: Cap::Untyped { size_bits: bits } });
+            caps.push(CapPlan {
+                slot: cspace::untyped(k),
+                cap: Cap::Untyped { size_bits: bits },
+            });
         }
     }
     let mut regions = Vec::new();
     let mut next_slot = cspace::REGION_BASE;
     let mut vend = vspace::REGION_BASE;
     for (k, r) in regs.iter().enumerate() {
-        let zircon_rights = if r.writable { Rights::READ | Rights::WRITE } else { Rights::READ };
+        let zircon_rights = if r.writable {
+            Rights::READ | Rights::WRITE
+        } else {
+            Rights::READ
+        };
         let mapping = frame_mapping(zircon_rights);
         let frame_count = r.size >> r.page_bits;
         let vaddr = r.map.then(|| {
@@ -175,7 +242,13 @@ fn component(cx: &mut Ctx<'_>, input: &Input<'_>, index: usize, c: &Comp, regs: 
             vend = start + r.size;
             start
         });
-        caps.push(CapPlan { slot: next_slot, cap: Cap::RegionFrames { region: k as u8, count: frame_count } });
+        caps.push(CapPlan {
+            slot: next_slot,
+            cap: Cap::RegionFrames {
+                region: k as u8,
+                count: frame_count,
+            },
+        });
         regions.push(Region {
             name: r.name.clone(),
             size: r.size,
@@ -215,7 +288,11 @@ fn component(cx: &mut Ctx<'_>, input: &Input<'_>, index: usize, c: &Comp, regs: 
             *bits
         }
         None => {
-            let mut bits = if is_server { SERVER_CSPACE_BITS } else { DEFAULT_CSPACE_BITS };
+            let mut bits = if is_server {
+                SERVER_CSPACE_BITS
+            } else {
+                DEFAULT_CSPACE_BITS
+            };
             while 1u64 << bits < need && bits < cspace::MAX_SIZE_BITS {
                 bits += 1;
             }
@@ -223,13 +300,22 @@ fn component(cx: &mut Ctx<'_>, input: &Input<'_>, index: usize, c: &Comp, regs: 
                 cx.err(
                     ErrorKind::CspaceSize,
                     c.name_span.clone(),
-                    format!("`{}` needs {need} CSpace slots; at most {} are possible", c.name, 1u64 << bits),
+                    format!(
+                        "`{}` needs {need} CSpace slots; at most {} are possible",
+                        c.name,
+                        1u64 << bits
+                    ),
                 );
             }
             bits
         }
     };
-    let handles = input.grants.iter().filter(|g| g.component == index).map(|g| g.handle.clone()).collect();
+    let handles = input
+        .grants
+        .iter()
+        .filter(|g| g.component == index)
+        .map(|g| g.handle.clone())
+        .collect();
     Component {
         index,
         name: c.name.clone(),
@@ -253,7 +339,11 @@ fn component(cx: &mut Ctx<'_>, input: &Input<'_>, index: usize, c: &Comp, regs: 
 /// 2 MiB, 1 GiB and 512 GiB block touched by 4 KiB mappings; 2 MiB mappings need no last level).
 fn page_table_bytes(c: &Component) -> u64 {
     let mut ranges: Vec<(u64, u64, bool)> = vec![
-        (vspace::IMAGE_START, vspace::IMAGE_START + ELF_ALLOWANCE, false),
+        (
+            vspace::IMAGE_START,
+            vspace::IMAGE_START + ELF_ALLOWANCE,
+            false,
+        ),
         (vspace::BOOT_PAGE, vspace::BOOT_PAGE + 0x1000, false),
     ];
     for t in &c.threads {

@@ -29,7 +29,10 @@ pub(crate) struct Reg {
 fn allowed(platform: &Platform, source: MemorySource) -> Range {
     match source {
         MemorySource::VmMemory => platform.vm_memory,
-        MemorySource::Ram => Range { start: platform.ram_reserved.end, end: platform.ram.end },
+        MemorySource::Ram => Range {
+            start: platform.ram_reserved.end,
+            end: platform.ram.end,
+        },
     }
 }
 
@@ -88,7 +91,10 @@ pub(crate) fn check_regions(
                 cx.err(
                     ErrorKind::RegionAlignment,
                     rr.size.span(),
-                    format!("region size {size:#x} is not a multiple of its page size {}", show_size(page)),
+                    format!(
+                        "region size {size:#x} is not a multiple of its page size {}",
+                        show_size(page)
+                    ),
                 );
             }
         }
@@ -108,13 +114,18 @@ pub(crate) fn check_regions(
                     ),
                 );
             } else if page.is_some_and(|page| start % page != 0) {
-                let msg = format!("phys {start:#x} is not aligned to the page size {}", show_size(page.unwrap_or(KIB4)));
+                let msg = format!(
+                    "phys {start:#x} is not aligned to the page size {}",
+                    show_size(page.unwrap_or(KIB4))
+                );
                 cx.err(ErrorKind::RegionAlignment, phys.span(), msg);
             } else {
-                if let Some((_, _, other)) =
-                    fixed.iter().find(|(s, l, _)| start < s + l && *s < start + len)
+                if let Some((_, _, other)) = fixed
+                    .iter()
+                    .find(|(s, l, _)| start < s + l && *s < start + len)
                 {
-                    let msg = format!("region `{name}` overlaps region `{other}` in physical memory");
+                    let msg =
+                        format!("region `{name}` overlaps region `{other}` in physical memory");
                     cx.err(ErrorKind::RegionOverlap, phys.span(), msg);
                 }
                 fixed.push((start, len, name.clone()));
@@ -167,10 +178,18 @@ fn source_name(source: MemorySource) -> &'static str {
 
 /// Gives each `vm-memory` region without a fixed address the lowest free address aligned to its
 /// page size, in manifest order (deterministic).
-fn place_vm_memory(cx: &mut Ctx<'_>, regs: &mut [Reg], fixed: &[(u64, u64, String)], platform: &Platform) {
+fn place_vm_memory(
+    cx: &mut Ctx<'_>,
+    regs: &mut [Reg],
+    fixed: &[(u64, u64, String)],
+    platform: &Platform,
+) {
     let mut taken: Vec<(u64, u64)> = fixed.iter().map(|(s, l, _)| (*s, *l)).collect();
     let area = platform.vm_memory;
-    for r in regs.iter_mut().filter(|r| r.source == MemorySource::VmMemory && r.paddr.is_none()) {
+    for r in regs
+        .iter_mut()
+        .filter(|r| r.source == MemorySource::VmMemory && r.paddr.is_none())
+    {
         let align = 1u64 << r.page_bits;
         let mut at = area.start;
         loop {

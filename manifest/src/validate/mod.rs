@@ -52,7 +52,11 @@ impl Ctx<'_> {
         if (lo..=hi).contains(&v) {
             Some(v)
         } else {
-            self.err(kind, value.span(), format!("{what} {v} is out of range {lo}..={hi}"));
+            self.err(
+                kind,
+                value.span(),
+                format!("{what} {v} is out of range {lo}..={hi}"),
+            );
             None
         }
     }
@@ -61,7 +65,10 @@ impl Ctx<'_> {
 /// Validates the manifest text of `src`.
 pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>> {
     let raw: RawManifest = toml::from_str(src.text()).map_err(|e| vec![src.from_toml(&e)])?;
-    let mut cx = Ctx { src, errors: Vec::new() };
+    let mut cx = Ctx {
+        src,
+        errors: Vec::new(),
+    };
 
     let (platform, kernel) = check_system(&mut cx, &raw);
     let mut comps = components::check_components(&mut cx, &raw);
@@ -95,7 +102,11 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
             regions: &regions,
         },
     );
-    if cx.errors.is_empty() { Ok(system) } else { Err(cx.errors) }
+    if cx.errors.is_empty() {
+        Ok(system)
+    } else {
+        Err(cx.errors)
+    }
 }
 
 fn check_system(cx: &mut Ctx<'_>, raw: &RawManifest) -> (Platform, KernelRequirements) {
@@ -103,7 +114,11 @@ fn check_system(cx: &mut Ctx<'_>, raw: &RawManifest) -> (Platform, KernelRequire
     if let Err(why) = check_name(sys.name.get_ref(), 63) {
         cx.err(ErrorKind::BadName, sys.name.span(), format!("system {why}"));
     }
-    if let Some(p) = sys.platform.as_ref().filter(|p| p.get_ref() != platform::QEMU_ARM_VIRT.name) {
+    if let Some(p) = sys
+        .platform
+        .as_ref()
+        .filter(|p| p.get_ref() != platform::QEMU_ARM_VIRT.name)
+    {
         cx.err(
             ErrorKind::KernelRequirement,
             p.span(),
@@ -114,14 +129,20 @@ fn check_system(cx: &mut Ctx<'_>, raw: &RawManifest) -> (Platform, KernelRequire
             ),
         );
     }
-    let mut kernel = KernelRequirements { hypervisor: true, pa_bits: 44 };
+    let mut kernel = KernelRequirements {
+        hypervisor: true,
+        pa_bits: 44,
+    };
     let mut platform = platform::QEMU_ARM_VIRT;
     if let Some(k) = &sys.kernel {
         if let Some(h) = &k.hypervisor {
             kernel.hypervisor = *h.get_ref();
         }
         if let Some(bits) = &k.pa_bits {
-            match u8::try_from(*bits.get_ref()).ok().and_then(platform::for_pa_bits) {
+            match u8::try_from(*bits.get_ref())
+                .ok()
+                .and_then(platform::for_pa_bits)
+            {
                 Some(p) => {
                     kernel.pa_bits = *bits.get_ref() as u8;
                     platform = p;
@@ -145,8 +166,12 @@ fn check_system(cx: &mut Ctx<'_>, raw: &RawManifest) -> (Platform, KernelRequire
 }
 
 fn check_server_count(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &[Comp]) -> Option<usize> {
-    let servers: Vec<usize> =
-        comps.iter().enumerate().filter(|(_, c)| c.role == Role::Server).map(|(i, _)| i).collect();
+    let servers: Vec<usize> = comps
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.role == Role::Server)
+        .map(|(i, _)| i)
+        .collect();
     match servers.as_slice() {
         [one] => Some(*one),
         [] => {
@@ -183,7 +208,11 @@ pub(crate) fn resolve_component(
         cx.err(
             ErrorKind::UnknownComponent,
             name.span(),
-            format!("no component is called `{}` (components: {})", name.get_ref(), known.join(", ")),
+            format!(
+                "no component is called `{}` (components: {})",
+                name.get_ref(),
+                known.join(", ")
+            ),
         );
     }
     found
