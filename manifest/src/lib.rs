@@ -12,6 +12,8 @@
 //! - [`codegen`] turns a [`ValidatedSystem`] into Rust source defining
 //!   `pub static PLAN: plan::Plan`, for the root task's `build.rs` to write and its code to
 //!   `include!`;
+//! - [`check_elf`] checks a built component ELF against the loading conventions (call it for
+//!   each of [`ValidatedSystem::programs`] before embedding them);
 //! - [`report`] describes the same system for people: objects, capabilities, slots, badges and
 //!   rights (Zircon and seL4) per component.
 //!
@@ -21,6 +23,7 @@
 
 mod codegen;
 mod diag;
+mod elf;
 mod model;
 pub mod platform;
 mod report;
@@ -32,6 +35,7 @@ use std::path::Path;
 
 pub use codegen::{CodegenError, codegen};
 pub use diag::{Diagnostic, ErrorKind, Source};
+pub use elf::{ElfError, ElfSummary, check_elf};
 pub use model::{
     Component, Endpoint, Grant, GrantObjectExt, Handle, Hypervisor, Region, Thread, ValidatedSystem,
 };
