@@ -192,10 +192,25 @@ pub fn codegen(
     w.line("// the manifest and rebuild. Slot and address conventions: the `plan` crate.");
     w.line("");
     w.open("mod plan_generated {");
-    w.line("use ::plan::{");
-    w.line("    Cap, CapPlan, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan,");
-    w.line("    KernelRequirements, MemorySource, Plan, RegionPlan, Role, ThreadPlan,");
-    w.line("};");
+    // Import exactly the names the plan uses, so the including crate sees no unused import.
+    let regions = system.components.iter().any(|c| !c.regions.is_empty());
+    let mut names = vec!["Cap", "CapPlan", "ComponentPlan"];
+    if !system.grants.is_empty() {
+        names.extend(["GrantObject", "GrantPlan", "HandlePlan"]);
+    }
+    if system.hypervisor.is_some() {
+        names.push("HypervisorPlan");
+    }
+    names.push("KernelRequirements");
+    if regions {
+        names.push("MemorySource");
+    }
+    names.push("Plan");
+    if regions {
+        names.push("RegionPlan");
+    }
+    names.extend(["Role", "ThreadPlan"]);
+    w.line(&format!("use ::plan::{{{}}};", names.join(", ")));
     w.line("");
     for (i, (p, path)) in programs.iter().zip(&elves).enumerate() {
         w.line(&format!("/// ELF of program `{p}`."));

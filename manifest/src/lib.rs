@@ -40,8 +40,7 @@ pub use model::{
     Component, Endpoint, Grant, GrantObjectExt, Handle, Hypervisor, Region, Thread, ValidatedSystem,
 };
 pub use report::report;
-pub use schema::SizeRepr;
-pub use values::{parse_size, show_rights, show_sel4_rights, show_size};
+pub use values::{show_rights, show_sel4_rights, show_size};
 
 /// Reads and validates the manifest at `path`. Diagnostics name the file as `path` displays.
 pub fn load(path: impl AsRef<Path>) -> Result<ValidatedSystem, Vec<Diagnostic>> {

@@ -1,4 +1,4 @@
-//! Compiles the committed snapshot of the default system's generated plan against the `plan`
+//! Compiles the committed snapshots of generated plans (default, ipc, full) against the `plan`
 //! crate (with `include_bytes!` replaced by a stand-in, since the ELFs are not built here), and
 //! checks the plan's invariants: badges decode to the right client and thread, slots are distinct
 //! and inside each CSpace, boot pages verify and say what the manifest says.
@@ -14,7 +14,55 @@ macro_rules! include_bytes {
     };
 }
 
-include!("snapshots/default.plan.rs");
+mod default_plan {
+    include!("snapshots/default.plan.rs");
+}
+
+mod ipc_plan {
+    include!("snapshots/ipc.plan.rs");
+}
+
+mod full_plan {
+    include!("snapshots/full.plan.rs");
+}
+
+use default_plan::PLAN;
+
+#[test]
+fn every_generated_plan_yields_valid_boot_pages() {
+    for plan in [&default_plan::PLAN, &ipc_plan::PLAN, &full_plan::PLAN] {
+        assert_eq!(plan.version, plan::PLAN_VERSION);
+        for (i, c) in plan.components.iter().enumerate() {
+            let page = plan.boot_page(i).expect("component");
+            let mut words = vec![0u64; size_of::<BootPage>() / 8];
+            words.as_mut_bytes().copy_from_slice(page.as_bytes());
+            let view = BootPage::from_bytes(words.as_bytes()).expect("valid");
+            assert_eq!((view.name(), view.role()), (c.name, Some(c.role)));
+            assert_eq!(view.regions().len(), c.regions.len());
+            assert_eq!(view.handles().len(), c.handles.len());
+        }
+    }
+    let ipc = &ipc_plan::PLAN;
+    let no_cap = ipc
+        .components
+        .iter()
+        .find(|c| c.name == "no-cap")
+        .expect("no-cap");
+    assert_eq!(no_cap.role, Role::Isolated);
+    assert!(
+        no_cap
+            .caps
+            .iter()
+            .all(|c| !matches!(c.cap, Cap::ServerEndpoint { .. })),
+        "an isolated component holds no endpoint to the server"
+    );
+    assert!(
+        no_cap
+            .threads
+            .iter()
+            .all(|t| t.endpoint_slot == 0 && t.badge == 0)
+    );
+}
 
 #[test]
 fn plan_header() {

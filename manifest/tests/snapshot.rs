@@ -1,5 +1,6 @@
-//! Snapshot tests: the generated plan and the report of `manifests/default.toml` must equal the
-//! committed files in `tests/snapshots/`. After an intended change, regenerate them with
+//! Snapshot tests: the generated plan and the report of `manifests/default.toml` (and the plans of
+//! `tests/qemu/ipc.toml` and `tests/manifests/ok/full.toml`) must equal the committed files in
+//! `tests/snapshots/`. After an intended change, regenerate them with
 //! `UPDATE_SNAPSHOTS=1 cargo test -p manifest --test snapshot` and review the diff.
 
 use std::path::{Path, PathBuf};
@@ -49,6 +50,17 @@ fn default_system() -> manifest::ValidatedSystem {
 fn default_plan_snapshot() {
     let source = manifest::codegen(&default_system(), elf).expect("codegen");
     check(&source, "default.plan.rs");
+}
+
+#[test]
+fn other_plan_snapshots() {
+    for (manifest, snapshot) in [
+        ("tests/qemu/ipc.toml", "ipc.plan.rs"),
+        ("tests/manifests/ok/full.toml", "full.plan.rs"),
+    ] {
+        let system = manifest::load(repo().join(manifest)).expect("validates");
+        check(&manifest::codegen(&system, elf).expect("codegen"), snapshot);
+    }
 }
 
 #[test]

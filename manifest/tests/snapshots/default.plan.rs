@@ -2,10 +2,7 @@
 // the manifest and rebuild. Slot and address conventions: the `plan` crate.
 
 mod plan_generated {
-    use ::plan::{
-        Cap, CapPlan, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan,
-        KernelRequirements, MemorySource, Plan, RegionPlan, Role, ThreadPlan,
-    };
+    use ::plan::{Cap, CapPlan, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan, KernelRequirements, MemorySource, Plan, RegionPlan, Role, ThreadPlan};
 
     /// ELF of program `vcpu-server`.
     static ELF_0: &[u8] = include_bytes!("/elf/vcpu-server.elf");
