@@ -208,7 +208,7 @@ impl Source {
     }
 
     /// The diagnostic for a TOML/serde error, classified by serde's stable message prefixes.
-    pub fn from_toml(&self, err: &toml::de::Error) -> Diagnostic {
+    pub(crate) fn toml_error(&self, err: &toml::de::Error) -> Diagnostic {
         let message = err.message().trim().to_string();
         let kind = if message.starts_with("unknown field") {
             ErrorKind::UnknownField

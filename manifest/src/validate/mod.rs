@@ -64,7 +64,7 @@ impl Ctx<'_> {
 
 /// Validates the manifest text of `src`.
 pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>> {
-    let raw: RawManifest = toml::from_str(src.text()).map_err(|e| vec![src.from_toml(&e)])?;
+    let raw: RawManifest = toml::from_str(src.text()).map_err(|e| vec![src.toml_error(&e)])?;
     let mut cx = Ctx {
         src,
         errors: Vec::new(),
