@@ -1,0 +1,57 @@
+//! Compares every number of the `sel4` crate with the kernel installed at `SEL4_PREFIX`.
+//! Without `SEL4_PREFIX` the comparison is skipped (and says so); the test then passes.
+
+use std::path::PathBuf;
+
+#[test]
+fn sel4_crate_matches_installed_headers() {
+    let Some(prefix) = std::env::var_os("SEL4_PREFIX").map(PathBuf::from) else {
+        eprintln!(
+            "SKIPPED: SEL4_PREFIX is not set, so there are no installed libsel4 headers to \
+             compare the sel4 crate with (set SEL4_PREFIX=/path/to/install to run this check)"
+        );
+        return;
+    };
+    let report = match sel4_build::abi::check_abi(&prefix) {
+        Ok(r) => r,
+        Err(e) => panic!("ABI check of {} failed: {e}", prefix.display()),
+    };
+    eprint!("{report}");
+    assert!(
+        report.checks.len() > 300,
+        "suspiciously few items compared: {}",
+        report.checks.len()
+    );
+    let bad = report.mismatches();
+    assert!(bad.is_empty(), "{report}");
+}
+
+/// The comparison must notice a changed number (guards against a checker that compares
+/// nothing): renumber one label and one stub word in the loaded headers.
+#[test]
+fn comparison_detects_a_changed_number() {
+    let Some(prefix) = std::env::var_os("SEL4_PREFIX").map(PathBuf::from) else {
+        eprintln!("SKIPPED: SEL4_PREFIX is not set");
+        return;
+    };
+    let mut headers = sel4_build::abi::Headers::load(&prefix).expect("headers load");
+    headers.symbols.enumerator("TCBConfigure", 99);
+    if let Some(f) = headers.client.get_mut("seL4_CNode_Mint") {
+        f.words.insert(5, "src_index".to_string());
+    }
+    let report = sel4_build::abi::compare(&headers);
+    let bad: Vec<String> = report.mismatches().iter().map(|c| c.item.clone()).collect();
+    assert!(
+        bad.contains(&"invocation label TCBConfigure".to_string()),
+        "{bad:?}"
+    );
+    assert!(
+        bad.contains(&"seL4_TCB_Configure: label".to_string()),
+        "{bad:?}"
+    );
+    assert!(
+        bad.iter().any(|b| b.starts_with("seL4_CNode_Mint: MR5")),
+        "{bad:?}"
+    );
+    assert_eq!(bad.len(), 3, "{bad:?}");
+}
