@@ -175,6 +175,29 @@ impl IpcBuffer {
     pub fn reply(&mut self, info: MessageInfo) {
         self.send_like(Syscall::Reply, 0, info);
     }
+
+    /// Names `tcb` in kernel messages (DEBUG kernels only; the kernel halts if `tcb` is not a
+    /// TCB). The name is truncated to 959 bytes and stops at the first NUL. Corresponds to
+    /// `seL4_DebugNameThread`.
+    pub fn debug_name_thread(&mut self, tcb: Cap<cap_type::Tcb>, name: &str) {
+        let bytes = name.as_bytes();
+        let len = bytes.len().min(MSG_MAX_LENGTH * 8 - 1);
+        for (i, word) in self.msg.iter_mut().enumerate() {
+            let mut chunk = [0u8; 8];
+            for (j, b) in chunk.iter_mut().enumerate() {
+                if let Some(c) = bytes[..len].get(i * 8 + j) {
+                    *b = *c;
+                }
+            }
+            // The kernel reads the name as bytes in memory order (little-endian words).
+            *word = u64::from_le_bytes(chunk);
+        }
+        let regs = SyscallRegs {
+            x0: tcb.cptr(),
+            ..SyscallRegs::default()
+        };
+        syscall(self, Syscall::DebugNameThread, regs);
+    }
 }
 
 impl Cap<cap_type::Endpoint> {
@@ -245,6 +268,19 @@ impl Cap<cap_type::Notification> {
 #[cfg(test)]
 mod tests {
     use super::IpcBuffer;
+
+    #[test]
+    fn thread_names_are_nul_terminated_bytes() {
+        let mut ipc = IpcBuffer::new();
+        ipc.msg_mut().fill(u64::MAX);
+        ipc.debug_name_thread(crate::init::TCB, "vcpu-server");
+        assert_eq!(ipc.msg()[0], u64::from_le_bytes(*b"vcpu-ser"));
+        assert_eq!(ipc.msg()[1], u64::from_le_bytes(*b"ver\0\0\0\0\0"));
+        assert_eq!(ipc.msg()[2], 0);
+        let long = "x".repeat(2000);
+        ipc.debug_name_thread(crate::init::TCB, &long);
+        assert_eq!(ipc.msg()[119].to_le_bytes()[7], 0, "always NUL-terminated");
+    }
 
     #[test]
     fn layout_matches_sel4() {

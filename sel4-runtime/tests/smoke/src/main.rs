@@ -84,6 +84,7 @@ impl Report {
 
 fn main(bootinfo: BootInfo<'static>, ipc: &'static mut IpcBuffer) -> ! {
     debug_println!("smoke: hello from sel4-runtime");
+    ipc.debug_name_thread(init::TCB, "sel4-smoke");
     let mut report = Report { failed: 0 };
     run(&bootinfo, ipc, &mut report);
     if report.failed == 0 {
@@ -273,6 +274,7 @@ fn child_round_trip(
         "tcb set sched params",
         tcb.tcb_set_sched_params(ipc, init::TCB, 200, 200),
     );
+    ipc.debug_name_thread(tcb, "smoke-child");
     let mut regs = UserContext::default();
     regs.set_pc(child_entry as *const () as u64);
     let stack_top = &CHILD_STACK as *const _ as u64 + 16384;
