@@ -42,12 +42,8 @@ pub(crate) struct Resource {
 impl Resource {
     /// True if this resource authorises `zx_guest_create`.
     fn permits_guest_create(&self) -> bool {
-        self.kind == RSRC_KIND_SYSTEM
-            && self.base <= RSRC_SYSTEM_HYPERVISOR_BASE
-            && self
-                .base
-                .checked_add(self.size)
-                .is_some_and(|end| end > RSRC_SYSTEM_HYPERVISOR_BASE)
+        // [base, base + size) must contain the hypervisor base, which is 0.
+        self.kind == RSRC_KIND_SYSTEM && self.base == RSRC_SYSTEM_HYPERVISOR_BASE && self.size >= 1
     }
 }
 

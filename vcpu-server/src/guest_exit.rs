@@ -27,6 +27,7 @@
 //! - VPPI event 27: vector 27 becomes pending; the kernel keeps the timer masked until the
 //!   server acknowledges it (`AckVPPI`) on the maintenance exit of the LR that held 27.
 //! - VGIC maintenance: the named LR is free again (an unknown index frees nothing); resume.
+//!
 //! Each resume refills list registers and checks the kick flag first. An exit from a VCPU with
 //! no enter pending (possible only if stopping it failed) is held: the next enter resumes it.
 
@@ -59,6 +60,7 @@ const CNTV_ENABLE: u64 = 1 << 0;
 const CNTV_IMASK: u64 = 1 << 1;
 
 /// What to do after an exit.
+#[allow(clippy::large_enum_variant, reason = "no allocator; moved once")]
 enum Action {
     /// Let the guest run again (after the kick check).
     Resume,

@@ -7,6 +7,7 @@
 //! - a port lives while it has handles or BELL traps pointing at it (a trap holds the port as in
 //!   Zircon; with no handles left, BELL writes fail with `ZX_ERR_BAD_STATE`);
 //! - a resource lives while it has handles.
+//!
 //! Handles waiting in an inbox count as handles. Destroying a guest unmaps and deletes its
 //! frames and removes its traps, cancelling their queued packets.
 
@@ -28,6 +29,7 @@ use crate::{
 
 /// What the caller of [`Server::handle_request`] gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant, reason = "no allocator; moved once")]
 pub enum Outcome {
     /// Reply now.
     Reply(Reply),
