@@ -29,7 +29,9 @@
 //! - VGIC maintenance: the named LR is free again (an unknown index frees nothing); resume.
 //!
 //! Each resume refills list registers and checks the kick flag first. An exit from a VCPU with
-//! no enter pending (possible only if stopping it failed) is held: the next enter resumes it.
+//! no enter pending (possible only if stopping it failed) is held: the next enter resumes it
+//! (re-executing the trapping instruction); only its vGIC bookkeeping (VPPI, maintenance) is
+//! applied at once.
 
 use vcpu_protocol::layout::PacketGuestMem;
 use vcpu_protocol::{Reply, ReplyPayload, Status};
@@ -91,6 +93,11 @@ impl<B: Backend> Server<B> {
                     .exit_action(slot, exit)
                     .unwrap_or_else(|s| Action::Finish(Err(s)));
                 self.apply(slot, action);
+            } else if matches!(exit, GuestExit::Vppi { .. } | GuestExit::Maintenance { .. }) {
+                // Held, but the interrupt bookkeeping must not be lost (the kernel keeps the
+                // timer masked until it is acknowledged). A backend error is retried on the
+                // next maintenance exit.
+                let _ = self.exit_action(slot, exit);
             }
         }
         core::mem::take(&mut self.completions)

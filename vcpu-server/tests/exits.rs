@@ -385,3 +385,35 @@ fn state_read_write_semantics() {
     assert_eq!(w.state(A1, v).cpsr, 0xE000_0000);
     let _ = enter;
 }
+
+#[test]
+fn a_full_port_blocks_doorbells_of_any_trap() {
+    let (mut w, g, v, id) = running();
+    let port = w.port(A2);
+    w.bell_trap(g, 0xA000_0000, port, 1);
+    w.bell_trap(g, 0xB000_0000, port, 2);
+    let write = |addr| dabt(addr, dabt_esr(true, 4, false, 2, true));
+    for i in 0..vcpu_server::PORT_QUEUE_CAPACITY as u64 {
+        let base = if i % 2 == 0 { 0xA000_0000 } else { 0xB000_0000 };
+        w.exit_resumes(id, write(base + i));
+    }
+    // Each trap has 128 queued, under its own limit, but the port is full.
+    assert!(w.exit(id, write(0xB000_0000)).is_empty());
+    assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::AtFault);
+    assert_eq!(w.status(A2, common::port_wait(port, 0)), Status::OK);
+    assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::Running);
+    // Destroying the guest cancels every queued packet of its traps.
+    let r = w.call(A2, common::close(v));
+    assert_eq!(r.completions.len(), 1, "the pending enter is cancelled");
+    assert_eq!(w.status(A2, common::close(g)), Status::OK);
+    assert_eq!(
+        w.status(A2, common::close(vcpu_server::handle::encode(2, 1))),
+        Status::OK
+    );
+    assert_eq!(w.s.object_counts().traps, 0);
+    assert_eq!(
+        w.status(A2, common::port_wait(port, 0)),
+        Status::ERR_TIMED_OUT
+    );
+    w.assert_clean();
+}

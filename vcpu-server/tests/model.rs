@@ -394,3 +394,43 @@ fn port_wait_is_completed_by_a_doorbell_and_cancelled_by_the_last_close() {
     );
     w.assert_clean();
 }
+
+#[test]
+fn an_exit_after_a_failed_stop_is_held_for_the_next_enter() {
+    let mut w = World::new();
+    let (g, _) = w.guest();
+    let (v, id) = w.vcpu(A1, g, 0);
+    w.enter_deferred(A1, v);
+    w.fake().fail(common::Op::Stop, Status::ERR_INTERNAL);
+    let r = w.call(A2, kick(v));
+    let c = r.completions.as_slice();
+    assert_eq!(
+        c,
+        [Completion {
+            thread: A1.thread,
+            reply: Err(Status::ERR_CANCELED)
+        }]
+    );
+    w.fake().heal(common::Op::Stop);
+    // The guest ran on and faults: nothing is completed, pc untouched, the VPPI is recorded.
+    let pc = w.fake().vcpus[id as usize].regs.pc;
+    assert!(w.exit(id, GuestExit::Vppi { irq: 27 }).is_empty());
+    assert_eq!(w.fake().vcpus[id as usize].regs.pc, pc);
+    assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::AtFault);
+    // The next enter answers the held fault (and injects the timer first).
+    w.enter_deferred(A1, v);
+    let n = w.fake().calls.len();
+    assert!(matches!(
+        w.fake().calls[n - 2],
+        Call::Inject { vector: 27, .. }
+    ));
+    assert_eq!(w.fake().calls[n - 1], Call::Resume(id, Resume::Fault));
+    w.assert_clean();
+}
+
+#[test]
+fn server_state_fits_a_static() {
+    let size = std::mem::size_of::<vcpu_server::Server<common::FakeBackend>>();
+    eprintln!("Server<FakeBackend> is {size} bytes");
+    assert!(size < 512 * 1024, "{size}");
+}
