@@ -15,7 +15,7 @@ test: host-test targets
 	@$(CARGO) xtask test-qemu --if-kernel
 
 host-test:
-	$(CARGO) test --workspace
+	$(CARGO) test
 
 test-qemu:
 	$(CARGO) xtask test-qemu
@@ -28,7 +28,7 @@ targets:
 
 check:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) xtask clippy-targets
 
 docs:
