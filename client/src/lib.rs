@@ -7,6 +7,8 @@
 //!   the rest in the IPC buffer, the `vmar_map` frame as the one extra cap);
 //! - on the host, a fake that hands the words to the server core directly (see [`Loopback`]).
 //!
+//! The seL4 transport is `Sel4Transport` (cargo feature `sel4`).
+//!
 //! Semantics follow Zircon (V3), with these rules of the library itself:
 //! - Arguments are sent as given. The client does not pre-check sizes, kinds or options, so the
 //!   server's status (and Zircon's check order) is what the caller sees. The one local check:
@@ -22,6 +24,8 @@
 
 mod calls;
 mod loopback;
+#[cfg(feature = "sel4")]
+mod sel4;
 mod typed;
 
 pub use calls::{
@@ -31,6 +35,8 @@ pub use calls::{
     zx_vcpu_write_state, zx_vmar_map,
 };
 pub use loopback::Loopback;
+#[cfg(feature = "sel4")]
+pub use sel4::Sel4Transport;
 pub use typed::{
     GuestPacket, guest_packet, vcpu_info_flags, vcpu_read_state, vcpu_write_io, vcpu_write_state,
 };

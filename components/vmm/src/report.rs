@@ -1,0 +1,214 @@
+//! Test reporting in the QEMU runner's format: one `PASS <case>` or `FAIL <case>: <detail>`
+//! line per case, and at the end [`SUCCESS_SENTINEL`] only if every case passed.
+//!
+//! Cases are plain functions registered in a table ([`Case`]); each returns a [`CaseResult`].
+//! The helpers build the detail text: a status mismatch reads
+//! `<what>: expected ZX_ERR_BAD_STATE, got ZX_OK` (statuses print by their Zircon names).
+
+use core::fmt::{self, Debug, Write};
+
+use heapless::String;
+use vcpu_protocol::Status;
+
+/// Printed after the last case when all passed (the xtask runner's success sentinel).
+pub const SUCCESS_SENTINEL: &str = "*** ALL TESTS PASSED ***";
+/// Printed after the last case when any failed.
+pub const FAILURE_SENTINEL: &str = "*** TEST FAILURE ***";
+
+/// The detail of a failed case (longer text is cut).
+pub type Detail = String<200>;
+
+/// What a case returns.
+pub type CaseResult = Result<(), Detail>;
+
+/// A detail text from format arguments (cut at the capacity).
+pub fn detail(args: fmt::Arguments<'_>) -> Detail {
+    let mut d = Cut(Detail::new());
+    let _ = d.write_fmt(args);
+    d.0
+}
+
+/// A `fmt::Write` into a fixed string that drops what does not fit instead of failing.
+struct Cut(Detail);
+
+impl Write for Cut {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if self.0.push(c).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `Err(detail)` from format arguments: `return fail!("x was {}", x);`.
+#[macro_export]
+macro_rules! fail {
+    ($($arg:tt)*) => {
+        ::core::result::Result::Err($crate::report::detail(::core::format_args!($($arg)*)))
+    };
+}
+
+/// Ok if `got == want`, else `<what>: expected <want>, got <got>` (Zircon names).
+pub fn expect_status(what: &str, want: Status, got: Status) -> CaseResult {
+    if got == want {
+        Ok(())
+    } else {
+        Err(detail(format_args!("{what}: expected {want:?}, got {got:?}")))
+    }
+}
+
+/// Ok if `got` is `Err(want)`; an `Ok` counts as `ZX_OK`.
+pub fn expect_err<T>(what: &str, want: Status, got: Result<T, Status>) -> CaseResult {
+    expect_status(what, want, got.err().unwrap_or(Status::OK))
+}
+
+/// The value of an `Ok`, or a case failure naming `what` and the status.
+pub fn expect_ok<T>(what: &str, got: Result<T, Status>) -> Result<T, Detail> {
+    got.map_err(|s| detail(format_args!("{what}: expected ZX_OK, got {s:?}")))
+}
+
+/// Ok if `got == want`, else `<what>: expected <want>, got <got>` (Debug forms).
+pub fn expect_eq<T: Debug + PartialEq>(what: &str, want: T, got: T) -> CaseResult {
+    if got == want {
+        Ok(())
+    } else {
+        Err(detail(format_args!("{what}: expected {want:?}, got {got:?}")))
+    }
+}
+
+/// A registered case: its name and its function over the program's context `C`.
+pub struct Case<C> {
+    /// Printed after PASS/FAIL.
+    pub name: &'static str,
+    /// The case.
+    pub run: fn(&mut C) -> CaseResult,
+}
+
+/// Counts and prints case results.
+pub struct Suite<W: Write> {
+    out: W,
+    passed: u32,
+    failed: u32,
+}
+
+impl<W: Write> Suite<W> {
+    /// A suite printing to `out`.
+    pub fn new(out: W) -> Self {
+        Suite {
+            out,
+            passed: 0,
+            failed: 0,
+        }
+    }
+
+    /// Prints and counts one result.
+    pub fn record(&mut self, name: &str, result: CaseResult) {
+        match result {
+            Ok(()) => {
+                self.passed += 1;
+                let _ = writeln!(self.out, "PASS {name}");
+            }
+            Err(d) => {
+                self.failed += 1;
+                let _ = writeln!(self.out, "FAIL {name}: {d}");
+            }
+        }
+    }
+
+    /// Runs every case of `cases` in order.
+    pub fn run<C>(&mut self, ctx: &mut C, cases: &[Case<C>]) {
+        for case in cases {
+            let result = (case.run)(ctx);
+            self.record(case.name, result);
+        }
+    }
+
+    /// Cases passed so far.
+    pub fn passed(&self) -> u32 {
+        self.passed
+    }
+
+    /// Cases failed so far.
+    pub fn failed(&self) -> u32 {
+        self.failed
+    }
+
+    /// Prints the summary and the sentinel; returns true if every case passed (and there was
+    /// at least one).
+    pub fn finish(&mut self) -> bool {
+        let ok = self.failed == 0 && self.passed > 0;
+        let _ = writeln!(self.out, "{} passed, {} failed", self.passed, self.failed);
+        let sentinel = if ok {
+            SUCCESS_SENTINEL
+        } else {
+            FAILURE_SENTINEL
+        };
+        let _ = writeln!(self.out, "{sentinel}");
+        ok
+    }
+
+    /// The output sink.
+    pub fn out(&mut self) -> &mut W {
+        &mut self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::string::String;
+
+    use vcpu_protocol::Status;
+
+    use super::{Case, CaseResult, Suite, expect_err, expect_status};
+
+    fn passes(_: &mut u32) -> CaseResult {
+        Ok(())
+    }
+
+    fn fails(n: &mut u32) -> CaseResult {
+        *n += 1;
+        expect_status("enter", Status::ERR_BAD_STATE, Status::OK)
+    }
+
+    #[test]
+    fn lines_have_the_runner_format() {
+        let mut s = Suite::new(String::new());
+        let mut ctx = 0u32;
+        s.run(
+            &mut ctx,
+            &[
+                Case { name: "a", run: passes },
+                Case { name: "b", run: fails },
+            ],
+        );
+        assert!(!s.finish());
+        assert_eq!(ctx, 1);
+        assert_eq!(
+            s.out().as_str(),
+            "PASS a\nFAIL b: enter: expected ZX_ERR_BAD_STATE, got ZX_OK\n1 passed, 1 failed\n\
+             *** TEST FAILURE ***\n"
+        );
+    }
+
+    #[test]
+    fn all_passed_prints_the_success_sentinel() {
+        let mut s = Suite::new(String::new());
+        s.record("only", Ok(()));
+        assert!(s.finish());
+        assert!(s.out().ends_with("*** ALL TESTS PASSED ***\n"));
+        assert!(!Suite::new(String::new()).finish(), "no case is no success");
+    }
+
+    #[test]
+    fn ok_counts_as_zx_ok_and_details_are_cut() {
+        let r = expect_err("close", Status::ERR_BAD_HANDLE, Ok::<(), Status>(()));
+        assert_eq!(
+            r.unwrap_err().as_str(),
+            "close: expected ZX_ERR_BAD_HANDLE, got ZX_OK"
+        );
+        let long: CaseResult = crate::fail!("{}", "x".repeat(500));
+        assert_eq!(long.unwrap_err().len(), 200);
+    }
+}
