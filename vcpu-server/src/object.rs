@@ -18,12 +18,14 @@ pub(crate) struct Table<T, const N: usize> {
 
 impl<T, const N: usize> Table<T, N> {
     /// An empty table; every slot starts at generation 1.
-    pub(crate) fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Table {
-            slots: core::array::from_fn(|_| Slot {
-                generation: 1,
-                value: None,
-            }),
+            slots: [const {
+                Slot {
+                    generation: 1,
+                    value: None,
+                }
+            }; N],
             len: 0,
         }
     }

@@ -131,8 +131,9 @@ pub struct Server<B: Backend> {
 }
 
 impl<B: Backend> Server<B> {
-    /// A server with no clients and no objects.
-    pub fn new(backend: B) -> Self {
+    /// A server with no clients and no objects. `const`, so that a server can be built at
+    /// compile time in a `static` (it is too large for a small stack).
+    pub const fn new(backend: B) -> Self {
         Server {
             backend,
             clients: Vec::new(),
@@ -142,7 +143,7 @@ impl<B: Backend> Server<B> {
             traps: Table::new(),
             mappings: Table::new(),
             ports: Table::new(),
-            completions: Completions::default(),
+            completions: Completions { items: Vec::new() },
         }
     }
 

@@ -1,0 +1,367 @@
+//! Allocation of the server's kernel resources: CNode slots and objects retyped from its
+//! untyped memory.
+//!
+//! - [`SlotAlloc`]: a bitmap over the free part of the server's CNode
+//!   (`first_free_slot..slot_limit` from the boot page); the lowest free slot is handed out.
+//! - [`UntypedAlloc`]: a mirror of each untyped capability's free index. seL4 allocates from an
+//!   untyped by bumping its free index (aligned up to the object size) and resets it to 0 only
+//!   when the untyped has no children left. The mirror does the same: `used` only grows, and
+//!   drops to 0 when the last object retyped from that untyped is freed (`live == 0`). The
+//!   kernel's own index is never above the mirror, so a placement the mirror accepts always
+//!   fits in the kernel too. Memory of a freed object is therefore recycled only once every
+//!   object of its untyped is gone; until then exhaustion is `ZX_ERR_NO_MEMORY`.
+//! - [`Objects`]: the two together with the IPC buffer and the server's CNode: retype one
+//!   object into a fresh slot, delete it again.
+
+use sel4::{Cap, IpcBuffer, ObjectType, WORD_DEPTH, cap_type};
+use vcpu_protocol::Status;
+
+/// Most slots the bitmap covers (a CNode has at most 2^16 slots in a plan).
+pub const MAX_SLOTS: u64 = 1 << 16;
+const WORDS: usize = (MAX_SLOTS / 64) as usize;
+
+/// Free slots of the server's CNode.
+pub struct SlotAlloc {
+    used: [u64; WORDS],
+    first: u64,
+    limit: u64,
+}
+
+impl SlotAlloc {
+    /// An allocator with no slots.
+    pub const fn new() -> Self {
+        SlotAlloc {
+            used: [0; WORDS],
+            first: 0,
+            limit: 0,
+        }
+    }
+
+    /// Makes `first..limit` the free range (clamped to [`MAX_SLOTS`]); forgets earlier state.
+    pub fn set_range(&mut self, first: u64, limit: u64) {
+        self.used = [0; WORDS];
+        self.limit = limit.min(MAX_SLOTS);
+        self.first = first.min(self.limit);
+    }
+
+    /// The lowest free slot, now taken.
+    pub fn alloc(&mut self) -> Option<u64> {
+        let mut slot = self.first;
+        while slot < self.limit {
+            let (w, b) = ((slot / 64) as usize, slot % 64);
+            let word = self.used[w];
+            if word == u64::MAX {
+                slot = (slot / 64 + 1) * 64;
+                continue;
+            }
+            if word & (1 << b) == 0 {
+                self.used[w] |= 1 << b;
+                return Some(slot);
+            }
+            slot += 1;
+        }
+        None
+    }
+
+    /// Gives `slot` back. Slots outside the range and free slots are ignored.
+    pub fn free(&mut self, slot: u64) {
+        if (self.first..self.limit).contains(&slot) {
+            self.used[(slot / 64) as usize] &= !(1 << (slot % 64));
+        }
+    }
+
+    /// Number of free slots.
+    pub fn free_count(&self) -> u64 {
+        (self.first..self.limit)
+            .filter(|s| self.used[(s / 64) as usize] & (1 << (s % 64)) == 0)
+            .count() as u64
+    }
+}
+
+/// One untyped capability and the mirror of its free index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Untyped {
+    slot: u64,
+    size_bits: u8,
+    used: u64,
+    live: u32,
+}
+
+/// Where an object was placed, to undo the placement if the kernel refuses the retype.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// Index of the untyped.
+    pub index: u8,
+    /// Its capability slot.
+    pub slot: u64,
+    prev_used: u64,
+}
+
+/// The server's untyped capabilities (see the module docs).
+pub struct UntypedAlloc {
+    list: heapless::Vec<Untyped, { plan::MAX_UNTYPED }>,
+}
+
+impl UntypedAlloc {
+    /// No untyped memory.
+    pub const fn new() -> Self {
+        UntypedAlloc {
+            list: heapless::Vec::new(),
+        }
+    }
+
+    /// Adds an untyped capability of 2^`size_bits` bytes; false if the list is full or the size
+    /// is not a real untyped size.
+    pub fn add(&mut self, slot: u64, size_bits: u8) -> bool {
+        if !(sel4::MIN_UNTYPED_BITS..=sel4::MAX_UNTYPED_BITS).contains(&u32::from(size_bits)) {
+            return false;
+        }
+        self.list
+            .push(Untyped {
+                slot,
+                size_bits,
+                used: 0,
+                live: 0,
+            })
+            .is_ok()
+    }
+
+    /// Places an object of 2^`bits` bytes in the first untyped where it fits.
+    pub fn place(&mut self, bits: u32) -> Option<Placement> {
+        let size = 1u64.checked_shl(bits)?;
+        for (i, u) in self.list.iter_mut().enumerate() {
+            let start = u.used.checked_next_multiple_of(size)?;
+            let end = start.checked_add(size)?;
+            if end <= 1u64 << u.size_bits {
+                let placement = Placement {
+                    index: i as u8,
+                    slot: u.slot,
+                    prev_used: u.used,
+                };
+                u.used = end;
+                u.live += 1;
+                return Some(placement);
+            }
+        }
+        None
+    }
+
+    /// Undoes [`UntypedAlloc::place`] (the kernel refused the retype).
+    pub fn undo(&mut self, p: Placement) {
+        if let Some(u) = self.list.get_mut(usize::from(p.index)) {
+            u.used = p.prev_used;
+            u.live = u.live.saturating_sub(1);
+        }
+    }
+
+    /// An object of untyped `index` was deleted; when it was the last one, the untyped is
+    /// empty again (the kernel restarts it from 0 on the next retype).
+    pub fn release(&mut self, index: u8) {
+        if let Some(u) = self.list.get_mut(usize::from(index)) {
+            u.live = u.live.saturating_sub(1);
+            if u.live == 0 {
+                u.used = 0;
+            }
+        }
+    }
+
+    /// Total bytes of all untypeds.
+    pub fn total_bytes(&self) -> u64 {
+        self.list.iter().map(|u| 1u64 << u.size_bits).sum()
+    }
+
+    /// Bytes still unused (counting alignment losses as used).
+    pub fn free_bytes(&self) -> u64 {
+        self.list
+            .iter()
+            .map(|u| (1u64 << u.size_bits) - u.used)
+            .sum()
+    }
+
+    /// Number of untyped capabilities.
+    pub fn count(&self) -> usize {
+        self.list.len()
+    }
+}
+
+/// A kernel object the server retyped: its capability slot and the untyped it came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Obj {
+    /// Slot of the object's (only) capability in the server's CNode.
+    pub slot: u64,
+    /// Index of the untyped it was retyped from.
+    pub untyped: u8,
+}
+
+impl Obj {
+    /// The capability, typed as `T`.
+    pub fn cap<T: sel4::CapType>(self) -> Cap<T> {
+        Cap::from_cptr(self.slot)
+    }
+}
+
+/// The server's kernel context: its IPC buffer, CNode, slots and untyped memory.
+pub struct Objects {
+    ipc: Option<&'static mut IpcBuffer>,
+    cnode: u64,
+    /// Free slots.
+    pub slots: SlotAlloc,
+    /// Untyped memory.
+    pub untyped: UntypedAlloc,
+}
+
+impl Objects {
+    /// Not yet connected to a thread (see [`Objects::connect`]).
+    pub const fn new() -> Self {
+        Objects {
+            ipc: None,
+            cnode: 0,
+            slots: SlotAlloc::new(),
+            untyped: UntypedAlloc::new(),
+        }
+    }
+
+    /// Gives the context the thread's IPC buffer and CNode slot.
+    pub fn connect(&mut self, ipc: &'static mut IpcBuffer, cnode: u64) {
+        self.ipc = Some(ipc);
+        self.cnode = cnode;
+    }
+
+    /// The IPC buffer (`ZX_ERR_BAD_STATE` before [`Objects::connect`]).
+    pub fn ipc(&mut self) -> Result<&mut IpcBuffer, Status> {
+        self.ipc.as_deref_mut().ok_or(Status::ERR_BAD_STATE)
+    }
+
+    /// The server's own CNode.
+    pub fn cnode(&self) -> Cap<cap_type::CNode> {
+        Cap::from_cptr(self.cnode)
+    }
+
+    /// A free slot (`ZX_ERR_NO_MEMORY` if none is left).
+    pub fn slot(&mut self) -> Result<u64, Status> {
+        self.slots.alloc().ok_or(Status::ERR_NO_MEMORY)
+    }
+
+    /// Deletes whatever capability `slot` holds (nothing if it is empty).
+    pub fn clear(&mut self, slot: u64) {
+        let cnode = self.cnode();
+        if let Ok(ipc) = self.ipc() {
+            // Deleting an empty slot succeeds; any other failure leaves a cap we cannot use.
+            let _ = cnode.cnode_delete(ipc, slot, WORD_DEPTH);
+        }
+    }
+
+    /// Deletes the capability in `slot` and frees the slot.
+    pub fn release_slot(&mut self, slot: u64) {
+        self.clear(slot);
+        self.slots.free(slot);
+    }
+
+    /// Retypes one object of `ty` (`size_bits` for CNodes and untypeds) into a fresh slot.
+    /// `ZX_ERR_NO_MEMORY` when slots or untyped memory run out.
+    pub fn retype(&mut self, ty: ObjectType, size_bits: u32) -> Result<Obj, Status> {
+        let bits = ty
+            .object_size_bits(size_bits)
+            .ok_or(Status::ERR_INVALID_ARGS)?;
+        let slot = self.slot()?;
+        let Some(p) = self.untyped.place(bits) else {
+            self.slots.free(slot);
+            return Err(Status::ERR_NO_MEMORY);
+        };
+        let cnode = self.cnode();
+        let result = self.ipc().and_then(|ipc| {
+            Cap::<cap_type::Untyped>::from_cptr(p.slot)
+                .untyped_retype(ipc, ty, u64::from(size_bits), cnode, 0, 0, slot, 1)
+                .map_err(crate::kernel_status)
+        });
+        match result {
+            Ok(()) => Ok(Obj {
+                slot,
+                untyped: p.index,
+            }),
+            Err(s) => {
+                self.untyped.undo(p);
+                self.slots.free(slot);
+                Err(s)
+            }
+        }
+    }
+
+    /// Deletes an object's capability (destroying the object) and frees its slot and memory.
+    pub fn free(&mut self, obj: Obj) {
+        self.release_slot(obj.slot);
+        self.untyped.release(obj.untyped);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SlotAlloc, UntypedAlloc};
+
+    #[test]
+    fn slots_lowest_first_and_reused() {
+        let mut s = SlotAlloc::new();
+        s.set_range(62, 200);
+        assert_eq!(s.free_count(), 138);
+        let a: std::vec::Vec<u64> = (0..4).filter_map(|_| s.alloc()).collect();
+        assert_eq!(a, [62, 63, 64, 65]);
+        s.free(63);
+        s.free(63);
+        s.free(5); // outside the range: ignored
+        assert_eq!(s.alloc(), Some(63));
+        assert_eq!(s.alloc(), Some(66));
+        assert_eq!(s.free_count(), 138 - 5);
+    }
+
+    #[test]
+    fn slots_run_out() {
+        let mut s = SlotAlloc::new();
+        s.set_range(10, 13);
+        assert_eq!(
+            (s.alloc(), s.alloc(), s.alloc()),
+            (Some(10), Some(11), Some(12))
+        );
+        assert_eq!(s.alloc(), None);
+        let mut empty = SlotAlloc::new();
+        assert_eq!(empty.alloc(), None);
+        let mut big = SlotAlloc::new();
+        big.set_range(0, u64::MAX);
+        for _ in 0..64 * 3 {
+            assert!(big.alloc().is_some());
+        }
+        assert_eq!(big.alloc(), Some(192), "whole used words are skipped");
+    }
+
+    #[test]
+    fn untyped_bump_aligns_and_spills_over() {
+        let mut u = UntypedAlloc::new();
+        assert!(u.add(40, 13)); // 8 KiB
+        assert!(u.add(41, 14)); // 16 KiB
+        assert!(!u.add(42, 3), "below the minimum untyped size");
+        let a = u.place(6).unwrap(); // 64 B CNode at 0
+        assert_eq!((a.index, a.slot), (0, 40));
+        let b = u.place(12).unwrap(); // 4 KiB: aligned up to 4096
+        assert_eq!(b.index, 0);
+        let c = u.place(12).unwrap(); // would end at 12 KiB > 8 KiB: next untyped
+        assert_eq!((c.index, c.slot), (1, 41));
+        assert_eq!(u.free_bytes(), 16384 - 4096);
+        assert_eq!(u.total_bytes(), 8192 + 16384);
+        assert!(u.place(15).is_none(), "32 KiB fits nowhere");
+    }
+
+    #[test]
+    fn untyped_resets_when_empty_and_undo_restores() {
+        let mut u = UntypedAlloc::new();
+        assert!(u.add(40, 12));
+        let a = u.place(11).unwrap();
+        let b = u.place(11).unwrap();
+        assert!(u.place(11).is_none(), "full");
+        u.release(a.index);
+        assert!(u.place(11).is_none(), "not recycled while an object lives");
+        u.release(b.index);
+        let c = u.place(12).expect("empty untyped starts again at 0");
+        u.undo(c);
+        assert_eq!(u.free_bytes(), 4096);
+        assert!(u.place(12).is_some());
+    }
+}

@@ -1,0 +1,291 @@
+//! [`Sel4Backend`]: the core's [`Backend`] trait on seL4 (see `docs/SERVER.md` for the
+//! method-by-method mapping to invocations).
+//!
+//! The backend is built at compile time (it lives inside the server's `static`) and connected
+//! to the kernel at start-up by [`Sel4Backend::start`]. Before that every method fails with
+//! `ZX_ERR_BAD_STATE` (or does nothing).
+
+use sel4::{Cap, VirqInjection};
+use vcpu_protocol::Status;
+use vcpu_server::{Backend, GuestRegs, MapPerms, Resume, SysReg, VcpuKey};
+
+use crate::alloc::Objects;
+use crate::frame::{self, Probe, Sel4Frame};
+use crate::guest::{self, Sel4Guest};
+use crate::tables::PageTables;
+use crate::vcpu::{self, REG_COUNT, Sel4Vcpu, VcpuParams};
+
+/// List registers assumed when the kernel does not say (QEMU's GICv2 has 4).
+pub const DEFAULT_LIST_REGISTERS: usize = 4;
+
+/// Capabilities and limits the backend gets from the boot page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The server's own CNode slot.
+    pub cnode: u64,
+    /// The server's own TCB slot.
+    pub tcb: u64,
+    /// The unbadged server endpoint slot.
+    pub endpoint: u64,
+    /// The ASID pool slot.
+    pub asid_pool: u64,
+    /// The GICV frame slot (0 = none).
+    pub gicv: u64,
+    /// Priority of VCPU threads.
+    pub vcpu_priority: u8,
+    /// Most guests at once (0 = no limit beyond the core's).
+    pub max_guests: u16,
+    /// Most VCPUs at once (0 = no limit beyond the core's).
+    pub max_vcpus: u16,
+}
+
+impl Config {
+    const EMPTY: Config = Config {
+        cnode: 0,
+        tcb: 0,
+        endpoint: 0,
+        asid_pool: 0,
+        gicv: 0,
+        vcpu_priority: 0,
+        max_guests: 0,
+        max_vcpus: 0,
+    };
+}
+
+/// The seL4 backend.
+pub struct Sel4Backend {
+    /// Kernel context, slots and untyped memory.
+    pub k: Objects,
+    cfg: Config,
+    tables: PageTables,
+    probe: Option<Probe>,
+    num_lrs: usize,
+    guests: u16,
+    vcpus: u16,
+}
+
+/// Maps a kernel error to the status a client sees.
+pub fn kernel_status(e: sel4::Error) -> Status {
+    match e {
+        sel4::Error::NotEnoughMemory => Status::ERR_NO_MEMORY,
+        _ => Status::ERR_INTERNAL,
+    }
+}
+
+impl Sel4Backend {
+    /// A backend not yet connected to the kernel.
+    pub const fn new() -> Self {
+        Sel4Backend {
+            k: Objects::new(),
+            cfg: Config::EMPTY,
+            tables: PageTables::new(),
+            probe: None,
+            num_lrs: DEFAULT_LIST_REGISTERS,
+            guests: 0,
+            vcpus: 0,
+        }
+    }
+
+    /// Connects the backend: `k` must already have its IPC buffer, slots and untypeds. Builds
+    /// the frame-size probe VSpace and counts the GIC list registers.
+    pub fn start(&mut self, cfg: Config) -> Result<(), Status> {
+        self.cfg = cfg;
+        let pool = Cap::from_cptr(cfg.asid_pool);
+        self.probe = Some(Probe::create(&mut self.k, pool)?);
+        self.num_lrs = count_list_registers(&mut self.k)?;
+        Ok(())
+    }
+
+    /// The configuration given to [`Sel4Backend::start`].
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    fn params(&self) -> VcpuParams {
+        VcpuParams {
+            endpoint: self.cfg.endpoint,
+            authority: Cap::from_cptr(self.cfg.tcb),
+            priority: self.cfg.vcpu_priority,
+        }
+    }
+}
+
+/// Asks the kernel how many list registers the GIC has: `VCPU_InjectIRQ` on a scratch VCPU with
+/// index 255 fails with `RangeError`, whose second word is the largest valid index.
+fn count_list_registers(k: &mut Objects) -> Result<usize, Status> {
+    let scratch = k.retype(sel4::ObjectType::Vcpu, 0)?;
+    let request = sel4::Request::vcpu_inject_irq(VirqInjection {
+        virq: 0,
+        priority: 0,
+        group: 0,
+        index: u8::MAX,
+    });
+    let response = k.ipc()?.invoke(scratch.slot, &request);
+    k.free(scratch);
+    let n = match response.result() {
+        Err(sel4::Error::RangeError) => usize::try_from(response.word(1)).ok(),
+        _ => None,
+    };
+    match n.and_then(|max| max.checked_add(1)) {
+        Some(n) if n <= 64 => Ok(n),
+        _ => {
+            crate::warn(format_args!(
+                "list-register probe gave no range; assuming {DEFAULT_LIST_REGISTERS}"
+            ));
+            Ok(DEFAULT_LIST_REGISTERS)
+        }
+    }
+}
+
+impl Backend for Sel4Backend {
+    type Guest = Sel4Guest;
+    type Vcpu = Sel4Vcpu;
+    type Frame = Sel4Frame;
+
+    fn create_guest(&mut self) -> Result<Sel4Guest, Status> {
+        if self.cfg.max_guests != 0 && self.guests >= self.cfg.max_guests {
+            return Err(Status::ERR_NO_RESOURCES);
+        }
+        let pool = Cap::from_cptr(self.cfg.asid_pool);
+        let gicv = (self.cfg.gicv != 0).then_some(self.cfg.gicv);
+        let g = guest::create(&mut self.k, &mut self.tables, pool, gicv)?;
+        self.guests += 1;
+        Ok(g)
+    }
+
+    fn destroy_guest(&mut self, guest: Sel4Guest) {
+        guest::destroy(&mut self.k, &mut self.tables, guest);
+        self.guests = self.guests.saturating_sub(1);
+    }
+
+    fn frame_size(&mut self, frame: &Sel4Frame) -> Result<u64, Status> {
+        let probe = self.probe.as_ref().ok_or(Status::ERR_BAD_STATE)?;
+        let bits = frame::probe_size(&mut self.k, probe, frame)?;
+        Ok(1 << bits)
+    }
+
+    fn map_frame(
+        &mut self,
+        guest: &mut Sel4Guest,
+        gpa: u64,
+        frame: &Sel4Frame,
+        perms: MapPerms,
+    ) -> Result<(), Status> {
+        if frame.bits.get() == 0 {
+            self.frame_size(frame)?;
+        }
+        let (rights, attrs) = frame::mapping(perms);
+        guest::map(
+            &mut self.k,
+            &mut self.tables,
+            guest,
+            gpa,
+            frame,
+            rights,
+            attrs,
+        )
+    }
+
+    fn unmap_frame(&mut self, guest: &mut Sel4Guest, gpa: u64, frame: &Sel4Frame) {
+        guest::unmap(&mut self.k, &mut self.tables, guest, gpa, frame);
+    }
+
+    fn delete_frame(&mut self, frame: Sel4Frame) {
+        self.k.release_slot(frame.slot);
+    }
+
+    fn create_vcpu(
+        &mut self,
+        guest: &mut Sel4Guest,
+        key: VcpuKey,
+        entry: u64,
+        vmpidr: u64,
+    ) -> Result<Sel4Vcpu, Status> {
+        if self.cfg.max_vcpus != 0 && self.vcpus >= self.cfg.max_vcpus {
+            return Err(Status::ERR_NO_MEMORY);
+        }
+        let params = self.params();
+        let v = vcpu::create(&mut self.k, &params, guest.cap(), key, entry, vmpidr)?;
+        self.vcpus += 1;
+        Ok(v)
+    }
+
+    fn destroy_vcpu(&mut self, v: Sel4Vcpu) {
+        vcpu::destroy(&mut self.k, v);
+        self.vcpus = self.vcpus.saturating_sub(1);
+    }
+
+    fn take_fault(&mut self, v: &mut Sel4Vcpu) {
+        vcpu::take_fault(&mut self.k, v);
+    }
+
+    fn resume_vcpu(&mut self, v: &mut Sel4Vcpu, how: Resume) -> Result<(), Status> {
+        match how {
+            Resume::Fault => vcpu::reply_fault(&mut self.k, v),
+            Resume::Start | Resume::Restart => {
+                let ipc = self.k.ipc()?;
+                v.tcb().tcb_resume(ipc).map_err(kernel_status)
+            }
+        }
+    }
+
+    fn stop_vcpu(&mut self, v: &mut Sel4Vcpu) -> Result<(), Status> {
+        let ipc = self.k.ipc()?;
+        v.tcb().tcb_suspend(ipc).map_err(kernel_status)
+    }
+
+    fn read_regs(&mut self, v: &mut Sel4Vcpu) -> Result<GuestRegs, Status> {
+        let ipc = self.k.ipc()?;
+        let c = v
+            .tcb()
+            .tcb_read_registers(ipc, false, REG_COUNT)
+            .map_err(kernel_status)?;
+        Ok(vcpu::from_context(&c))
+    }
+
+    fn write_regs(&mut self, v: &mut Sel4Vcpu, regs: &GuestRegs) -> Result<(), Status> {
+        let ipc = self.k.ipc()?;
+        v.tcb()
+            .tcb_write_registers(ipc, false, REG_COUNT, &vcpu::to_context(regs))
+            .map_err(kernel_status)
+    }
+
+    fn read_sysreg(&mut self, v: &mut Sel4Vcpu, reg: SysReg) -> Result<u64, Status> {
+        let ipc = self.k.ipc()?;
+        v.vcpu()
+            .vcpu_read_regs(ipc, vcpu::vcpu_reg(reg))
+            .map_err(kernel_status)
+    }
+
+    fn write_sysreg(&mut self, v: &mut Sel4Vcpu, reg: SysReg, value: u64) -> Result<(), Status> {
+        let ipc = self.k.ipc()?;
+        v.vcpu()
+            .vcpu_write_regs(ipc, vcpu::vcpu_reg(reg), value)
+            .map_err(kernel_status)
+    }
+
+    fn num_list_registers(&self) -> usize {
+        self.num_lrs
+    }
+
+    fn inject_irq(
+        &mut self,
+        v: &mut Sel4Vcpu,
+        lr: u8,
+        vector: u16,
+        priority: u8,
+        group: u8,
+    ) -> Result<(), Status> {
+        let ipc = self.k.ipc()?;
+        v.vcpu()
+            .vcpu_inject_irq(ipc, vector, priority, group, lr)
+            .map_err(kernel_status)
+    }
+
+    fn ack_vppi(&mut self, v: &mut Sel4Vcpu, irq: u32) -> Result<(), Status> {
+        let ipc = self.k.ipc()?;
+        v.vcpu()
+            .vcpu_ack_vppi(ipc, u64::from(irq))
+            .map_err(kernel_status)
+    }
+}

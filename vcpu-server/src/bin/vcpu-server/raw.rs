@@ -1,0 +1,91 @@
+//! The binary's only `unsafe` code: a once-taken global cell for the server, and turning the
+//! addresses the boot plan promises (boot page, IPC buffer) into references.
+//!
+//! Invariants:
+//! - [`Global::take`] hands out one `&'static mut` for the whole program, and `None` after
+//!   that, so the value is never aliased.
+//! - [`boot_page`] and [`ipc_buffer`] are called once each, by the server's only thread, with
+//!   the addresses its boot plan gives (the root task maps both for the program's whole life).
+#![allow(unsafe_code)]
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// A value in a `static`, built at compile time (so it never passes through the stack) and
+/// lent out mutably exactly once.
+pub struct Global<T> {
+    taken: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// Safety: the value is only reachable through `take`, which gives out a single `&mut` for the
+// whole program (the atomic flag makes a second `take` return `None`, even from another
+// thread), so sharing the cell between threads never yields two references; `T: Send` because
+// the one reference may be taken on any thread.
+unsafe impl<T: Send> Sync for Global<T> {}
+
+impl<T> Global<T> {
+    /// A cell holding `value`.
+    pub const fn new(value: T) -> Self {
+        Global {
+            taken: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// The value, the first time; `None` ever after.
+    #[allow(clippy::mut_from_ref, reason = "the atomic flag makes the `&mut` unique")]
+    pub fn take(&'static self) -> Option<&'static mut T> {
+        if self.taken.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // Safety: the flag was clear, so no reference to the value was ever made, and the swap
+        // set it, so none will be made again: this `&mut` is unique for the rest of the program.
+        Some(unsafe { &mut *self.value.get() })
+    }
+}
+
+/// The boot page the root task mapped at `addr` (the thread's initial x0), checked by
+/// [`plan::bootpage::BootPage::from_bytes`].
+#[cfg(target_os = "none")]
+pub fn boot_page(
+    addr: usize,
+) -> Result<&'static plan::bootpage::BootPage, plan::bootpage::BootPageError> {
+    use plan::bootpage::{BootPage, BootPageError};
+    if addr == 0 || addr % 8 != 0 {
+        return Err(BootPageError::TooShort);
+    }
+    // Safety: by the plan's convention (plan::vspace::BOOT_PAGE) the root task maps the boot
+    // page, one 4 KiB frame, read-only at the address it passes in x0, and never unmaps or
+    // changes it; the address is non-null and 8-byte aligned (checked above).
+    let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, 4096) };
+    BootPage::from_bytes(bytes)
+}
+
+/// The server thread's IPC buffer at `addr` (from its boot page).
+///
+/// Must be called once: a second call would alias the first reference (`main` calls it once,
+/// before the event loop).
+#[cfg(target_os = "none")]
+pub fn ipc_buffer(addr: u64) -> Option<&'static mut sel4::IpcBuffer> {
+    let addr = usize::try_from(addr).ok()?;
+    // Safety: the root task registered `addr` (the boot page's value for this thread) as this
+    // thread's IPC buffer and mapped it read-write for the program's life; `main` makes this
+    // call once, so the reference is the only one.
+    unsafe { sel4::IpcBuffer::from_addr(addr) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Global;
+
+    static CELL: Global<[u32; 4]> = Global::new([1, 2, 3, 4]);
+
+    #[test]
+    fn taken_once() {
+        let v = CELL.take().expect("first take");
+        v[0] = 9;
+        assert_eq!(v, &[9, 2, 3, 4]);
+        assert!(CELL.take().is_none(), "a second take must fail");
+    }
+}

@@ -1,0 +1,318 @@
+//! VCPUs: a TCB bound to a VCPU object, with a one-capability CSpace holding its fault
+//! endpoint, and a slot for its saved fault reply.
+//!
+//! Creation order matters: `VCPU_SetTCB` comes before any register write, because seL4 forces
+//! the SPSR of a TCB without a VCPU to EL0t (spec §3.3).
+//!
+//! The guest's CSpace is a 2-slot CNode (radix 1, guard 63 bits of 0, so cptrs resolve at depth
+//! 64 like every other CSpace): slot 0 empty, slot 1 ([`FAULT_EP`]) a copy of the server's
+//! endpoint minted with the badge `Badge::VcpuFault { slot, generation }` and only Write +
+//! GrantReply. A guest HVC with x7 in -1..-8 runs a real seL4 syscall in this CSpace, so the
+//! guest can at most send (or call) the server under its own badge; it cannot receive, grant
+//! capabilities, or name anything else.
+
+use sel4::{
+    CNodeCapData, Cap, CapRights, MessageInfo, NULL_CAP, ObjectType, UserContext, VcpuReg,
+    WORD_DEPTH, cap_type,
+};
+use vcpu_protocol::{Badge, Status};
+use vcpu_server::{GuestRegs, SysReg, VcpuKey};
+
+use crate::alloc::{Obj, Objects};
+
+/// The fault endpoint's cptr in the guest's CSpace.
+pub const FAULT_EP: u64 = 1;
+/// Radix of the guest's CNode.
+const GUEST_CNODE_RADIX: u32 = 1;
+/// PSTATE of a new VCPU: EL1h with D, A, I and F masked.
+pub const INITIAL_SPSR: u64 = 0x3C5;
+/// Registers read and written: the 34 of `seL4_UserContext` before the two TLS registers, which
+/// the server never changes.
+pub const REG_COUNT: u64 = 34;
+
+/// A VCPU's kernel objects.
+#[derive(Debug)]
+pub struct Sel4Vcpu {
+    /// The guest thread.
+    pub tcb: Obj,
+    /// The VCPU object bound to it.
+    pub vcpu: Obj,
+    /// Its CSpace (holds only the badged fault endpoint).
+    pub cnode: Obj,
+    /// Where its fault reply capability is saved.
+    pub reply: u64,
+}
+
+impl Sel4Vcpu {
+    /// The TCB capability.
+    pub fn tcb(&self) -> Cap<cap_type::Tcb> {
+        self.tcb.cap()
+    }
+
+    /// The VCPU capability.
+    pub fn vcpu(&self) -> Cap<cap_type::Vcpu> {
+        self.vcpu.cap()
+    }
+}
+
+/// The kernel register context for `regs` (TLS registers 0; only the first [`REG_COUNT`] are
+/// written).
+pub fn to_context(regs: &GuestRegs) -> UserContext {
+    let mut c = UserContext::zeroed();
+    for (n, value) in regs.x.iter().enumerate() {
+        c.set_x(n as u8, *value);
+    }
+    c.set_pc(regs.pc);
+    c.set_sp(regs.sp_el0);
+    c.set_spsr(regs.spsr);
+    c
+}
+
+/// The guest registers in a kernel register context.
+pub fn from_context(c: &UserContext) -> GuestRegs {
+    let mut regs = GuestRegs {
+        pc: c.pc(),
+        sp_el0: c.sp(),
+        spsr: c.spsr(),
+        ..GuestRegs::default()
+    };
+    for (n, x) in regs.x.iter_mut().enumerate() {
+        *x = c.x(n as u8).unwrap_or(0);
+    }
+    regs
+}
+
+/// The seL4 VCPU register for a core [`SysReg`].
+pub fn vcpu_reg(reg: SysReg) -> VcpuReg {
+    match reg {
+        SysReg::SpEl1 => VcpuReg::SpEl1,
+        SysReg::CntvCtl => VcpuReg::CntvCtl,
+    }
+}
+
+/// What [`create`] needs besides the guest.
+pub struct VcpuParams {
+    /// The server's endpoint slot (unbadged, all rights), to mint the fault endpoint from.
+    pub endpoint: u64,
+    /// The server's own TCB (authority for the priority).
+    pub authority: Cap<cap_type::Tcb>,
+    /// Priority of VCPU threads.
+    pub priority: u8,
+}
+
+/// Creates a VCPU of the guest with VSpace `vspace` (see the module docs), not yet running.
+pub fn create(
+    k: &mut Objects,
+    p: &VcpuParams,
+    vspace: Cap<cap_type::VSpace>,
+    key: VcpuKey,
+    entry: u64,
+    vmpidr: u64,
+) -> Result<Sel4Vcpu, Status> {
+    let tcb = k.retype(ObjectType::Tcb, 0)?;
+    let vcpu = match k.retype(ObjectType::Vcpu, 0) {
+        Ok(v) => v,
+        Err(s) => {
+            k.free(tcb);
+            return Err(s);
+        }
+    };
+    let cnode = match k.retype(ObjectType::CNode, GUEST_CNODE_RADIX) {
+        Ok(c) => c,
+        Err(s) => {
+            k.free(vcpu);
+            k.free(tcb);
+            return Err(s);
+        }
+    };
+    let reply = match k.slot() {
+        Ok(r) => r,
+        Err(s) => {
+            k.free(cnode);
+            k.free(vcpu);
+            k.free(tcb);
+            return Err(s);
+        }
+    };
+    let v = Sel4Vcpu {
+        tcb,
+        vcpu,
+        cnode,
+        reply,
+    };
+    match configure(k, p, &v, vspace, key, entry, vmpidr) {
+        Ok(()) => Ok(v),
+        Err(e) => {
+            crate::warn(format_args!("VCPU {}: configure failed: {:?}", key.slot, e));
+            destroy(k, v);
+            Err(crate::kernel_status(e))
+        }
+    }
+}
+
+fn configure(
+    k: &mut Objects,
+    p: &VcpuParams,
+    v: &Sel4Vcpu,
+    vspace: Cap<cap_type::VSpace>,
+    key: VcpuKey,
+    entry: u64,
+    vmpidr: u64,
+) -> Result<(), sel4::Error> {
+    let own = k.cnode();
+    let ipc = k.ipc().map_err(|_| sel4::Error::IllegalOperation)?;
+    let badge = Badge::VcpuFault {
+        slot: key.slot,
+        generation: key.generation,
+    }
+    .encode();
+    let guest_cnode: Cap<cap_type::CNode> = v.cnode.cap();
+    guest_cnode.cnode_mint(
+        ipc,
+        FAULT_EP,
+        GUEST_CNODE_RADIX as u8,
+        own,
+        p.endpoint,
+        WORD_DEPTH,
+        fault_endpoint_rights(),
+        badge,
+    )?;
+    v.vcpu().vcpu_set_tcb(ipc, v.tcb())?;
+    let guard = CNodeCapData::new(0, u64::from(64 - GUEST_CNODE_RADIX));
+    v.tcb().tcb_configure(
+        ipc,
+        FAULT_EP,
+        guest_cnode,
+        guard,
+        vspace,
+        0,
+        0,
+        NULL_CAP.cast(),
+    )?;
+    v.tcb()
+        .tcb_set_sched_params(ipc, p.authority, 0, u64::from(p.priority))?;
+    let regs = GuestRegs {
+        pc: entry,
+        spsr: INITIAL_SPSR,
+        ..GuestRegs::default()
+    };
+    v.tcb()
+        .tcb_write_registers(ipc, false, REG_COUNT, &to_context(&regs))?;
+    v.vcpu().vcpu_write_regs(ipc, VcpuReg::VmpidrEl2, vmpidr)?;
+    let mut name = [0u8; 16];
+    ipc.debug_name_thread(v.tcb(), thread_name(&mut name, key.slot));
+    Ok(())
+}
+
+/// Rights of the guest's fault endpoint: send (Write) and get a reply capability on a fault
+/// (GrantReply); no Read, no Grant.
+pub fn fault_endpoint_rights() -> CapRights {
+    CapRights::new(true, false, false, true)
+}
+
+/// "vcpu<slot>" for kernel messages.
+fn thread_name(buf: &mut [u8; 16], slot: u16) -> &str {
+    buf[..4].copy_from_slice(b"vcpu");
+    let mut n = 4;
+    let mut digits = [0u8; 5];
+    let mut d = 0;
+    let mut s = slot;
+    loop {
+        digits[d] = b'0' + (s % 10) as u8;
+        d += 1;
+        s /= 10;
+        if s == 0 {
+            break;
+        }
+    }
+    while d > 0 {
+        d -= 1;
+        buf[n] = digits[d];
+        n += 1;
+    }
+    core::str::from_utf8(&buf[..n]).unwrap_or("vcpu")
+}
+
+/// Destroys a VCPU in any state: drops a saved fault reply, deletes the TCB (which stops and
+/// unbinds it), the VCPU object and the CSpace (with the fault endpoint in it).
+pub fn destroy(k: &mut Objects, v: Sel4Vcpu) {
+    if let Ok(ipc) = k.ipc() {
+        let _ = v.tcb().tcb_suspend(ipc);
+    }
+    k.release_slot(v.reply);
+    k.free(v.tcb);
+    k.free(v.vcpu);
+    k.free(v.cnode);
+}
+
+/// Keeps the reply capability of the fault message just received (non-MCS `CNode_SaveCaller`);
+/// a stale one in the slot is dropped first.
+pub fn take_fault(k: &mut Objects, v: &Sel4Vcpu) {
+    k.clear(v.reply);
+    let cnode = k.cnode();
+    if let Ok(ipc) = k.ipc() {
+        // Fails only if the slot is not empty, which `clear` just ensured.
+        let _ = cnode.cnode_save_caller(ipc, v.reply, WORD_DEPTH);
+    }
+}
+
+/// Answers the saved fault with an empty message (label 0, no words): every fault type resumes
+/// at the faulting instruction or where `write_regs` moved the pc. A `Send` on an empty slot
+/// (the fault was not a call) does nothing.
+pub fn reply_fault(k: &mut Objects, v: &Sel4Vcpu) -> Result<(), Status> {
+    let ipc = k.ipc()?;
+    Cap::<cap_type::Reply>::from_cptr(v.reply).send(ipc, MessageInfo::new(0, 0, 0, 0));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{from_context, thread_name, to_context, vcpu_reg};
+    use sel4::{UserContext, VcpuReg};
+    use vcpu_server::{GuestRegs, SysReg};
+
+    #[test]
+    fn registers_round_trip_in_sel4_order() {
+        let mut regs = GuestRegs {
+            pc: 0x4000_0000,
+            sp_el0: 0x1234,
+            spsr: 0x3C5,
+            ..GuestRegs::default()
+        };
+        for (n, x) in regs.x.iter_mut().enumerate() {
+            *x = 100 + n as u64;
+        }
+        let c = to_context(&regs);
+        let w = c.words();
+        assert_eq!(&w[..3], &[0x4000_0000, 0x1234, 0x3C5]);
+        assert_eq!(w[3], 100, "x0");
+        assert_eq!(w[11], 108, "x8");
+        assert_eq!(w[12], 116, "x16");
+        assert_eq!(w[15], 129, "x29");
+        assert_eq!(w[16], 130, "x30");
+        assert_eq!(w[17], 109, "x9");
+        assert_eq!(w[23], 115, "x15");
+        assert_eq!(w[24], 119, "x19");
+        assert_eq!(w[33], 128, "x28");
+        assert_eq!(&w[34..], &[0, 0], "TLS registers untouched");
+        assert_eq!(from_context(&c), regs);
+        assert_eq!(UserContext::index_of_x(30), Some(16));
+    }
+
+    #[test]
+    fn sysregs_and_names() {
+        assert_eq!(vcpu_reg(SysReg::SpEl1), VcpuReg::SpEl1);
+        assert_eq!(vcpu_reg(SysReg::CntvCtl), VcpuReg::CntvCtl);
+        assert_eq!(VcpuReg::SpEl1 as u64, 17);
+        assert_eq!(VcpuReg::CntvCtl as u64, 20);
+        let mut b = [0u8; 16];
+        assert_eq!(thread_name(&mut b, 0), "vcpu0");
+        assert_eq!(thread_name(&mut b, 65535), "vcpu65535");
+    }
+
+    #[test]
+    fn fault_endpoint_can_only_send_and_call() {
+        let r = super::fault_endpoint_rights();
+        assert_eq!(r.word(), 0b1001, "Write | GrantReply");
+    }
+}
