@@ -41,6 +41,7 @@ check irq 2 irq 0 0 0 0
 # compute: x0 = -1, x1 = 2 (wrapping sum 1), x2 = 3, x3 = 7.
 check compute 3 compute 0xffffffffffffffff 2 3 7
 check mmio 4 mmio 0 0 0 0
+check spin 6 spin 0 0 0 0
 
 # hostile: restart after each documented stuck step.
 step=0

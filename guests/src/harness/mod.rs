@@ -38,7 +38,11 @@ pub const CONFIG_ADDR: u64 = 0x41FF_F000;
 pub const CONFIG_MAGIC: u64 = 0x4746_4354_5345_5547;
 
 /// Host GIC addresses on QEMU virt (GICv2 with virtualization extensions).
+const GICD_BASE: u64 = 0x0800_0000;
+const GICC_PHYS_BASE: u64 = 0x0801_0000;
 const GICH_BASE: u64 = 0x0803_0000;
+/// INTID of the EL2 physical timer (PPI 10).
+pub const HYP_TIMER_INTID: u32 = 26;
 const GICV_BASE: u64 = 0x0804_0000;
 /// PL011 data register (the harness writes its report there directly: EL2 has no stage 2).
 const UART_DR: u64 = 0x0900_0000;
@@ -294,6 +298,48 @@ pub fn setup() {
             options(nostack),
         );
         core::ptr::write_volatile(GICH_BASE as *mut u32, 1); // GICH_HCR.En
+    }
+}
+
+/// Arms the EL2 physical timer to interrupt in `ticks` counter ticks (the interrupt stops the
+/// guest: physical IRQs go to EL2 while it runs, HCR_EL2.IMO), enabling its PPI in the host GIC
+/// distributor and CPU interface first.
+pub fn arm_hyp_timer(ticks: u64) {
+    // Safety: the host GIC distributor and physical CPU interface, which only the harness
+    // uses (the guest sees neither): enable, group 0, unmask all priorities, enable PPI 26.
+    unsafe {
+        core::ptr::write_volatile(GICD_BASE as *mut u32, 1);
+        core::ptr::write_volatile((GICD_BASE + 0x100) as *mut u32, 1 << HYP_TIMER_INTID);
+        core::ptr::write_volatile((GICC_PHYS_BASE + 0x4) as *mut u32, 0xFF);
+        core::ptr::write_volatile(GICC_PHYS_BASE as *mut u32, 1);
+    }
+    // Safety: the EL2 physical timer belongs to the harness; enabled, unmasked.
+    unsafe {
+        asm!(
+            "msr cnthp_tval_el2, {}",
+            "msr cnthp_ctl_el2, {}",
+            "isb",
+            in(reg) ticks,
+            in(reg) 1u64,
+            options(nomem, nostack, preserves_flags),
+        )
+    };
+}
+
+/// Acknowledges the pending host interrupt, disables the timer and ends the interrupt;
+/// returns its INTID.
+pub fn ack_host_irq() -> u32 {
+    // Safety: the host GIC physical CPU interface (IAR, then EOIR with the same value) and
+    // the harness's own timer.
+    unsafe {
+        let iar = core::ptr::read_volatile((GICC_PHYS_BASE + 0xC) as *const u32);
+        asm!(
+            "msr cnthp_ctl_el2, xzr",
+            "isb",
+            options(nomem, nostack, preserves_flags)
+        );
+        core::ptr::write_volatile((GICC_PHYS_BASE + 0x10) as *mut u32, iar);
+        iar & 0x3FF
     }
 }
 
