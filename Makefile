@@ -33,6 +33,7 @@ check:
 
 docs:
 	UPDATE_DOCS=1 $(CARGO) test -p caps --test rights_doc
+	UPDATE_DOCS=1 $(CARGO) test -p guests
 
 clean:
 	$(CARGO) clean
