@@ -20,11 +20,16 @@
 //! `+strict-align`, needed because uncached mappings fault on unaligned accesses).
 //!
 //! # What happens at start
-//! `_start` (assembly, first in `.text`) zeroes `.bss`, points SP at the top of the stack the
-//! program's `entry!`/`root_task!` defined in `.bss` (seL4 starts the root task with SP = 0)
-//! and calls the program's main with the initial x0 untouched: the BootInfo address for the
-//! root task, or whatever word the creator of the thread put in x0 (for components the root
-//! task starts: the address of the boot page it provides).
+//! `_start` (assembly, first in `.text`) looks at the initial SP:
+//! - SP = 0 (seL4 starts the root task so): it zeroes `.bss` and points SP at the top of the
+//!   stack the program's `entry!`/`root_task!` defined in `.bss`;
+//! - SP != 0 (a thread its creator gave a stack: every thread the root task starts from a boot
+//!   plan): it keeps SP and zeroes nothing, since other threads of the image may already run.
+//!   The creator must load the image with `.bss` zeroed (the root task does).
+//!
+//! It then calls the program's main with the initial x0 and x1 untouched: for the root task
+//! the BootInfo address; for components the root task starts, the address of their boot page
+//! and the thread's index in the plan.
 //!
 //! # Panics
 //! The panic handler prints `panicked at <file>:<line>:<col>: <message>` and then
@@ -39,7 +44,6 @@
 mod rt;
 
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
 
 pub use rt::Stack;
 #[doc(hidden)]
@@ -68,17 +72,17 @@ pub const LINK_ARGS: [&str; 4] = [
 /// Path of the runtime's linker script.
 pub const LINKER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/link.ld");
 
-static OWN_TCB: AtomicU64 = AtomicU64::new(0);
-
-/// Tells the panic handler which cap names the current thread's TCB (0 = unknown), so a panic
-/// suspends the thread instead of faulting it.
+/// Tells the panic handler which cap names the calling thread's TCB (0 = unknown), so a panic
+/// suspends the thread instead of faulting it. The value is per thread: on the target it is
+/// kept in `TPIDR_EL0`, which seL4 saves and restores with each thread (programs using this
+/// runtime must not use that register otherwise); on the host, in a process-wide word.
 pub fn set_own_tcb(tcb: sel4::Cap<sel4::cap_type::Tcb>) {
-    OWN_TCB.store(tcb.cptr(), Ordering::Relaxed);
+    rt::set_thread_word(tcb.cptr());
 }
 
-/// The TCB set with [`set_own_tcb`], if any.
+/// The calling thread's TCB as set with [`set_own_tcb`], if any.
 pub fn own_tcb() -> Option<sel4::Cap<sel4::cap_type::Tcb>> {
-    match OWN_TCB.load(Ordering::Relaxed) {
+    match rt::thread_word() {
         0 => None,
         c => Some(sel4::Cap::from_cptr(c)),
     }
@@ -129,8 +133,39 @@ macro_rules! debug_println {
     }};
 }
 
-/// Defines the program entry: `fn main(arg: usize) -> !` gets the thread's initial x0.
-/// `entry!(main, stack_size = N)` sets the stack size (bytes, a non-zero multiple of 16).
+/// A program's main function as [`entry!`] accepts it: `fn(usize) -> !` (gets x0) or
+/// `fn(usize, usize) -> !` (gets x0 and x1). Implemented for every such function; the type
+/// parameter only tells the two shapes apart, so `entry!` needs no annotation.
+pub trait EntryFn<Args> {
+    /// Calls the function with the thread's initial x0 and x1 (a one-argument main ignores x1).
+    fn call(self, x0: usize, x1: usize);
+}
+
+impl<F: FnOnce(usize) -> R, R> EntryFn<(usize,)> for F {
+    fn call(self, x0: usize, _x1: usize) {
+        self(x0);
+    }
+}
+
+impl<F: FnOnce(usize, usize) -> R, R> EntryFn<(usize, usize)> for F {
+    fn call(self, x0: usize, x1: usize) {
+        self(x0, x1);
+    }
+}
+
+#[doc(hidden)]
+pub fn _call_entry<A, F: EntryFn<A>>(main: F, x0: usize, x1: usize) -> ! {
+    main.call(x0, x1);
+    // Only reachable if `main` is not `-> !` after all: end the thread like a finished one.
+    stop()
+}
+
+/// Defines the program entry. `main` is either `fn main(arg: usize) -> !` (the thread's
+/// initial x0) or `fn main(arg: usize, thread: usize) -> !` (x0 and x1). Threads the root task
+/// starts from a boot plan get x0 = boot page address and x1 = thread index; they start with
+/// the plan's stack (see the crate docs, "What happens at start"), so several threads can run
+/// one image. `entry!(main, stack_size = N)` sets the size of the static stack used when a
+/// thread starts without one (bytes, a non-zero multiple of 16).
 #[macro_export]
 macro_rules! entry {
     ($main:path) => {
@@ -143,12 +178,11 @@ macro_rules! entry {
         #[doc(hidden)]
         #[unsafe(no_mangle)]
         static __sel4_runtime_stack_size: usize = $size;
-        /// Called once by `_start` with the initial x0.
+        /// Called once per thread by `_start` with the initial x0 and x1.
         #[doc(hidden)]
         #[unsafe(no_mangle)]
-        extern "C" fn __sel4_runtime_main(arg: usize) -> ! {
-            let main: fn(usize) -> ! = $main;
-            main(arg)
+        extern "C" fn __sel4_runtime_main(x0: usize, x1: usize) -> ! {
+            $crate::_call_entry($main, x0, x1)
         }
     };
 }

@@ -34,6 +34,43 @@ impl<const N: usize> Default for Stack<N> {
     }
 }
 
+/// Sets the calling thread's runtime word (its own TCB cptr, see `crate::set_own_tcb`).
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub fn set_thread_word(value: u64) {
+    // Safety: TPIDR_EL0 is the EL0 read/write thread register; seL4 saves and restores it per
+    // thread and nothing else in a program using this runtime reads it (no thread-local
+    // storage on this target). Writing it touches no memory.
+    unsafe {
+        core::arch::asm!("msr tpidr_el0, {v}", v = in(reg) value, options(nomem, nostack, preserves_flags));
+    }
+}
+
+/// The calling thread's runtime word (0 until set).
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub fn thread_word() -> u64 {
+    let value: u64;
+    // Safety: reading TPIDR_EL0 has no side effect (see `set_thread_word`).
+    unsafe {
+        core::arch::asm!("mrs {v}, tpidr_el0", v = out(reg) value, options(nomem, nostack, preserves_flags));
+    }
+    value
+}
+
+#[cfg(not(all(target_arch = "aarch64", target_os = "none")))]
+static THREAD_WORD: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Host stand-in for the thread register: one word for the process.
+#[cfg(not(all(target_arch = "aarch64", target_os = "none")))]
+pub fn set_thread_word(value: u64) {
+    THREAD_WORD.store(value, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Host stand-in for the thread register.
+#[cfg(not(all(target_arch = "aarch64", target_os = "none")))]
+pub fn thread_word() -> u64 {
+    THREAD_WORD.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// Starts a root task: records slot 1 as the own TCB, reads the BootInfo and takes the IPC
 /// buffer, then calls `main`.
 ///
@@ -65,17 +102,24 @@ mod target {
     use core::panic::PanicInfo;
     use core::sync::atomic::{AtomicBool, Ordering};
 
-    // The entry point. seL4 starts the root task with SP = 0 and x0 = BootInfo; threads
-    // created by the root task start wherever their creator set pc, with x0 as given. The
-    // code uses only x9/x10 before the call, so x0 reaches main unchanged. `.bss` (which
-    // holds the stack) is zeroed first, with 8-byte stores: the linker script aligns both
-    // ends to 16. The program's macro defines `__sel4_runtime_stack` (+ `_size`) and
-    // `__sel4_runtime_main`; a program without it fails to link, naming these symbols.
+    // The entry point. Two ways in:
+    // - SP = 0: the root task (seL4 starts it with SP = 0 and x0 = BootInfo), or any thread
+    //   started without a stack. `.bss` (which holds the stack) is zeroed with 8-byte stores
+    //   (the linker script aligns both ends to 16), then SP is pointed at the top of the stack
+    //   the program's macro defined (`__sel4_runtime_stack` + `_size`).
+    // - SP != 0: a thread its creator gave a stack, e.g. every thread the root task starts from
+    //   a boot plan (x0 = boot page, x1 = thread index, SP = the plan's stack top). Several
+    //   threads may share the image, so nothing is zeroed and the static stack is not used: the
+    //   creator must have loaded the image with `.bss` zeroed (the root task does).
+    // Only x9/x10 are used before the call, so x0 and x1 reach `__sel4_runtime_main` unchanged.
+    // A program without the macro fails to link, naming these symbols.
     core::arch::global_asm!(
         ".section .text._start, \"ax\"",
         ".global _start",
         ".type _start, %function",
         "_start:",
+        "    mov  x9, sp",
+        "    cbnz x9, 3f",
         "    adrp x9, __bss_start",
         "    add  x9, x9, :lo12:__bss_start",
         "    adrp x10, __bss_end",
@@ -91,10 +135,10 @@ mod target {
         "    add  x9, x9, x10",
         "    and  x9, x9, #~0xf",
         "    mov  sp, x9",
-        "    mov  x29, xzr",
+        "3:  mov  x29, xzr",
         "    mov  x30, xzr",
         "    bl   __sel4_runtime_main",
-        "3:  b    3b",
+        "4:  b    4b",
         ".size _start, . - _start",
     );
 

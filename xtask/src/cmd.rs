@@ -1,77 +1,155 @@
 //! The xtask subcommands.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use crate::qemu;
+use crate::cargo::{self, Dir, Workspace};
+use crate::{image, kernel, qemu};
 
 /// The target every seL4-side crate is built for.
 pub const TARGET: &str = "aarch64-unknown-none";
 
-/// Library crates that must also build for the target (they are shared by host and seL4 code).
-const TARGET_LIBS: &[&str] =
-    &["caps", "vcpu-protocol", "vcpu-server", "vcpu-client", "plan", "sel4", "sel4-runtime"];
+/// Library crates that must also build for the target (shared by host and seL4 code, or used by
+/// seL4 programs).
+const TARGET_LIBS: &[&str] = &[
+    "caps",
+    "vcpu-protocol",
+    "vcpu-server",
+    "vcpu-client",
+    "plan",
+    "sel4",
+    "sel4-runtime",
+    "root-task",
+    "qemu-test-support",
+];
+
+/// The system the product image boots (`make run`).
+const DEFAULT_MANIFEST: &str = "manifests/default.toml";
+/// The test system the root task is compiled against while the default one is incomplete.
+const FALLBACK_MANIFEST: &str = "tests/qemu/ipc.toml";
 
 /// The repository root (xtask lives one level below it).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").into()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .into()
 }
 
-fn cargo() -> Command {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(root());
-    cmd
-}
-
-fn run_status(mut cmd: Command, what: &str) -> Result<(), String> {
-    let status = cmd.status().map_err(|e| format!("{what}: cannot run: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{what} failed ({status})")) }
-}
-
-/// `build-targets` / `clippy-targets`.
+/// `build-targets` / `clippy-targets`: the libraries, every program some manifest names, and
+/// the root task against a generated plan. Needs no kernel.
 pub fn build_targets(clippy: bool) -> Result<(), String> {
-    let mut cmd = cargo();
-    cmd.arg(if clippy { "clippy" } else { "build" });
-    cmd.args(["--release", "--target", TARGET, "--lib"]);
+    let ws = Workspace::load()?;
+    let verb = if clippy { "clippy" } else { "build" };
+    let mut cmd = cargo::cargo();
+    cmd.args([verb, "--release", "--target", TARGET, "--lib"]);
+    cmd.env("CARGO_TARGET_DIR", ws.dir(Dir::Programs));
     for krate in TARGET_LIBS {
         cmd.args(["-p", krate]);
     }
     if clippy {
         cmd.args(["--", "-D", "warnings"]);
     }
-    run_status(cmd, &format!("cargo {} for {TARGET}", if clippy { "clippy" } else { "build" }))
+    cargo::run(cmd, &format!("cargo {verb} of the libraries for {TARGET}"))?;
+
+    let mut programs: Vec<String> = Vec::new();
+    let mut missing: Vec<String> = Vec::new();
+    for path in all_manifests()? {
+        let system = image::load(&path)?;
+        for p in system.programs() {
+            let list = if ws.programs.contains_key(p) {
+                &mut programs
+            } else {
+                &mut missing
+            };
+            if !list.iter().any(|q| q == p) {
+                list.push(p.to_string());
+            }
+        }
+    }
+    if !missing.is_empty() {
+        println!(
+            "xtask: note: manifests name programs that are not seL4 programs yet: {}",
+            missing.join(", ")
+        );
+    }
+    let names: Vec<&str> = programs.iter().map(String::as_str).collect();
+    ws.build_programs(&names, clippy)?;
+
+    // The root task needs a plan. It is compiled against the default system's plan once every
+    // program of manifests/default.toml exists; until then (vmm and irq-source are still being
+    // written) against tests/qemu/ipc.toml's, which this switches away from by itself.
+    let default = root().join(DEFAULT_MANIFEST);
+    let mut system = image::load(&default)?;
+    let mut path = default;
+    if !image::missing(&ws, &system).is_empty() {
+        path = root().join(FALLBACK_MANIFEST);
+        system = image::load(&path)?;
+        println!(
+            "xtask: note: {DEFAULT_MANIFEST} is incomplete; the root task is checked against \
+             the plan of {FALLBACK_MANIFEST}"
+        );
+    }
+    if clippy {
+        ws.build_programs(&system.programs(), false)?; // the plan embeds their ELFs
+    }
+    let plan = image::generate(&ws, &system, &image::stem(&path))?;
+    ws.build_root_task(&plan, clippy)?;
+    Ok(())
 }
 
-/// `check-manifest FILE...`.
+/// Every manifest of the repository: `manifests/*.toml` and `tests/qemu/*.toml`.
+fn all_manifests() -> Result<Vec<PathBuf>, String> {
+    let mut files = toml_files(&root().join("manifests"))?;
+    files.extend(toml_files(&root().join("tests/qemu"))?);
+    Ok(files)
+}
+
+fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// `check-manifest FILE...`: each manifest's report, or its diagnostics (`file:line:col: ...`).
 pub fn check_manifests(files: &[String]) -> Result<(), String> {
     if files.is_empty() {
         return Err("check-manifest needs at least one manifest file".into());
     }
-    Err("check-manifest: the manifest compiler is not wired in yet".into())
-}
-
-/// Where the installed kernel is, or why a kernel is needed.
-pub fn sel4_prefix() -> Result<PathBuf, String> {
-    match std::env::var_os("SEL4_PREFIX") {
-        Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
-        _ => Err("SEL4_PREFIX is not set: booting needs an installed seL4 kernel (see README, \
-                  \"Supported kernel\"); set SEL4_PREFIX to its install prefix"
-            .into()),
+    let mut failed = 0;
+    for file in files {
+        match manifest::load(file) {
+            Ok(system) => print!("{}", manifest::report(&system)),
+            Err(diags) => {
+                failed += 1;
+                for d in diags {
+                    eprintln!("{d}");
+                }
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(format!("{n} of {} manifest(s) have errors", files.len())),
     }
 }
 
-/// `build [--manifest FILE]`: returns the bootable loader image.
+/// `build [--manifest FILE]`: returns the bootable image.
 pub fn build(args: &[String]) -> Result<PathBuf, String> {
-    let _manifest = manifest_arg(args)?;
-    let _prefix = sel4_prefix()?;
-    Err("build: the image pipeline is not wired in yet".into())
+    let manifest = manifest_arg(args)?;
+    let prefix = kernel::prefix()?;
+    kernel::check(&prefix)?;
+    image::build(&Workspace::load()?, &manifest, &prefix)
 }
 
 /// `run [--manifest FILE]`.
 pub fn run(args: &[String]) -> Result<(), String> {
-    let loader = build(args)?;
-    run_status(qemu::qemu_command(&loader), "qemu")
+    let image = build(args)?;
+    cargo::run(qemu::qemu_command(&image), "qemu")
 }
 
 /// `test-qemu [--if-kernel] [--timeout SECS] [FILE...]`.
@@ -85,34 +163,43 @@ pub fn test_qemu(args: &[String]) -> Result<(), String> {
             "--if-kernel" => if_kernel = true,
             "--timeout" => {
                 let secs = it.next().ok_or("--timeout needs a number of seconds")?;
-                let secs: u64 = secs.parse().map_err(|_| format!("bad --timeout `{secs}`"))?;
+                let secs: u64 = secs
+                    .parse()
+                    .map_err(|_| format!("bad --timeout `{secs}`"))?;
                 timeout = Duration::from_secs(secs);
             }
             file => files.push(PathBuf::from(file)),
         }
     }
-    if let Err(why) = sel4_prefix() {
-        if if_kernel {
+    let prefix = match kernel::prefix() {
+        Ok(p) => p,
+        Err(why) if if_kernel => {
             println!("QEMU tier: SKIPPED ({why})");
             return Ok(());
         }
-        return Err(why);
-    }
+        Err(why) => return Err(why),
+    };
+    kernel::check(&prefix)?;
     if files.is_empty() {
-        files = test_manifests()?;
+        files = toml_files(&root().join("tests/qemu"))?;
     }
+    let ws = Workspace::load()?;
     let mut failures = Vec::new();
     for file in &files {
-        let name = file.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let name = image::stem(file);
         println!("== QEMU test {name} ({})", file.display());
-        let loader = build(&["--manifest".into(), file.display().to_string()])?;
-        let verdict = qemu::run_test(&loader, timeout, &format!("[{name}] "))?;
+        let image = image::build(&ws, file, &prefix)?;
+        let verdict = qemu::run_test(&image, timeout, &format!("[{name}] "))?;
         println!(
             "== {name}: {} passed, {} failed{}{}",
             verdict.passed.len(),
             verdict.failed.len(),
             if verdict.timed_out { ", TIMED OUT" } else { "" },
-            if verdict.success_sentinel { "" } else { ", no success sentinel" },
+            if verdict.success_sentinel {
+                ""
+            } else {
+                ", no success sentinel"
+            },
         );
         if !verdict.ok() {
             failures.push(name);
@@ -126,21 +213,13 @@ pub fn test_qemu(args: &[String]) -> Result<(), String> {
     }
 }
 
-fn test_manifests() -> Result<Vec<PathBuf>, String> {
-    let dir = root().join("tests/qemu");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 fn manifest_arg(args: &[String]) -> Result<PathBuf, String> {
     match args {
-        [] => Ok(root().join("manifests/default.toml")),
+        [] => Ok(root().join(DEFAULT_MANIFEST)),
         [flag, file] if flag == "--manifest" => Ok(PathBuf::from(file)),
-        _ => Err(format!("expected `--manifest FILE`, got `{}`", args.join(" "))),
+        _ => Err(format!(
+            "expected `--manifest FILE`, got `{}`",
+            args.join(" ")
+        )),
     }
 }

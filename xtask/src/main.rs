@@ -7,10 +7,15 @@
 //! - `build`, `run`: compose a bootable image from a manifest and boot it in QEMU;
 //! - `test-qemu`: boot every test manifest under `tests/qemu/` and judge the serial output.
 //!
-//! Everything that needs a kernel reads it from `SEL4_PREFIX`; without it, those commands say
-//! clearly that a kernel is needed and why (`test-qemu --if-kernel` reports the tier as skipped).
+//! Everything that needs a kernel reads it from `SEL4_PREFIX` and checks it first (`kernel.rs`);
+//! without it, those commands say clearly that a kernel is needed and why (`test-qemu
+//! --if-kernel` reports the tier as skipped). The image pipeline is in `image.rs`, cargo
+//! invocations and target directories in `cargo.rs`.
 
+mod cargo;
 mod cmd;
+mod image;
+mod kernel;
 mod qemu;
 
 use std::process::ExitCode;

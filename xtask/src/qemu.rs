@@ -159,7 +159,11 @@ mod tests {
 
     #[test]
     fn timeout_fails() {
-        let v = Verdict { success_sentinel: true, timed_out: true, ..Verdict::default() };
+        let v = Verdict {
+            success_sentinel: true,
+            timed_out: true,
+            ..Verdict::default()
+        };
         assert!(!v.ok());
     }
 }

@@ -1,0 +1,457 @@
+//! Slots of the root CNode and objects retyped from the untyped capabilities of the BootInfo.
+//!
+//! - [`Slots`] tracks which root-CNode slots are empty: the BootInfo's empty region at start;
+//!   slots are returned when their capability is moved out or deleted.
+//! - [`Pool`] mirrors, for every untyped, the kernel's free pointer. `Untyped_Retype` places an
+//!   object at the free pointer aligned up to the object's size and moves the pointer past it
+//!   (the kernel only resets an untyped that has no children, and the root task never deletes
+//!   every child of one), so the pool predicts where each object lands and whether it fits.
+//! - [`Alloc`] performs the retypes: RAM objects go into the RAM untyped that wastes the least
+//!   to alignment (then the smallest, to keep large untypeds whole); a frame at a fixed physical
+//!   address (a device frame such as the GICV, or `vm-memory`, which the kernel hands out as
+//!   device untyped) is reached by retyping "filler" untyped objects up to the address from the
+//!   untyped that covers it, then checked with `Page_GetAddress`.
+
+use sel4::{Cap, CapType, ObjectType, WORD_DEPTH, cap_type, init};
+
+use crate::error::{BootError, Cause, Context};
+
+/// Slots of the root CNode the root task uses (2^12, the kernel's `ROOT_CNODE_SIZE_BITS`).
+pub const ROOT_SLOTS: usize = 4096;
+
+/// Empty slots of the root CNode.
+pub struct Slots {
+    free: [u64; ROOT_SLOTS / 64],
+}
+
+impl Slots {
+    /// Slots `empty` (the BootInfo's empty region, clipped to [`ROOT_SLOTS`]) are free.
+    pub fn new(empty: core::ops::Range<u64>) -> Slots {
+        let mut s = Slots {
+            free: [0; ROOT_SLOTS / 64],
+        };
+        for slot in empty.start..empty.end.min(ROOT_SLOTS as u64) {
+            s.free(slot);
+        }
+        s
+    }
+
+    /// Takes the lowest empty slot.
+    pub fn take(&mut self) -> Option<u64> {
+        let (i, word) = self.free.iter_mut().enumerate().find(|(_, w)| **w != 0)?;
+        let bit = word.trailing_zeros();
+        *word &= !(1 << bit);
+        Some(i as u64 * 64 + u64::from(bit))
+    }
+
+    /// Marks `slot` empty again.
+    pub fn free(&mut self, slot: u64) {
+        if let Some(word) = self.free.get_mut((slot / 64) as usize) {
+            *word |= 1 << (slot % 64);
+        }
+    }
+
+    /// Number of empty slots.
+    pub fn count(&self) -> u32 {
+        self.free.iter().map(|w| w.count_ones()).sum()
+    }
+}
+
+/// One untyped capability and the kernel's free pointer in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Untyped {
+    /// Its slot in the root CNode.
+    pub slot: u64,
+    /// Physical base address.
+    pub paddr: u64,
+    /// Size, log2 bytes.
+    pub size_bits: u8,
+    /// Device memory (only frames and untyped can be made from it; not zeroed).
+    pub device: bool,
+    /// Bytes before the free pointer.
+    pub used: u64,
+}
+
+const fn align_up(v: u64, bits: u32) -> Option<u64> {
+    let mask = (1u64 << bits) - 1;
+    match v.checked_add(mask) {
+        Some(x) => Some(x & !mask),
+        None => None,
+    }
+}
+
+impl Untyped {
+    /// One past the last byte.
+    pub const fn end(&self) -> u64 {
+        self.paddr.saturating_add(1u64 << self.size_bits)
+    }
+
+    /// The free pointer.
+    pub const fn next_free(&self) -> u64 {
+        self.paddr + self.used
+    }
+
+    /// Where the kernel would place an object of `2^bits` bytes, if it fits.
+    pub fn place(&self, bits: u32) -> Option<u64> {
+        if bits >= 64 || bits > u32::from(self.size_bits) {
+            return None;
+        }
+        let at = align_up(self.next_free(), bits)?;
+        (at.checked_add(1 << bits)? <= self.end()).then_some(at)
+    }
+
+    /// Records that an object of `2^bits` bytes was placed at `at`.
+    pub fn commit(&mut self, at: u64, bits: u32) {
+        self.used = at + (1 << bits) - self.paddr;
+    }
+}
+
+/// Size (log2 bytes) of the next filler object on the way from `cur` to `target`
+/// (`cur < target`, both 16-byte aligned): as large as possible while aligned at `cur` (so
+/// nothing is lost to alignment) and not past `target`.
+pub fn filler_bits(cur: u64, target: u64) -> u32 {
+    let distance = target - cur;
+    let fits = 63 - distance.leading_zeros();
+    cur.trailing_zeros().min(fits)
+}
+
+/// Every untyped of the BootInfo.
+pub struct Pool {
+    list: heapless::Vec<Untyped, { sel4::MAX_BOOTINFO_UNTYPEDS }>,
+}
+
+impl Pool {
+    /// The pool of `untypeds` (none used yet).
+    pub fn new(untypeds: impl Iterator<Item = sel4::UntypedDesc>) -> Pool {
+        let mut list = heapless::Vec::new();
+        for u in untypeds {
+            let entry = Untyped {
+                slot: u.slot,
+                paddr: u.paddr,
+                size_bits: u.size_bits,
+                device: u.is_device,
+                used: 0,
+            };
+            if list.push(entry).is_err() {
+                break; // the BootInfo holds at most as many as the list
+            }
+        }
+        Pool { list }
+    }
+
+    /// The untypeds.
+    pub fn list(&self) -> &[Untyped] {
+        &self.list
+    }
+
+    /// The RAM untyped for an object of `2^bits` bytes: least alignment waste, then smallest.
+    pub fn choose_ram(&self, bits: u32) -> Option<usize> {
+        self.list
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| !u.device)
+            .filter_map(|(i, u)| Some((i, u.place(bits)? - u.next_free(), u.size_bits)))
+            .min_by_key(|&(_, waste, size)| (waste, size))
+            .map(|(i, _, _)| i)
+    }
+
+    /// The untyped whose range contains `paddr`.
+    pub fn containing(&self, paddr: u64) -> Option<usize> {
+        self.list
+            .iter()
+            .position(|u| paddr >= u.paddr && paddr < u.end())
+    }
+
+    /// Total bytes of RAM not yet used.
+    pub fn ram_left(&self) -> u64 {
+        self.list
+            .iter()
+            .filter(|u| !u.device)
+            .map(|u| u.end() - u.next_free())
+            .sum()
+    }
+}
+
+/// Retypes objects into the root CNode (or a component's CNode) and hands out slots.
+pub struct Alloc {
+    /// Empty root-CNode slots.
+    pub slots: Slots,
+    /// The untypeds.
+    pub pool: Pool,
+    /// Objects created so far.
+    pub objects: u32,
+}
+
+impl Alloc {
+    /// An allocator over the BootInfo's untypeds and empty slots.
+    pub fn new(bootinfo: &sel4::BootInfo<'_>) -> Alloc {
+        Alloc {
+            slots: Slots::new(bootinfo.empty().range()),
+            pool: Pool::new(bootinfo.untyped_list()),
+            objects: 0,
+        }
+    }
+
+    /// An empty root-CNode slot.
+    pub fn slot(&mut self, step: &'static str) -> Result<u64, BootError> {
+        self.slots
+            .take()
+            .ok_or(BootError::new(step, None, Cause::OutOfSlots))
+    }
+
+    /// Deletes the capability in root slot `slot` and frees the slot.
+    pub fn delete(&mut self, ipc: &mut sel4::IpcBuffer, slot: u64) -> Result<(), BootError> {
+        init::CNODE
+            .cnode_delete(ipc, slot, WORD_DEPTH)
+            .at("delete a temporary capability", slot)?;
+        self.slots.free(slot);
+        Ok(())
+    }
+
+    /// A new RAM object of type `ty` (`size` as `Untyped_Retype` takes it) in a new root slot.
+    pub fn retype<T: CapType>(
+        &mut self,
+        ipc: &mut sel4::IpcBuffer,
+        ty: ObjectType,
+        size: u32,
+        step: &'static str,
+    ) -> Result<Cap<T>, BootError> {
+        let slot = self.slot(step)?;
+        match self.retype_into(ipc, ty, size, init::CNODE, slot, step) {
+            Ok(()) => Ok(Cap::from_cptr(slot)),
+            Err(e) => {
+                self.slots.free(slot);
+                Err(e)
+            }
+        }
+    }
+
+    /// A new RAM object of type `ty` placed directly at `slot` of `cnode` (a CNode capability
+    /// in the root CNode; `slot` indexes it at its full radix).
+    pub fn retype_into(
+        &mut self,
+        ipc: &mut sel4::IpcBuffer,
+        ty: ObjectType,
+        size: u32,
+        cnode: Cap<cap_type::CNode>,
+        slot: u64,
+        step: &'static str,
+    ) -> Result<(), BootError> {
+        let bits = ty.object_size_bits(size).ok_or(BootError::new(
+            step,
+            None,
+            Cause::BadPlan("object too large"),
+        ))?;
+        let i = self.pool.choose_ram(bits).ok_or(BootError::new(
+            step,
+            None,
+            Cause::OutOfMemory { bits },
+        ))?;
+        let u = self.pool.list[i];
+        let at = u.place(bits).unwrap_or(u.paddr);
+        Cap::<cap_type::Untyped>::from_cptr(u.slot)
+            .untyped_retype(ipc, ty, u64::from(size), cnode, 0, 0, slot, 1)
+            .at(step, slot)?;
+        self.pool.list[i].commit(at, bits);
+        self.objects += 1;
+        Ok(())
+    }
+
+    /// A frame (`SmallPage` or `LargePage`) at physical address `paddr`, from whichever untyped
+    /// covers it (device or RAM), in a new root slot; checked with `Page_GetAddress`.
+    pub fn frame_at<F: sel4::FrameType>(
+        &mut self,
+        ipc: &mut sel4::IpcBuffer,
+        ty: ObjectType,
+        paddr: u64,
+        step: &'static str,
+    ) -> Result<Cap<F>, BootError> {
+        let unreachable = BootError::new(step, Some(paddr), Cause::Unreachable { paddr });
+        let bits = ty.object_size_bits(0).ok_or(unreachable)?;
+        let i = self.pool.containing(paddr).ok_or(unreachable)?;
+        // Fillers move the free pointer up to `paddr`; they are deleted once the frame exists
+        // (the untyped then still has a child, so its free pointer stays).
+        let mut fillers: heapless::Vec<u64, 64> = heapless::Vec::new();
+        let result = self.reach(ipc, i, paddr, bits, &mut fillers, step);
+        let frame = match result {
+            Ok(()) => self.retype_from::<F>(ipc, i, ty, bits, step),
+            Err(e) => Err(e),
+        };
+        for &slot in &fillers {
+            // A filler that cannot be deleted only costs its slot.
+            let _ = self.delete(ipc, slot);
+        }
+        let frame = frame?;
+        let got = frame.frame_get_address(ipc).at(step, paddr)?;
+        if got != paddr {
+            return Err(BootError::new(
+                step,
+                Some(paddr),
+                Cause::WrongAddress {
+                    expected: paddr,
+                    got,
+                },
+            ));
+        }
+        Ok(frame)
+    }
+
+    fn reach(
+        &mut self,
+        ipc: &mut sel4::IpcBuffer,
+        i: usize,
+        paddr: u64,
+        bits: u32,
+        fillers: &mut heapless::Vec<u64, 64>,
+        step: &'static str,
+    ) -> Result<(), BootError> {
+        let unreachable = BootError::new(step, Some(paddr), Cause::Unreachable { paddr });
+        if paddr % (1 << bits) != 0 || self.pool.list[i].next_free() > paddr {
+            return Err(unreachable);
+        }
+        while self.pool.list[i].next_free() < paddr {
+            let cur = self.pool.list[i].next_free();
+            let fb = filler_bits(cur, paddr);
+            if fb < sel4::MIN_UNTYPED_BITS || fillers.is_full() {
+                return Err(unreachable);
+            }
+            let slot =
+                self.retype_from::<cap_type::Untyped>(ipc, i, ObjectType::Untyped, fb, step)?;
+            // `fillers` is not full (checked above).
+            let _ = fillers.push(slot.cptr());
+        }
+        Ok(())
+    }
+
+    /// One object of `2^bits` bytes from untyped `i` into a new root slot.
+    fn retype_from<T: CapType>(
+        &mut self,
+        ipc: &mut sel4::IpcBuffer,
+        i: usize,
+        ty: ObjectType,
+        bits: u32,
+        step: &'static str,
+    ) -> Result<Cap<T>, BootError> {
+        let u = self.pool.list[i];
+        let at = u.place(bits).ok_or(BootError::new(
+            step,
+            Some(u.next_free()),
+            Cause::Unreachable {
+                paddr: u.next_free(),
+            },
+        ))?;
+        let slot = self.slot(step)?;
+        let size = if ty == ObjectType::Untyped { bits } else { 0 };
+        let r = Cap::<cap_type::Untyped>::from_cptr(u.slot).untyped_retype(
+            ipc,
+            ty,
+            u64::from(size),
+            init::CNODE,
+            0,
+            0,
+            slot,
+            1,
+        );
+        if let Err(e) = r {
+            self.slots.free(slot);
+            return Err(BootError::new(step, Some(at), Cause::Kernel(e)));
+        }
+        self.pool.list[i].commit(at, bits);
+        self.objects += 1;
+        Ok(Cap::from_cptr(slot))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_hand_out_the_empty_region_and_take_back_freed_slots() {
+        let mut s = Slots::new(100..103);
+        assert_eq!(s.count(), 3);
+        assert_eq!(
+            (s.take(), s.take(), s.take(), s.take()),
+            (Some(100), Some(101), Some(102), None)
+        );
+        s.free(101);
+        assert_eq!(s.take(), Some(101));
+        let s = Slots::new(4000..5000);
+        assert_eq!(s.count(), 96, "clipped to the root CNode");
+    }
+
+    fn ut(paddr: u64, size_bits: u8, device: bool) -> Untyped {
+        Untyped {
+            slot: 0,
+            paddr,
+            size_bits,
+            device,
+            used: 0,
+        }
+    }
+
+    #[test]
+    fn placement_follows_the_kernel_alignment_rule() {
+        let mut u = ut(0x6000_0000, 16, false);
+        assert_eq!(u.place(12), Some(0x6000_0000));
+        u.commit(0x6000_0000, 12);
+        assert_eq!(u.place(4), Some(0x6000_1000));
+        assert_eq!(u.place(14), Some(0x6000_4000), "aligned up to 16 KiB");
+        u.commit(0x6000_4000, 14);
+        assert_eq!(u.used, 0x8000);
+        assert_eq!(u.place(15), Some(0x6000_8000));
+        assert_eq!(u.place(16), None, "does not fit any more");
+        assert_eq!(u.place(17), None, "larger than the untyped");
+    }
+
+    #[test]
+    fn ram_choice_avoids_waste_and_devices() {
+        let mut pool = Pool::new(core::iter::empty());
+        let mut a = ut(0x6000_0000, 20, false);
+        a.used = 0x1000;
+        let b = ut(0x7000_0000, 22, false);
+        let dev = ut(0x4000_0000, 29, true);
+        for u in [a, b, dev] {
+            pool.list.push(u).unwrap();
+        }
+        assert_eq!(
+            pool.choose_ram(12),
+            Some(0),
+            "no waste in the partly used one"
+        );
+        assert_eq!(pool.choose_ram(16), Some(1), "aligned start without waste");
+        assert_eq!(
+            pool.choose_ram(23),
+            None,
+            "devices never hold kernel objects"
+        );
+        assert_eq!(pool.containing(0x4123_4000), Some(2));
+        assert_eq!(pool.containing(0x5fff_ffff), Some(2));
+        assert_eq!(pool.containing(0x6000_0000), Some(0));
+        assert_eq!(pool.containing(0x9000_0000), None);
+        assert_eq!(pool.ram_left(), (1 << 20) - 0x1000 + (1 << 22));
+    }
+
+    #[test]
+    fn fillers_reach_any_page_aligned_target_without_waste() {
+        for (start, target) in [
+            (0x0803_1000u64, 0x0804_0000u64),
+            (0x4000_0000, 0x4020_0000),
+            (0x4000_0000, 0x5fe0_0000),
+            (0, 0x0800_0000),
+            (0x0803_3000, 0x0803_4000),
+        ] {
+            let mut cur = start;
+            let mut steps = 0;
+            while cur < target {
+                let bits = filler_bits(cur, target);
+                assert!(bits >= 12, "page-aligned steps");
+                assert_eq!(cur % (1 << bits), 0, "no alignment waste");
+                cur += 1 << bits;
+                steps += 1;
+                assert!(steps <= 64);
+            }
+            assert_eq!(cur, target, "{start:#x} -> {target:#x}");
+        }
+    }
+}
