@@ -115,9 +115,10 @@ pub fn filler_bits(cur: u64, target: u64) -> u32 {
     cur.trailing_zeros().min(fits)
 }
 
-/// Every untyped of the BootInfo.
+/// Every untyped of the BootInfo, and the fixed physical addresses still to be handed out.
 pub struct Pool {
     list: heapless::Vec<Untyped, { sel4::MAX_BOOTINFO_UNTYPEDS }>,
+    reserved: heapless::Vec<u64, 64>,
 }
 
 impl Pool {
@@ -136,7 +137,26 @@ impl Pool {
                 break; // the BootInfo holds at most as many as the list
             }
         }
-        Pool { list }
+        Pool {
+            list,
+            reserved: heapless::Vec::new(),
+        }
+    }
+
+    /// Keeps ordinary allocations from passing `paddr` (the start of memory a plan fixes), so
+    /// that [`Alloc::frame_at`] can still reach it later. Returns false if too many addresses
+    /// are reserved already.
+    pub fn reserve(&mut self, paddr: u64) -> bool {
+        self.reserved.push(paddr).is_ok()
+    }
+
+    /// Where an ordinary object of `2^bits` bytes would go in `u`: not across a reserved
+    /// address still ahead of its free pointer.
+    fn place_ordinary(&self, u: &Untyped, bits: u32) -> Option<u64> {
+        let at = u.place(bits)?;
+        let end = at + (1 << bits);
+        let blocked = self.reserved.iter().any(|&r| r >= u.next_free() && r < end);
+        (!blocked).then_some(at)
     }
 
     /// The untypeds.
@@ -150,7 +170,13 @@ impl Pool {
             .iter()
             .enumerate()
             .filter(|(_, u)| !u.device)
-            .filter_map(|(i, u)| Some((i, u.place(bits)? - u.next_free(), u.size_bits)))
+            .filter_map(|(i, u)| {
+                Some((
+                    i,
+                    self.place_ordinary(u, bits)? - u.next_free(),
+                    u.size_bits,
+                ))
+            })
             .min_by_key(|&(_, waste, size)| (waste, size))
             .map(|(i, _, _)| i)
     }
@@ -248,7 +274,7 @@ impl Alloc {
             Cause::OutOfMemory { bits },
         ))?;
         let u = self.pool.list[i];
-        let at = u.place(bits).unwrap_or(u.paddr);
+        let at = self.pool.place_ordinary(&u, bits).unwrap_or(u.paddr);
         Cap::<cap_type::Untyped>::from_cptr(u.slot)
             .untyped_retype(ipc, ty, u64::from(size), cnode, 0, 0, slot, 1)
             .at(step, slot)?;
@@ -430,6 +456,24 @@ mod tests {
         assert_eq!(pool.containing(0x6000_0000), Some(0));
         assert_eq!(pool.containing(0x9000_0000), None);
         assert_eq!(pool.ram_left(), (1 << 20) - 0x1000 + (1 << 22));
+        assert!(pool.reserve(0x6000_2000));
+        assert_eq!(
+            pool.choose_ram(12),
+            Some(0),
+            "the page below the fixed one is usable"
+        );
+        pool.list[0].used = 0x2000;
+        assert_eq!(
+            pool.choose_ram(12),
+            Some(1),
+            "the fixed page ahead is kept free"
+        );
+        pool.list[0].used = 0x3000;
+        assert_eq!(
+            pool.choose_ram(12),
+            Some(0),
+            "once passed, it blocks nothing"
+        );
     }
 
     #[test]

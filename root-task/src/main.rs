@@ -102,6 +102,18 @@ fn boot(
         return Err(bad_plan("more components than the root task supports (32)"));
     }
     let mut alloc = Alloc::new(bootinfo);
+    let fixed = plan
+        .components
+        .iter()
+        .flat_map(|c| c.regions)
+        .filter_map(|r| r.paddr);
+    for paddr in fixed {
+        if !alloc.pool.reserve(paddr) {
+            return Err(bad_plan(
+                "more fixed-address regions than the root task supports (64)",
+            ));
+        }
+    }
     print_memory(plan, &alloc);
     let fault_ep = alloc.retype(ipc, ObjectType::Endpoint, 0, "retype the fault endpoint")?;
     let server_ep = alloc.retype(ipc, ObjectType::Endpoint, 0, "retype the server endpoint")?;

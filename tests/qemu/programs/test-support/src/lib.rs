@@ -15,6 +15,8 @@
 
 mod start;
 
+pub use start::Region;
+
 use core::fmt;
 
 use plan::bootpage::{BootPage, ThreadInfo};

@@ -29,3 +29,52 @@ pub fn ipc_buffer(thread: &ThreadInfo) -> &'static mut IpcBuffer {
         None => panic!("bad IPC buffer address {:#x}", thread.ipc_buffer),
     }
 }
+
+/// A memory region mapped into the component, accessed with bounds-checked volatile word reads
+/// and writes (the memory may be shared with the server or a guest).
+#[derive(Clone, Copy, Debug)]
+pub struct Region {
+    base: usize,
+    size: usize,
+    writable: bool,
+}
+
+impl Region {
+    /// The region `info` describes, if the root task mapped it.
+    pub fn new(info: &plan::bootpage::RegionInfo) -> Option<Region> {
+        use plan::bootpage::{REGION_MAPPED, REGION_WRITABLE};
+        let base = usize::try_from(info.vaddr).ok()?;
+        let size = usize::try_from(info.size).ok()?;
+        let aligned = base % 8 == 0 && size % 8 == 0;
+        (info.flags & REGION_MAPPED != 0 && base != 0 && aligned).then_some(Region {
+            base,
+            size,
+            writable: info.flags & REGION_WRITABLE != 0,
+        })
+    }
+
+    /// Size in bytes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The word at byte `offset` (8-aligned, inside the region).
+    pub fn read(&self, offset: usize) -> Option<u64> {
+        if offset % 8 != 0 || offset >= self.size {
+            return None;
+        }
+        // Safety: the root task mapped `size` bytes at `base` (boot page, REGION_MAPPED) for the
+        // component's life; the address is inside, 8-aligned, and read without a reference.
+        Some(unsafe { core::ptr::read_volatile((self.base + offset) as *const u64) })
+    }
+
+    /// Writes the word at byte `offset`; false if out of range or the mapping is read-only.
+    pub fn write(&self, offset: usize, value: u64) -> bool {
+        if !self.writable || offset % 8 != 0 || offset >= self.size {
+            return false;
+        }
+        // Safety: as for `read`, and the mapping is writable (REGION_WRITABLE).
+        unsafe { core::ptr::write_volatile((self.base + offset) as *mut u64, value) };
+        true
+    }
+}
