@@ -5,7 +5,9 @@
 //! with the configured [`TestDevice::irq_count`]. Writes are recorded: the last value of each
 //! register, and every RESULT value in order (the `irq` guest writes one per interrupt).
 
-use guests::testdev::{self, DETAIL, ECHO, FAULT_ELR, FAULT_ESR, FAULT_FAR, MARKER, RESULT, STATUS};
+use guests::testdev::{
+    self, DETAIL, ECHO, FAULT_ELR, FAULT_ESR, FAULT_FAR, MARKER, RESULT, STATUS,
+};
 use heapless::Vec;
 
 /// RESULT values kept.

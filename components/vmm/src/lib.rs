@@ -2,10 +2,12 @@
 //! programs (`tests/qemu/programs/vcpu-*`) share.
 //!
 //! Host-testable logic (no `unsafe`, no seL4):
+//! - [`demo`]: what the `vmm` and `irq-source` components agree on;
 //! - [`elf`]: loading a guest image into guest RAM;
 //! - [`uart`], [`device`]: the guest contract's devices (PL011 data register, test device);
 //! - [`machine`]: a guest and its VCPU run loop over any `vcpu_client::Transport`;
-//! - [`report`]: `PASS`/`FAIL` lines and the sentinels of the QEMU runner.
+//! - [`report`]: `PASS`/`FAIL` lines and the sentinels of the QEMU runner;
+//! - [`token`]: done tokens, how components tell each other they finished (through the server).
 //!
 //! Target-only (`target_os = "none"`):
 //! - `rt`: the component runtime on top of `sel4-runtime`: boot page, per-thread transports,
@@ -17,10 +19,12 @@
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 
+pub mod demo;
 pub mod device;
 pub mod elf;
 pub mod machine;
 pub mod report;
+pub mod token;
 pub mod uart;
 
 #[cfg(test)]

@@ -208,7 +208,8 @@ impl Devices {
             }
             return Step::Resume;
         }
-        if packet.key == KEY_TESTDEV && (TESTDEV_BASE..TESTDEV_BASE + TESTDEV_SIZE).contains(&m.addr)
+        if packet.key == KEY_TESTDEV
+            && (TESTDEV_BASE..TESTDEV_BASE + TESTDEV_SIZE).contains(&m.addr)
         {
             let offset = m.addr - TESTDEV_BASE;
             if read {

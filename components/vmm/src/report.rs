@@ -15,8 +15,8 @@ pub const SUCCESS_SENTINEL: &str = "*** ALL TESTS PASSED ***";
 /// Printed after the last case when any failed.
 pub const FAILURE_SENTINEL: &str = "*** TEST FAILURE ***";
 
-/// The detail of a failed case (longer text is cut).
-pub type Detail = String<200>;
+/// The detail of a failed case (longer text is cut; 120 bytes keeps `CaseResult` small).
+pub type Detail = String<120, u8>;
 
 /// What a case returns.
 pub type CaseResult = Result<(), Detail>;
@@ -55,7 +55,9 @@ pub fn expect_status(what: &str, want: Status, got: Status) -> CaseResult {
     if got == want {
         Ok(())
     } else {
-        Err(detail(format_args!("{what}: expected {want:?}, got {got:?}")))
+        Err(detail(format_args!(
+            "{what}: expected {want:?}, got {got:?}"
+        )))
     }
 }
 
@@ -74,7 +76,9 @@ pub fn expect_eq<T: Debug + PartialEq>(what: &str, want: T, got: T) -> CaseResul
     if got == want {
         Ok(())
     } else {
-        Err(detail(format_args!("{what}: expected {want:?}, got {got:?}")))
+        Err(detail(format_args!(
+            "{what}: expected {want:?}, got {got:?}"
+        )))
     }
 }
 
@@ -135,10 +139,26 @@ impl<W: Write> Suite<W> {
         self.failed
     }
 
+    /// True if at least one case ran and none failed.
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0 && self.passed > 0
+    }
+
+    /// Prints `<who>: N passed, M failed` without a sentinel (for a component whose verdict
+    /// another one reports); returns [`Self::all_passed`].
+    pub fn summary(&mut self, who: &str) -> bool {
+        let _ = writeln!(
+            self.out,
+            "{who}: {} passed, {} failed",
+            self.passed, self.failed
+        );
+        self.all_passed()
+    }
+
     /// Prints the summary and the sentinel; returns true if every case passed (and there was
     /// at least one).
     pub fn finish(&mut self) -> bool {
-        let ok = self.failed == 0 && self.passed > 0;
+        let ok = self.all_passed();
         let _ = writeln!(self.out, "{} passed, {} failed", self.passed, self.failed);
         let sentinel = if ok {
             SUCCESS_SENTINEL
@@ -179,8 +199,14 @@ mod tests {
         s.run(
             &mut ctx,
             &[
-                Case { name: "a", run: passes },
-                Case { name: "b", run: fails },
+                Case {
+                    name: "a",
+                    run: passes,
+                },
+                Case {
+                    name: "b",
+                    run: fails,
+                },
             ],
         );
         assert!(!s.finish());
@@ -209,6 +235,6 @@ mod tests {
             "close: expected ZX_ERR_BAD_HANDLE, got ZX_OK"
         );
         let long: CaseResult = crate::fail!("{}", "x".repeat(500));
-        assert_eq!(long.unwrap_err().len(), 200);
+        assert_eq!(long.unwrap_err().len(), 120);
     }
 }

@@ -49,7 +49,13 @@ impl Backend for SimBackend {
     }
     fn unmap_frame(&mut self, _: &mut (), _: u64, _: &u64) {}
     fn delete_frame(&mut self, _: u64) {}
-    fn create_vcpu(&mut self, _: &mut (), key: VcpuKey, entry: u64, _: u64) -> Result<SimVcpu, Status> {
+    fn create_vcpu(
+        &mut self,
+        _: &mut (),
+        key: VcpuKey,
+        entry: u64,
+        _: u64,
+    ) -> Result<SimVcpu, Status> {
         self.last_vcpu = Some(key);
         let regs = GuestRegs {
             pc: entry,
@@ -154,7 +160,9 @@ impl Sim {
                 }
                 Act::Exit(exit) => exit,
             };
-            let done = self.server.handle_guest_exit(key.slot, key.generation, exit);
+            let done = self
+                .server
+                .handle_guest_exit(key.slot, key.generation, exit);
             if let Some(c) = done.iter().find(|c| c.thread == ME.thread) {
                 return c.reply;
             }
@@ -163,7 +171,9 @@ impl Sim {
     }
 
     /// A transport into this simulation.
-    pub fn transport(&mut self) -> Loopback<u64, impl FnMut(Request<'_>, Option<u64>) -> Reply + '_> {
+    pub fn transport(
+        &mut self,
+    ) -> Loopback<u64, impl FnMut(Request<'_>, Option<u64>) -> Reply + '_> {
         Loopback::new(move |req, frame| self.handle(req, frame))
     }
 }

@@ -27,8 +27,14 @@ fn uart_lines_and_device_registers_then_system_off() {
         script.extend(store_byte(UART_DR, *b));
     }
     script.push(mem(TESTDEV_BASE + IN_IRQ_COUNT, 8, 9, false, false));
-    script.extend([Act::Set(9, 41), mem(TESTDEV_BASE + RESULT, 8, 9, true, false)]);
-    script.extend([Act::Set(9, 1), mem(TESTDEV_BASE + STATUS, 8, 9, true, false)]);
+    script.extend([
+        Act::Set(9, 41),
+        mem(TESTDEV_BASE + RESULT, 8, 9, true, false),
+    ]);
+    script.extend([
+        Act::Set(9, 1),
+        mem(TESTDEV_BASE + STATUS, 8, 9, true, false),
+    ]);
     script.extend(psci(SYSTEM_OFF));
     let mut sim = Sim::new(script);
     let (vm, vcpu) = setup(&mut sim);
@@ -36,7 +42,9 @@ fn uart_lines_and_device_registers_then_system_off() {
     let mut devs = Devices::new(3);
     let mut lines: Vec<String> = Vec::new();
     let mut t = sim.transport();
-    let end = run(&mut t, vcpu, 100, |p| devs.handle(p, &mut |l| lines.push(l.to_string())));
+    let end = run(&mut t, vcpu, 100, |p| {
+        devs.handle(p, &mut |l| lines.push(l.to_string()))
+    });
     assert_eq!(end, RunEnd::Status(Status::ERR_UNAVAILABLE));
     assert_eq!(lines, ["Hi there", "ok"]);
     assert_eq!(devs.testdev.results.as_slice(), [41]);

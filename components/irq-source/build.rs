@@ -1,0 +1,12 @@
+//! Links the component for the target with the runtime's script and `vmm_thread_start` as the
+//! ELF entry (the `vmm` library's component runtime, see `components/vmm/build.rs`).
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
+        for arg in sel4_runtime::LINK_ARGS {
+            println!("cargo:rustc-link-arg-bins={arg}");
+        }
+        println!("cargo:rustc-link-arg-bins=-evmm_thread_start");
+    }
+}
