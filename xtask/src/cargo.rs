@@ -39,6 +39,10 @@ pub struct Workspace {
     /// seL4 programs: bin target name -> package, for every bin of a package that depends on
     /// `sel4-runtime` (a package without it is not, or not yet, an seL4 program).
     pub programs: BTreeMap<String, String>,
+    /// For each program package, the workspace packages with binaries it depends on: their
+    /// binaries are built first, for the target, into the same directory, since a program may
+    /// embed them (the `vmm` embeds the `guests` images).
+    pub embeds: BTreeMap<String, Vec<String>>,
 }
 
 impl Workspace {
@@ -60,31 +64,43 @@ impl Workspace {
             .as_str()
             .map(PathBuf::from)
             .ok_or("cargo metadata: no target_directory")?;
+        let packages: Vec<&serde_json::Value> =
+            meta["packages"].as_array().into_iter().flatten().collect();
+        // Embeddable: packages with binaries that are not seL4 programs themselves.
+        let embeddable: Vec<&str> = packages
+            .iter()
+            .filter(|p| !bins(p).is_empty() && !depends_on(p, "sel4-runtime"))
+            .filter_map(|p| p["name"].as_str())
+            .collect();
         let mut programs = BTreeMap::new();
-        for p in meta["packages"].as_array().into_iter().flatten() {
+        let mut embeds = BTreeMap::new();
+        for p in &packages {
             let Some(package) = p["name"].as_str() else {
                 continue;
             };
-            let deps = p["dependencies"].as_array().into_iter().flatten();
-            if !deps
-                .clone()
-                .any(|d| d["name"] == "sel4-runtime" && d["kind"].is_null())
-            {
+            let deps: Vec<&str> = p["dependencies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["kind"].is_null())
+                .filter_map(|d| d["name"].as_str())
+                .collect();
+            if package == "root-task" || !deps.contains(&"sel4-runtime") {
                 continue;
             }
-            for t in p["targets"].as_array().into_iter().flatten() {
-                let is_bin = t["kind"]
-                    .as_array()
-                    .is_some_and(|k| k.iter().any(|k| k == "bin"));
-                if let (true, Some(name)) = (is_bin, t["name"].as_str()) {
-                    programs.insert(name.to_string(), package.to_string());
-                }
+            for bin in bins(p) {
+                programs.insert(bin, package.to_string());
             }
+            let embedded = deps.iter().filter(|d| embeddable.contains(d));
+            embeds.insert(
+                package.to_string(),
+                embedded.map(|d| d.to_string()).collect(),
+            );
         }
-        programs.remove("root-task");
         Ok(Workspace {
             target_dir,
             programs,
+            embeds,
         })
     }
 
@@ -109,12 +125,32 @@ impl Workspace {
             return Ok(());
         }
         let mut cmd = self.cross(Dir::Programs, clippy);
+        let mut embedded: Vec<&str> = Vec::new();
         for bin in bins {
             let package = self
                 .programs
                 .get(*bin)
                 .ok_or_else(|| format!("`{bin}` is not an seL4 program of this workspace"))?;
             cmd.args(["-p", package, "--bin", bin]);
+            for e in self.embeds.get(package).into_iter().flatten() {
+                if !embedded.contains(&e.as_str()) {
+                    embedded.push(e);
+                }
+            }
+        }
+        if !embedded.is_empty() {
+            let mut pre = self.cross(Dir::Programs, false);
+            for package in &embedded {
+                pre.args(["-p", package]);
+            }
+            pre.arg("--bins");
+            run(
+                pre,
+                &format!(
+                    "building the binaries of {} (embedded)",
+                    embedded.join(", ")
+                ),
+            )?;
         }
         if clippy {
             cmd.args(["--", "-D", "warnings"]);
@@ -152,6 +188,26 @@ impl Workspace {
         cmd.env("CARGO_TARGET_DIR", self.dir(dir));
         cmd
     }
+}
+
+/// True if a metadata package has a normal dependency on `name`.
+fn depends_on(package: &serde_json::Value, name: &str) -> bool {
+    let deps = package["dependencies"].as_array().into_iter().flatten();
+    deps.into_iter()
+        .any(|d| d["name"] == name && d["kind"].is_null())
+}
+
+/// The names of a metadata package's bin targets.
+fn bins(package: &serde_json::Value) -> Vec<String> {
+    let targets = package["targets"].as_array().into_iter().flatten();
+    targets
+        .filter(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"))
+        })
+        .filter_map(|t| t["name"].as_str().map(String::from))
+        .collect()
 }
 
 /// A cargo command run at the workspace root.

@@ -2,7 +2,8 @@
 //!
 //! Subcommands (each documented in [`USAGE`]):
 //! - `build-targets` / `clippy-targets`: build or lint every seL4-side crate for
-//!   `aarch64-unknown-none` (no kernel needed; this is what CI checks);
+//!   `aarch64-unknown-none`: libraries, every program a manifest names, and the root task
+//!   against a generated plan (no kernel needed; this is what CI checks);
 //! - `check-manifest FILE...`: validate manifests and print their reports;
 //! - `build`, `run`: compose a bootable image from a manifest and boot it in QEMU;
 //! - `test-qemu`: boot every test manifest under `tests/qemu/` and judge the serial output.
@@ -24,10 +25,12 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  build-targets            build every seL4-side crate for aarch64-unknown-none
-  clippy-targets           clippy -D warnings on the seL4-side crates for aarch64-unknown-none
-  check-manifest FILE...   validate manifests; print each report
-  build [--manifest FILE]  build a bootable image (needs SEL4_PREFIX)
+  build-targets            build for aarch64-unknown-none (no kernel needed): the libraries, every
+                           program a manifest names, and the root task against a generated plan
+  clippy-targets           the same with clippy -D warnings
+  check-manifest FILE...   validate manifests; print each report (errors as file:line:col)
+  build [--manifest FILE]  build a bootable image into <target>/images/<stem>/ (needs SEL4_PREFIX;
+                           default manifest: manifests/default.toml)
   run [--manifest FILE]    build and boot it in QEMU, console on stdio (needs SEL4_PREFIX)
   test-qemu [--if-kernel] [--timeout SECS] [FILE...]
                            boot each test manifest (default: tests/qemu/*.toml) and judge it;
