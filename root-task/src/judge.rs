@@ -141,7 +141,13 @@ impl Judge {
         fault: &Fault,
     ) -> Result<Option<Verdict>, fmt::Error> {
         let who = Who(names, component, thread);
-        writeln!(out, "root-task: {who} faulted: {}", Describe(fault))?;
+        // The report's exact shape: `root-task: component <name> thread <t> faulted: <fault>`.
+        let (c, t) = (names.component(component), thread);
+        writeln!(
+            out,
+            "root-task: component {c} thread {t} faulted: {}",
+            Describe(fault)
+        )?;
         let Some(i) = self.index(component, thread) else {
             return Ok(None);
         };
@@ -286,7 +292,7 @@ mod tests {
             j.status(&mut out, &N, (0, 0), done(0)),
             Ok(Some(Verdict::Passed))
         );
-        assert!(out.contains("root-task: component faulter thread 0 (main) faulted: VM fault"));
+        assert!(out.contains("root-task: component faulter thread 0 faulted: VM fault: data read"));
         assert!(out.contains("PASS fault-reported component faulter thread 0 (main)"));
         assert!(out.contains("PASS others-run-after-fault: 2 report(s)"));
         assert!(out.ends_with(&format!("{}\n", sel4_runtime::SUCCESS_SENTINEL)));

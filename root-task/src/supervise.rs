@@ -3,7 +3,7 @@
 //! Each message carries the badge `plan::fault_badge(component, thread)` of the sender's fault
 //! endpoint capability. Status messages (`root_task`) are acknowledged with an empty
 //! reply. Anything else is a fault: the root task reports it as
-//! `root-task: component <name> thread <t> (<thread name>) faulted: <decoded fault>`, never
+//! `root-task: component <name> thread <t> faulted: <decoded fault>` (t: thread index), never
 //! replies, and suspends the thread, which stays suspended while the others keep running. The
 //! [`Judge`] turns these events into PASS/FAIL lines and a verdict; once it has one, the root
 //! task powers the machine off (PSCI SYSTEM_OFF through the SMC capability) so QEMU exits.
