@@ -90,13 +90,15 @@ pub fn suspend_without_ipc_buffer(tcb: Cap<cap_type::Tcb>) {
     trap(None, Syscall::Send, regs);
 }
 
-/// Stops the calling thread by raising a cap fault: `Send` on the null cptr. The kernel raises
-/// the fault before any message transfer, so nothing is read from or written to the buffer. A
-/// thread without fault handler (the root task) is made inactive; otherwise its handler
-/// decides. If the handler resumes it, it faults again.
+/// Stops the calling thread by raising a cap fault: `Call` on the null cptr. The kernel looks the
+/// capability up before any message transfer and, because `Call` is a blocking invocation, turns
+/// the failed lookup into a cap fault (a non-blocking `Send` would only print an error and
+/// return). Nothing is read from or written to the IPC buffer. A thread without fault handler
+/// (the root task) is made inactive; otherwise its handler decides. If the handler resumes it,
+/// it faults again.
 pub fn fault_on_null_cap() -> ! {
     loop {
-        trap(None, Syscall::Send, SyscallRegs::default());
+        trap(None, Syscall::Call, SyscallRegs::default());
     }
 }
 
