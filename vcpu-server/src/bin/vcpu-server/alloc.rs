@@ -10,6 +10,12 @@
 //!   kernel's own index is never above the mirror, so a placement the mirror accepts always
 //!   fits in the kernel too. Memory of a freed object is therefore recycled only once every
 //!   object of its untyped is gone; until then exhaustion is `ZX_ERR_NO_MEMORY`.
+//! - To make that recycling useful, the plan's untypeds are cut into [`CHUNK_BITS`]-sized
+//!   child untypeds at start-up ([`Objects::add_untyped`]): a chunk empties (and is reused from
+//!   its start) as soon as the objects placed in it are gone, while one big untyped would stay
+//!   busy as long as any object lives, e.g. the server's permanent frame-size probe. At most
+//!   [`MAX_CHUNKS`] chunks are made; the rest of a larger untyped stays usable as one pinned
+//!   untyped that is never reset.
 //! - [`Objects`]: the two together with the IPC buffer and the server's CNode: retype one
 //!   object into a fresh slot, delete it again.
 
@@ -78,6 +84,11 @@ impl SlotAlloc {
     }
 }
 
+/// log2 of the size of the chunks the plan's untypeds are cut into (64 KiB).
+pub const CHUNK_BITS: u8 = 16;
+/// Most untyped capabilities (chunks and plan untypeds) the allocator tracks.
+pub const MAX_CHUNKS: usize = 256;
+
 /// One untyped capability and the mirror of its free index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Untyped {
@@ -85,6 +96,23 @@ struct Untyped {
     size_bits: u8,
     used: u64,
     live: u32,
+    /// Never reset (it has children the allocator does not track).
+    pinned: bool,
+}
+
+/// How to add an untyped of 2^`size_bits` bytes when `room` list entries are free: the number
+/// of chunks to cut from it, and whether the untyped itself must be kept (pinned) for the part
+/// left over.
+pub fn split_plan(size_bits: u8, room: usize) -> (u64, bool) {
+    if size_bits <= CHUNK_BITS || room < 2 {
+        return (0, true);
+    }
+    let all = 1u64 << (size_bits - CHUNK_BITS).min(63);
+    if all <= room as u64 {
+        (all, false)
+    } else {
+        (room as u64 - 1, true)
+    }
 }
 
 /// Where an object was placed, to undo the placement if the kernel refuses the retype.
@@ -99,7 +127,7 @@ pub struct Placement {
 
 /// The server's untyped capabilities (see the module docs).
 pub struct UntypedAlloc {
-    list: heapless::Vec<Untyped, { plan::MAX_UNTYPED }>,
+    list: heapless::Vec<Untyped, MAX_CHUNKS>,
 }
 
 impl UntypedAlloc {
@@ -110,9 +138,10 @@ impl UntypedAlloc {
         }
     }
 
-    /// Adds an untyped capability of 2^`size_bits` bytes; false if the list is full or the size
-    /// is not a real untyped size.
-    pub fn add(&mut self, slot: u64, size_bits: u8) -> bool {
+    /// Adds an untyped capability of 2^`size_bits` bytes, of which the first `used` bytes are
+    /// taken by children the allocator does not track (then it is pinned: never reset); false
+    /// if the list is full or the size is not a real untyped size.
+    pub fn add(&mut self, slot: u64, size_bits: u8, used: u64) -> bool {
         if !(sel4::MIN_UNTYPED_BITS..=sel4::MAX_UNTYPED_BITS).contains(&u32::from(size_bits)) {
             return false;
         }
@@ -120,10 +149,16 @@ impl UntypedAlloc {
             .push(Untyped {
                 slot,
                 size_bits,
-                used: 0,
+                used,
                 live: 0,
+                pinned: used != 0,
             })
             .is_ok()
+    }
+
+    /// Free list entries.
+    pub fn room(&self) -> usize {
+        MAX_CHUNKS - self.list.len()
     }
 
     /// Places an object of 2^`bits` bytes in the first untyped where it fits.
@@ -159,7 +194,7 @@ impl UntypedAlloc {
     pub fn release(&mut self, index: u8) {
         if let Some(u) = self.list.get_mut(usize::from(index)) {
             u.live = u.live.saturating_sub(1);
-            if u.live == 0 {
+            if u.live == 0 && !u.pinned {
                 u.used = 0;
             }
         }
@@ -287,6 +322,47 @@ impl Objects {
         }
     }
 
+    /// Adds the plan's untyped in `slot` (2^`size_bits` bytes), cut into chunks as far as the
+    /// list allows (see the module docs). Returns the number of list entries added.
+    pub fn add_untyped(&mut self, slot: u64, size_bits: u8) -> Result<usize, Status> {
+        let (chunks, keep) = split_plan(size_bits, self.untyped.room());
+        let parent: Cap<cap_type::Untyped> = Cap::from_cptr(slot);
+        let cnode = self.cnode();
+        let mut made = 0u64;
+        while made < chunks {
+            let Ok(dest) = self.slot() else { break };
+            let cut = self.ipc().and_then(|ipc| {
+                parent
+                    .untyped_retype(
+                        ipc,
+                        ObjectType::Untyped,
+                        u64::from(CHUNK_BITS),
+                        cnode,
+                        0,
+                        0,
+                        dest,
+                        1,
+                    )
+                    .map_err(crate::kernel_status)
+            });
+            if cut.is_err() {
+                self.slots.free(dest);
+                break;
+            }
+            self.untyped.add(dest, CHUNK_BITS, 0);
+            made += 1;
+        }
+        let whole = made == 1u64 << size_bits.saturating_sub(CHUNK_BITS).min(63);
+        let mut added = made as usize;
+        if (keep || !whole) && self.untyped.add(slot, size_bits, made << CHUNK_BITS) {
+            added += 1;
+        }
+        if added == 0 {
+            return Err(Status::ERR_NO_MEMORY);
+        }
+        Ok(added)
+    }
+
     /// Deletes an object's capability (destroying the object) and frees its slot and memory.
     pub fn free(&mut self, obj: Obj) {
         self.release_slot(obj.slot);
@@ -335,9 +411,9 @@ mod tests {
     #[test]
     fn untyped_bump_aligns_and_spills_over() {
         let mut u = UntypedAlloc::new();
-        assert!(u.add(40, 13)); // 8 KiB
-        assert!(u.add(41, 14)); // 16 KiB
-        assert!(!u.add(42, 3), "below the minimum untyped size");
+        assert!(u.add(40, 13, 0)); // 8 KiB
+        assert!(u.add(41, 14, 0)); // 16 KiB
+        assert!(!u.add(42, 3, 0), "below the minimum untyped size");
         let a = u.place(6).unwrap(); // 64 B CNode at 0
         assert_eq!((a.index, a.slot), (0, 40));
         let b = u.place(12).unwrap(); // 4 KiB: aligned up to 4096
@@ -352,7 +428,7 @@ mod tests {
     #[test]
     fn untyped_resets_when_empty_and_undo_restores() {
         let mut u = UntypedAlloc::new();
-        assert!(u.add(40, 12));
+        assert!(u.add(40, 12, 0));
         let a = u.place(11).unwrap();
         let b = u.place(11).unwrap();
         assert!(u.place(11).is_none(), "full");
@@ -363,5 +439,44 @@ mod tests {
         u.undo(c);
         assert_eq!(u.free_bytes(), 4096);
         assert!(u.place(12).is_some());
+    }
+
+    #[test]
+    fn pinned_untypeds_never_reset() {
+        let mut u = UntypedAlloc::new();
+        assert!(u.add(40, 13, 4096)); // the first 4 KiB belong to chunks cut from it
+        let a = u.place(12).unwrap();
+        assert_eq!(u.free_bytes(), 0);
+        u.release(a.index);
+        assert_eq!(u.free_bytes(), 0, "its children still occupy the start");
+        assert_eq!(u.room(), super::MAX_CHUNKS - 1);
+    }
+
+    #[test]
+    fn split_plans() {
+        use super::split_plan;
+        assert_eq!(
+            split_plan(16, 100),
+            (0, true),
+            "a chunk-sized untyped is kept whole"
+        );
+        assert_eq!(split_plan(12, 100), (0, true));
+        assert_eq!(
+            split_plan(23, 256),
+            (128, false),
+            "8 MiB: 128 chunks, all of it"
+        );
+        assert_eq!(
+            split_plan(24, 256),
+            (256, false),
+            "16 MiB: exactly fills the list"
+        );
+        assert_eq!(
+            split_plan(25, 256),
+            (255, true),
+            "32 MiB: as many as fit, the rest pinned"
+        );
+        assert_eq!(split_plan(30, 10), (9, true));
+        assert_eq!(split_plan(23, 1), (0, true), "no room to split");
     }
 }

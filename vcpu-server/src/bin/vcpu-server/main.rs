@@ -6,7 +6,9 @@
 //! untyped memory, build the frame-size probe and count the GIC list registers
 //! ([`backend::Sel4Backend::start`]), add every client and install every initial handle in plan
 //! order, checking the values the clients were told ([`boot::install`]), reserve a reply slot
-//! per client thread, print one summary line, and serve ([`transport::Transport::run`]).
+//! per client thread, print one summary line, report the start-up to the root task
+//! (`root_task::Status::Done`: the server's own checks are complete) and serve
+//! ([`transport::Transport::run`]).
 //! Any start-up error is printed with the test-failure sentinel and stops the server.
 //!
 //! The server (about 150 KiB) lives in a `static` built at compile time ([`raw::Global`]), so it
@@ -66,6 +68,31 @@ mod component {
 
     static SERVER: Global<Server<Sel4Backend>> = Global::new(Server::new(Sel4Backend::new()));
 
+    /// Tells the root task that start-up worked (`Status::Done` with one passed check: the
+    /// server's own checks are complete; it keeps serving).
+    fn report_started(server: &mut Server<Sel4Backend>, installed: &boot::Installed) {
+        sel4_runtime::debug_println!(
+            "PASS vcpu-server.main start-up: {} clients, {} handles with their planned values",
+            installed.clients,
+            installed.grants
+        );
+        let done = root_task::Status::Done {
+            passed: 1,
+            failed: 0,
+        };
+        let fault_ep = Cap::from_cptr(plan::cspace::fault(0));
+        let acked = server
+            .backend_mut()
+            .k
+            .ipc()
+            .is_ok_and(|ipc| done.send(ipc, fault_ep));
+        if !acked {
+            warn(format_args!(
+                "the root task did not acknowledge the start-up report"
+            ));
+        }
+    }
+
     /// Prints a start-up error and the failure sentinel, then stops the thread.
     fn fail(args: core::fmt::Arguments<'_>) -> ! {
         sel4_runtime::debug_println!("vcpu-server: error: {}", args);
@@ -98,8 +125,10 @@ mod component {
         b.k.connect(ipc, start.cfg.cnode);
         b.k.slots.set_range(start.first_free, start.slot_limit);
         for (i, bits) in page.server.untyped_size_bits().iter().enumerate() {
-            if !b.k.untyped.add(start.untyped_first + i as u64, *bits) {
-                fail(format_args!("untyped {i} of 2^{bits} bytes is unusable"));
+            if let Err(s) = b.k.add_untyped(start.untyped_first + i as u64, *bits) {
+                fail(format_args!(
+                    "untyped {i} of 2^{bits} bytes is unusable: {s:?}"
+                ));
             }
         }
         let Some(rx) = b.k.slots.alloc() else {
@@ -123,7 +152,7 @@ mod component {
         let b = server.backend();
         sel4_runtime::debug_println!(
             "vcpu-server: ready: {} clients ({} threads), {} handles granted, {}/{} KiB untyped free \
-             ({} caps), {} list registers, {} free slots, VCPU priority {}",
+             ({} untypeds), {} list registers, {} free slots, VCPU priority {}",
             installed.clients,
             installed.threads,
             installed.grants,
@@ -134,6 +163,7 @@ mod component {
             b.k.slots.free_count(),
             b.config().vcpu_priority,
         );
+        report_started(server, &installed);
         transport.run(server);
         warn(format_args!("event loop ended"));
         fail(format_args!("the IPC buffer is gone"))

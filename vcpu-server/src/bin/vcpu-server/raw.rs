@@ -34,7 +34,10 @@ impl<T> Global<T> {
     }
 
     /// The value, the first time; `None` ever after.
-    #[allow(clippy::mut_from_ref, reason = "the atomic flag makes the `&mut` unique")]
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "the atomic flag makes the `&mut` unique"
+    )]
     pub fn take(&'static self) -> Option<&'static mut T> {
         if self.taken.swap(true, Ordering::AcqRel) {
             return None;
