@@ -289,3 +289,27 @@ impl Backend for Sel4Backend {
             .map_err(kernel_status)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{DEFAULT_LIST_REGISTERS, count_list_registers};
+    use crate::fake;
+    use sel4::{Error, InvocationLabel as L};
+
+    fn lrs(c: &fake::Call) -> (u64, std::vec::Vec<u64>) {
+        if c.label == L::ARMVCPUInjectIRQ.value() && c.words[0] >> 32 == 255 {
+            return (Error::RangeError.code(), std::vec![0, 5]);
+        }
+        (0, std::vec![])
+    }
+
+    #[test]
+    fn list_registers_from_the_range_error() {
+        fake::install(Some(lrs));
+        let mut k = fake::objects();
+        assert_eq!(count_list_registers(&mut k), Ok(6));
+        assert_eq!(k.untyped.free_bytes(), 1 << 20, "the scratch VCPU is freed");
+        fake::install(None);
+        assert_eq!(count_list_registers(&mut k), Ok(DEFAULT_LIST_REGISTERS));
+    }
+}

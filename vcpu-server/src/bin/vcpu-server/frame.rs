@@ -182,9 +182,92 @@ pub fn probe_size(k: &mut Objects, probe: &Probe, frame: &Sel4Frame) -> Result<u
 
 #[cfg(test)]
 mod tests {
-    use super::{PROBES, mapping};
-    use sel4::{CapRights, VmAttributes};
+    use super::{PROBES, Probe, Sel4Frame, accept, mapping, probe_size};
+    use crate::fake::{self, label};
+    use sel4::{Cap, CapRights, Error, InvocationLabel as L, VmAttributes};
+    use vcpu_protocol::Status;
     use vcpu_server::MapPerms;
+
+    /// Page_Map succeeds only at guest-physical 0 (a 2 MiB frame).
+    fn large_frame(c: &fake::Call) -> (u64, std::vec::Vec<u64>) {
+        let refused = c.label == L::ARMPageMap.value() && c.words[0] != 0;
+        (
+            if refused {
+                Error::FailedLookup.code()
+            } else {
+                0
+            },
+            std::vec![],
+        )
+    }
+
+    /// Every invocation of slot 700 fails: not a frame.
+    fn not_a_frame(c: &fake::Call) -> (u64, std::vec::Vec<u64>) {
+        let refused = c.cptr == 700 || c.label == L::CNodeMutate.value();
+        (
+            if refused {
+                Error::IllegalOperation.code()
+            } else {
+                0
+            },
+            std::vec![],
+        )
+    }
+
+    #[test]
+    fn probe_tells_sizes_and_caches_them() {
+        fake::install(Some(large_frame));
+        let mut k = fake::objects();
+        let probe = Probe::create(&mut k, Cap::from_cptr(3)).unwrap();
+        fake::take();
+        let f = Sel4Frame::new(600);
+        assert_eq!(probe_size(&mut k, &probe, &f), Ok(21));
+        let calls = fake::take();
+        let tried: std::vec::Vec<u64> = calls
+            .iter()
+            .map(|c| c.words.first().copied().unwrap_or(0))
+            .collect();
+        assert_eq!(
+            tried,
+            [0x20_0000, 0, 0],
+            "4 KiB slot, then 2 MiB slot, then unmap"
+        );
+        assert_eq!(calls[2].label, label(L::ARMPageUnmap));
+        assert_eq!(
+            calls[0].words[1],
+            CapRights::READ.word(),
+            "probed read-only"
+        );
+        assert_eq!(probe_size(&mut k, &probe, &f), Ok(21));
+        assert!(fake::take().is_empty(), "cached");
+
+        fake::install(Some(not_a_frame));
+        let g = Sel4Frame::new(700);
+        assert_eq!(
+            probe_size(&mut k, &probe, &g),
+            Err(Status::ERR_INVALID_ARGS)
+        );
+        assert_eq!(fake::take().len(), 3, "three probes, no unmap");
+    }
+
+    #[test]
+    fn accept_refuses_what_mutate_refuses() {
+        fake::install(Some(not_a_frame));
+        let mut k = fake::objects();
+        let free = k.slots.free_count();
+        assert!(accept(&mut k, 99).is_none());
+        let calls = fake::take();
+        assert_eq!(
+            calls.iter().map(|c| c.label).collect::<std::vec::Vec<_>>(),
+            [label(L::CNodeMutate), label(L::CNodeDelete)]
+        );
+        assert_eq!(calls[1].words, [99, 64], "the receive slot is emptied");
+        assert_eq!(k.slots.free_count(), free);
+        fake::install(None);
+        let f = accept(&mut k, 99).expect("a kernel object");
+        assert_ne!(f.slot, 99);
+        assert_eq!(f.bits.get(), 0);
+    }
 
     fn perms(read: bool, write: bool, execute: bool) -> MapPerms {
         MapPerms {

@@ -228,8 +228,99 @@ pub fn unmap(
 
 #[cfg(test)]
 mod tests {
-    use super::{GICV_GPA, Sel4Guest};
+    use super::{GICV_GPA, Sel4Guest, create, destroy, map, unmap};
     use crate::alloc::Obj;
+    use crate::fake::{self, label};
+    use crate::frame::Sel4Frame;
+    use crate::tables::PageTables;
+    use sel4::{Cap, CapRights, InvocationLabel as L, VmAttributes};
+    use vcpu_protocol::Status;
+
+    fn labels(calls: &[fake::Call]) -> std::vec::Vec<u64> {
+        calls.iter().map(|c| c.label).collect()
+    }
+
+    #[test]
+    fn guest_life_cycle_with_gicv_and_tables() {
+        fake::install(None);
+        let mut k = fake::objects();
+        let mut t = PageTables::new();
+        let g = create(&mut k, &mut t, Cap::from_cptr(3), Some(5)).unwrap();
+        let calls = fake::take();
+        let pt = [L::UntypedRetype, L::ARMPageTableMap].map(label);
+        let mut expected = std::vec![
+            label(L::UntypedRetype),
+            label(L::ARMASIDPoolAssign),
+            label(L::CNodeCopy),
+        ];
+        for _ in 0..3 {
+            expected.extend_from_slice(&pt);
+        }
+        expected.push(label(L::ARMPageMap));
+        assert_eq!(labels(&calls), expected);
+        let gicv_map = calls.last().unwrap();
+        assert_eq!(
+            gicv_map.cptr,
+            g.gicv.unwrap(),
+            "the copy is mapped, not slot 5"
+        );
+        assert_eq!(gicv_map.words, [GICV_GPA, CapRights::READ_WRITE.word(), 4]);
+        assert_eq!(gicv_map.caps, [g.vspace.slot]);
+
+        // A 2 MiB frame over the GICV's table: refused before any invocation.
+        let big = Sel4Frame::new(900);
+        big.bits.set(21);
+        let rw = CapRights::READ_WRITE;
+        let attrs = VmAttributes::CACHEABLE;
+        assert_eq!(
+            map(&mut k, &mut t, &g, 0x8_0000_0000, &big, rw, attrs),
+            Err(Status::ERR_ALREADY_EXISTS)
+        );
+        assert!(fake::take().is_empty());
+
+        // A 4 KiB frame at 0x1000: an L2 and an L3 table (the L1 is shared), map, clean.
+        let small = Sel4Frame::new(901);
+        small.bits.set(12);
+        map(&mut k, &mut t, &g, 0x1000, &small, rw, attrs).unwrap();
+        let mut expected = std::vec::Vec::new();
+        expected.extend_from_slice(&pt);
+        expected.extend_from_slice(&pt);
+        expected.extend_from_slice(
+            &[
+                L::ARMPageMap,
+                L::ARMPageCleanInvalidate_Data,
+                L::ARMPageUnify_Instruction,
+            ]
+            .map(label),
+        );
+        assert_eq!(labels(&fake::take()), expected);
+
+        // Unmapped, its empty L3 table gives way to a 2 MiB frame at 0.
+        unmap(&mut k, &mut t, &g, 0x1000, &small);
+        assert_eq!(labels(&fake::take()), [label(L::ARMPageUnmap)]);
+        map(&mut k, &mut t, &g, 0, &big, rw, attrs).unwrap();
+        let calls = fake::take();
+        assert_eq!(
+            calls[0].label,
+            label(L::CNodeDelete),
+            "the empty L3 table goes"
+        );
+        assert_eq!(calls[1].label, label(L::ARMPageMap), "no new table needed");
+
+        let before = k.slots.free_count();
+        destroy(&mut k, &mut t, g);
+        let deletes = fake::take()
+            .iter()
+            .filter(|c| c.label == label(L::CNodeDelete))
+            .count();
+        assert_eq!(
+            deletes,
+            4 + 1 + 1,
+            "tables (L1, 2 x L2, L3), GICV copy, VSpace"
+        );
+        assert_eq!(k.slots.free_count(), before + 6);
+        assert_eq!(k.untyped.free_bytes(), 1 << 20, "all memory back");
+    }
 
     #[test]
     fn gicv_overlap() {

@@ -25,6 +25,8 @@ mod alloc;
 mod backend;
 #[cfg(any(test, target_os = "none"))]
 mod boot;
+#[cfg(test)]
+mod fake;
 #[cfg(any(test, target_os = "none"))]
 mod frame;
 #[cfg(any(test, target_os = "none"))]

@@ -215,9 +215,226 @@ impl Transport {
 
 #[cfg(test)]
 mod tests {
-    use super::{ReplySlots, received_cap};
-    use sel4::MessageInfo;
-    use vcpu_protocol::ThreadId;
+    use super::{ReplySlots, Transport, received_cap};
+    use crate::backend::Sel4Backend;
+    use crate::fake::{self, label};
+    use caps::{Operation, Rights};
+    use sel4::{InvocationLabel as L, MessageInfo};
+    use std::boxed::Box;
+    use vcpu_protocol::layout::{RSRC_KIND_SYSTEM, RSRC_SYSTEM_HYPERVISOR_BASE};
+    use vcpu_protocol::message::{HandleReq, VcpuStateReq};
+    use vcpu_protocol::{
+        Badge, ClientId, MSG_MAX_WORDS, Request, Sender, Status, ThreadId, decode_reply,
+    };
+    use vcpu_server::Server;
+
+    const RX: u64 = 90;
+    const SENDER: Sender = Sender {
+        client: ClientId(1),
+        thread: ThreadId(1),
+    };
+
+    fn server() -> Box<Server<Sel4Backend>> {
+        let mut s = Box::new(Server::new(Sel4Backend::new()));
+        s.backend_mut().k = fake::objects();
+        s.add_client(ClientId(1)).unwrap();
+        s
+    }
+
+    /// Sends `req` from [`SENDER`] through `dispatch`; the decoded reply, if any.
+    fn call(
+        t: &mut Transport,
+        s: &mut Server<Sel4Backend>,
+        req: &Request<'_>,
+        caps: u64,
+    ) -> Option<vcpu_protocol::Reply> {
+        let mut words = [0u64; MSG_MAX_WORDS];
+        let (op, len, _) = req.encode(&mut words);
+        let info = MessageInfo::new(op, 0, caps, len as u64);
+        let badge = Badge::Client(SENDER).encode();
+        let reply = t.dispatch(s, info, badge, &words[..len])?;
+        let ipc = s.backend_mut().k.ipc().unwrap();
+        let op = Operation::from_label(op).unwrap();
+        Some(decode_reply(op, &ipc.msg()[..reply.length()]))
+    }
+
+    #[test]
+    fn client_requests_are_answered() {
+        fake::install(None);
+        let mut s = server();
+        let mut t = Transport::new(4, RX);
+        let read = Request::VcpuReadState(VcpuStateReq {
+            vcpu: 0x7,
+            kind: 0,
+            buffer_size: 0,
+            reserved: 0,
+        });
+        assert_eq!(
+            call(&mut t, &mut s, &read, 0),
+            Some(Err(Status::ERR_BAD_HANDLE))
+        );
+        // A request the protocol refuses (a capability where none belongs) is answered with
+        // the decode status, and the capability is deleted.
+        let close = Request::HandleClose(HandleReq {
+            handle: 0x7,
+            reserved: 0,
+        });
+        assert_eq!(
+            call(&mut t, &mut s, &close, 1),
+            Some(Err(Status::ERR_INVALID_ARGS))
+        );
+        let calls = fake::take();
+        assert_eq!(
+            calls[0].label,
+            label(L::CNodeMutate),
+            "moved out of the receive slot"
+        );
+        assert_eq!(calls.last().unwrap().label, label(L::CNodeDelete));
+        // An unknown label.
+        let ipc = s.backend_mut().k.ipc().unwrap();
+        ipc.msg_mut()[0] = 0;
+        let badge = Badge::Client(SENDER).encode();
+        let r = t.dispatch(&mut s, MessageInfo::new(99, 0, 0, 0), badge, &[]);
+        assert_eq!(r.map(|i| i.length()), Some(1));
+        let ipc = s.backend_mut().k.ipc().unwrap();
+        assert_eq!(
+            ipc.msg()[0] as i64,
+            i64::from(Status::ERR_BAD_SYSCALL.into_raw())
+        );
+    }
+
+    #[test]
+    fn foreign_and_stale_messages_get_nothing() {
+        fake::install(None);
+        let mut s = server();
+        let mut t = Transport::new(4, RX);
+        let fault = Badge::VcpuFault {
+            slot: 3,
+            generation: 1,
+        }
+        .encode();
+        let vm_fault = MessageInfo::new(5, 0, 0, 4);
+        assert_eq!(t.dispatch(&mut s, vm_fault, fault, &[0, 0, 0, 0]), None);
+        assert!(fake::take().is_empty(), "no VCPU: no kernel calls");
+        // An unknown badge with a capability: no reply, the capability deleted.
+        let with_cap = MessageInfo::new(1, 0, 1, 0);
+        assert_eq!(t.dispatch(&mut s, with_cap, 0x1234, &[]), None);
+        let calls = fake::take();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(
+            (calls[0].label, &calls[0].words[..]),
+            (label(L::CNodeDelete), &[RX, 64][..])
+        );
+        // A guest cannot hand over a capability either.
+        assert_eq!(
+            t.dispatch(&mut s, MessageInfo::new(7, 0, 1, 1), fault, &[0]),
+            None
+        );
+        assert_eq!(fake::take()[0].words, [RX, 64]);
+    }
+
+    #[test]
+    fn deferred_enter_is_completed_on_the_saved_reply() {
+        use sel4::Syscall;
+        use vcpu_protocol::ReplyPayload;
+        use vcpu_protocol::message::{GuestCreateReq, VcpuCreateReq};
+
+        fake::install(None);
+        let mut s = server();
+        let res = s
+            .grant_resource(ClientId(1), RSRC_KIND_SYSTEM, 0, 1, Rights::INSPECT)
+            .unwrap();
+        let mut t = Transport::new(4, RX);
+        assert!(t.reserve(s.backend_mut(), ThreadId(1)));
+        let reply_slot = t.replies.get(ThreadId(1)).unwrap();
+        let create = Request::GuestCreate(GuestCreateReq {
+            resource: res,
+            options: 0,
+        });
+        let Some(Ok(ReplyPayload::GuestCreate(g))) = call(&mut t, &mut s, &create, 0) else {
+            panic!("guest_create failed");
+        };
+        let vcreate = Request::VcpuCreate(VcpuCreateReq {
+            guest: g.guest,
+            options: 0,
+            entry: 0x1000,
+        });
+        let Some(Ok(ReplyPayload::Handle(v))) = call(&mut t, &mut s, &vcreate, 0) else {
+            panic!("vcpu_create failed");
+        };
+        fake::take_all();
+        let enter = Request::VcpuEnter(HandleReq {
+            handle: v.handle,
+            reserved: 0,
+        });
+        assert_eq!(
+            call(&mut t, &mut s, &enter, 0),
+            None,
+            "deferred: no reply now"
+        );
+        let calls = fake::take();
+        let labels: std::vec::Vec<u64> = calls.iter().map(|c| c.label).collect();
+        assert_eq!(
+            labels,
+            [L::TCBResume, L::CNodeDelete, L::CNodeSaveCaller].map(label),
+            "started, then the caller saved"
+        );
+        assert_eq!(calls[2].words, [reply_slot, 64]);
+        // The guest's HVC (UnknownSyscall, 13 words) ends the enter with NOT_SUPPORTED.
+        let exit = Badge::VcpuFault {
+            slot: 0,
+            generation: 1,
+        }
+        .encode();
+        let words = [0u64; 13];
+        assert_eq!(
+            t.dispatch(&mut s, MessageInfo::new(2, 0, 0, 13), exit, &words),
+            None
+        );
+        let all = fake::take_all();
+        let send = all
+            .iter()
+            .find(|c| c.sys == Syscall::Send)
+            .expect("a completion");
+        assert_eq!(send.cptr, reply_slot, "sent on the thread's saved reply");
+        assert_eq!(
+            send.words,
+            [i64::from(Status::ERR_NOT_SUPPORTED.into_raw()) as u64]
+        );
+        let saved = all
+            .iter()
+            .filter(|c| c.label == label(L::CNodeSaveCaller))
+            .count();
+        assert_eq!(saved, 1, "the fault's reply capability was kept");
+    }
+
+    #[test]
+    fn guest_create_reaches_the_backend() {
+        fake::install(None);
+        let mut s = server();
+        let h = s
+            .grant_resource(
+                ClientId(1),
+                RSRC_KIND_SYSTEM,
+                RSRC_SYSTEM_HYPERVISOR_BASE,
+                1,
+                Rights::INSPECT,
+            )
+            .unwrap();
+        let mut t = Transport::new(4, RX);
+        let req = Request::GuestCreate(vcpu_protocol::message::GuestCreateReq {
+            resource: h,
+            options: 0,
+        });
+        let reply = call(&mut t, &mut s, &req, 0);
+        assert!(matches!(reply, Some(Ok(_))), "{reply:?}");
+        let labels: std::vec::Vec<u64> = fake::take().iter().map(|c| c.label).collect();
+        assert_eq!(
+            labels,
+            [label(L::UntypedRetype), label(L::ARMASIDPoolAssign)]
+        );
+        assert_eq!(s.object_counts().guests, 1);
+    }
 
     #[test]
     fn cap_arrival() {

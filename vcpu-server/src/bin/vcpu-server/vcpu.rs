@@ -311,6 +311,125 @@ mod tests {
     }
 
     #[test]
+    fn create_binds_before_writing_registers() {
+        use super::{VcpuParams, create, destroy};
+        use crate::fake::{self, label};
+        use sel4::{Cap, InvocationLabel as L, ObjectType};
+        use vcpu_protocol::Badge;
+        use vcpu_server::VcpuKey;
+
+        fake::install(None);
+        let mut k = fake::objects();
+        let p = VcpuParams {
+            endpoint: 4,
+            authority: Cap::from_cptr(16),
+            priority: 50,
+        };
+        let key = VcpuKey {
+            slot: 3,
+            generation: 7,
+        };
+        let v = create(
+            &mut k,
+            &p,
+            Cap::from_cptr(200),
+            key,
+            0x4000_0000,
+            0x8000_0001,
+        )
+        .unwrap();
+        let calls = fake::take();
+        let labels: std::vec::Vec<u64> = calls.iter().map(|c| c.label).collect();
+        let expected = [
+            L::UntypedRetype,
+            L::UntypedRetype,
+            L::UntypedRetype,
+            L::CNodeMint,
+            L::ARMVCPUSetTCB,
+            L::TCBConfigure,
+            L::TCBSetSchedParams,
+            L::TCBWriteRegisters,
+            L::ARMVCPUWriteReg,
+        ]
+        .map(label);
+        assert_eq!(labels, expected, "VCPU_SetTCB before any register write");
+        assert_eq!(calls[0].words[0], ObjectType::Tcb.value());
+        assert_eq!(calls[1].words[0], ObjectType::Vcpu.value());
+        assert_eq!(&calls[2].words[..2], &[ObjectType::CNode.value(), 1]);
+        let badge = Badge::VcpuFault {
+            slot: 3,
+            generation: 7,
+        }
+        .encode();
+        assert_eq!(calls[3].cptr, v.cnode.slot, "minted into the guest CNode");
+        assert_eq!(calls[3].words, [1, 1, 4, 64, 0b1001, badge]);
+        assert_eq!(calls[3].caps, [1], "from the server's own CNode");
+        assert_eq!(
+            (calls[4].cptr, &calls[4].caps[..]),
+            (v.vcpu.slot, &[v.tcb.slot][..])
+        );
+        // fault_ep 1, guard size 63 guard 0, no IPC buffer; CSpace, VSpace, no frame.
+        assert_eq!(calls[5].words, [1, 63, 0, 0]);
+        assert_eq!(calls[5].caps, [v.cnode.slot, 200, 0]);
+        assert_eq!(
+            (calls[6].words.clone(), calls[6].caps.clone()),
+            (vec![0, 50], vec![16])
+        );
+        let w = &calls[7].words;
+        assert_eq!(&w[..2], &[0, 34], "no resume, 34 registers");
+        assert_eq!((w[2], w[4]), (0x4000_0000, 0x3C5), "pc and spsr");
+        assert_eq!(calls[8].words, [16, 0x8000_0001], "VMPIDR_EL2");
+
+        destroy(&mut k, v);
+        let labels: std::vec::Vec<u64> = fake::take().iter().map(|c| c.label).collect();
+        assert_eq!(labels[0], label(L::TCBSuspend));
+        assert_eq!(
+            labels
+                .iter()
+                .filter(|&&l| l == label(L::CNodeDelete))
+                .count(),
+            4
+        );
+        assert_eq!(k.untyped.free_bytes(), 1 << 20, "all memory back");
+    }
+
+    #[test]
+    fn failed_configure_frees_everything() {
+        use super::{VcpuParams, create};
+        use crate::fake;
+        use sel4::{Cap, InvocationLabel as L};
+        use vcpu_server::VcpuKey;
+
+        fn refuse_sched(c: &fake::Call) -> (u64, std::vec::Vec<u64>) {
+            let fail = c.label == L::TCBSetSchedParams.value();
+            (
+                if fail {
+                    sel4::Error::RangeError.code()
+                } else {
+                    0
+                },
+                std::vec![],
+            )
+        }
+        fake::install(Some(refuse_sched));
+        let mut k = fake::objects();
+        let free = k.slots.free_count();
+        let p = VcpuParams {
+            endpoint: 4,
+            authority: Cap::from_cptr(16),
+            priority: 250,
+        };
+        let key = VcpuKey {
+            slot: 0,
+            generation: 1,
+        };
+        let r = create(&mut k, &p, Cap::from_cptr(200), key, 0, 0);
+        assert_eq!(r.err(), Some(vcpu_protocol::Status::ERR_INTERNAL));
+        assert_eq!(k.slots.free_count(), free, "slots given back");
+        assert_eq!(k.untyped.free_bytes(), 1 << 20, "memory given back");
+    }
+
+    #[test]
     fn fault_endpoint_can_only_send_and_call() {
         let r = super::fault_endpoint_rights();
         assert_eq!(r.word(), 0b1001, "Write | GrantReply");
