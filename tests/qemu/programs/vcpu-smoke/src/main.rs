@@ -8,19 +8,31 @@
 //!   0, then `OFF`: the server sees a malformed exit under the VCPU's badge (enter returns
 //!   `ZX_ERR_NOT_SUPPORTED`), the guest runs on, and the next enter ends with the SMC;
 //! - `CALL`: an HVC syscall `Call` (x7 = -1) forging a WFE exit (label 7, ESR EC 1 TI 1): the
-//!   server steps over it and answers the call like a fault, so the guest goes on to `OFF`.
+//!   server steps over it and answers the call like a fault, so the guest goes on to `OFF`;
+//! - `BELL`: `x1 = 0x9000_0000; loop: str x0, [x1]; b loop` — rings a BELL trap forever.
+//!
+//! The second thread, `kicker` (priority 75: above the guest, below `main`), waits on the BELL
+//! port; each doorbell means the guest is really running, and it kicks the VCPU
+//! (`TCB_Suspend` in the server), which ends `main`'s enter with `ZX_ERR_CANCELED`; `main`'s next
+//! enter restarts the suspended guest (`TCB_Resume`), which rings again.
 
 #![cfg_attr(target_os = "none", no_std, no_main)]
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 #![deny(unsafe_code)]
 
+use core::sync::atomic::{AtomicU32, Ordering};
+
 use qemu_test_support::{Region, Test};
 use sel4::{Cap, cap_type};
 use vcpu_client::{
-    HandleValue, PortPacket, Sel4Transport, Status, zx_guest_create, zx_handle_close,
-    zx_vcpu_create, zx_vcpu_enter, zx_vmar_map,
+    HandleValue, PortPacket, Sel4Transport, Status, vcpu_read_state, vcpu_write_state,
+    zx_guest_create, zx_guest_set_trap, zx_handle_close, zx_port_create, zx_port_wait,
+    zx_vcpu_create, zx_vcpu_enter, zx_vcpu_kick, zx_vmar_map,
 };
-use vcpu_protocol::layout::{VM_PERM_EXECUTE, VM_PERM_READ, VM_PERM_WRITE, VM_SPECIFIC};
+use vcpu_protocol::layout::{
+    GUEST_TRAP_BELL, PKT_TYPE_GUEST_BELL, TIME_INFINITE, VM_PERM_EXECUTE, VM_PERM_READ,
+    VM_PERM_WRITE, VM_SPECIFIC,
+};
 use zerocopy::FromZeros;
 
 #[cfg(target_os = "none")]
@@ -60,10 +72,23 @@ const CALL: [u32; 8] = [
     0xD503_201F,
 ];
 
-/// Offsets of the three programs in the code frame.
+/// `movz x1, #0x9000, lsl #16; loop: str x0, [x1]; b loop; nop`.
+const BELL: [u32; 4] = [0xD2B2_0001, 0xF900_0020, 0x17FF_FFFF, 0xD503_201F];
+/// The BELL trap.
+const BELL_GPA: u64 = 0x9000_0000;
+const BELL_KEY: u64 = 0x77;
+/// Kicks the kicker makes.
+const KICKS: usize = 2;
+
+/// Offsets of the programs in the code frame.
 const OFF_AT: u64 = 0;
 const SEND_AT: u64 = 0x100;
 const CALL_AT: u64 = 0x200;
+const BELL_AT: u64 = 0x300;
+
+/// Handles `main` publishes for `kicker` (same address space): the port and the VCPU.
+static PORT: AtomicU32 = AtomicU32::new(0);
+static VCPU: AtomicU32 = AtomicU32::new(0);
 
 fn transport(t: &mut Test) -> Sel4Transport<'_> {
     let ep = Cap::from_cptr(t.thread().endpoint);
@@ -85,6 +110,9 @@ fn write_code(code: &Region, offset: u64, words: &[u32]) -> bool {
 
 fn run(boot: usize, index: usize) -> ! {
     let mut t = Test::start(boot, index);
+    if index == 1 {
+        kicker(t);
+    }
     let hyp = t.boot.handle("hypervisor").map_or(0, |h| h.value);
     let code = t.boot.region("code").copied();
     let ram = t.boot.region("ram").copied();
@@ -108,12 +136,9 @@ fn run(boot: usize, index: usize) -> ! {
         && write_code(&code_mem, SEND_AT, &SEND)
         && write_code(&code_mem, SEND_AT + 16, &OFF)
         && write_code(&code_mem, CALL_AT, &CALL)
-        && write_code(&code_mem, CALL_AT + 32, &OFF);
-    t.check(
-        "guest-code",
-        written,
-        format_args!("three programs written"),
-    );
+        && write_code(&code_mem, CALL_AT + 32, &OFF)
+        && write_code(&code_mem, BELL_AT, &BELL);
+    t.check("guest-code", written, format_args!("four programs written"));
 
     let created = zx_guest_create(&mut transport(&mut t), hyp, 0);
     let Ok((guest, vmar)) = created else {
@@ -132,8 +157,17 @@ fn run(boot: usize, index: usize) -> ! {
         format_args!("a second guest with max-guests = 1: {second:?}"),
     );
 
+    // The kicker blocks on this port until the BELL guest rings (a spinning kicker would
+    // starve every guest: it runs above them).
+    let port = zx_port_create(&mut transport(&mut t), 0);
+    let Ok(port) = port else {
+        t.check("port-create", false, format_args!("{port:?}"));
+        t.finish();
+    };
+    PORT.store(port, Ordering::Release);
     maps(&mut t, vmar, &code, &ram);
     guests(&mut t, guest);
+    kicks(&mut t, guest, port);
     let closed = [guest, vmar].map(|h| zx_handle_close(&mut transport(&mut t), h));
     t.check(
         "close",
@@ -256,6 +290,94 @@ fn guests(t: &mut Test, guest: HandleValue) {
             ),
         );
     }
+}
+
+/// A guest that rings a BELL trap in a loop, kicked by `kicker` while it runs; its state read
+/// and written between the enters.
+fn kicks(t: &mut Test, guest: HandleValue, port: HandleValue) {
+    let trap = zx_guest_set_trap(
+        &mut transport(t),
+        guest,
+        GUEST_TRAP_BELL,
+        BELL_GPA,
+        0x1000,
+        port,
+        BELL_KEY,
+    );
+    let vcpu = zx_vcpu_create(&mut transport(t), guest, 0, CODE_GPA + BELL_AT);
+    let Ok(vcpu) = vcpu else {
+        t.check("kick-setup", false, format_args!("vcpu_create: {vcpu:?}"));
+        return;
+    };
+    t.check(
+        "kick-setup",
+        trap == Status::OK,
+        format_args!("BELL trap: {trap:?}"),
+    );
+    VCPU.store(vcpu, Ordering::Release);
+    let mut packet = PortPacket::new_zeroed();
+    let mut got = [Status::OK; KICKS];
+    for g in got.iter_mut() {
+        *g = zx_vcpu_enter(&mut transport(t), vcpu, &mut packet);
+    }
+    t.check(
+        "kick-running",
+        got == [Status::ERR_CANCELED; KICKS],
+        format_args!("enters {got:?}: kicked while running, restarted in between"),
+    );
+    let state = vcpu_read_state(&mut transport(t), vcpu);
+    let read = state.is_ok_and(|s| s.x[1] == BELL_GPA);
+    t.check(
+        "read-state",
+        read,
+        format_args!("x1 = {:#x}", state.map_or(0, |s| s.x[1])),
+    );
+    if let Ok(mut s) = state {
+        s.x[5] = 0x5eed;
+        s.sp = 0x8000;
+        let w = vcpu_write_state(&mut transport(t), vcpu, &s);
+        let back = vcpu_read_state(&mut transport(t), vcpu);
+        t.check(
+            "write-state",
+            w == Status::OK && back.is_ok_and(|b| b.x[5] == 0x5eed && b.sp == 0x8000),
+            format_args!(
+                "write {w:?}, read back x5/sp {:?}",
+                back.map(|b| (b.x[5], b.sp))
+            ),
+        );
+    }
+    let closed = [vcpu, port].map(|h| zx_handle_close(&mut transport(t), h));
+    t.check(
+        "kick-close",
+        closed == [Status::OK; 2],
+        format_args!("{closed:?}"),
+    );
+}
+
+/// The `kicker` thread: waits for each doorbell and kicks the VCPU that rang it.
+///
+/// It runs only while `main` is blocked in `vcpu_enter` (it is less urgent than `main`), and
+/// `main` publishes the port before its first enter and the VCPU before ringing starts.
+fn kicker(mut t: Test) -> ! {
+    let port = PORT.load(Ordering::Acquire);
+    let mut packet = PortPacket::new_zeroed();
+    for round in 0..KICKS {
+        let waited = zx_port_wait(&mut transport(&mut t), port, TIME_INFINITE, &mut packet);
+        let vcpu = VCPU.load(Ordering::Acquire);
+        let bell = waited == Status::OK
+            && packet.key == BELL_KEY
+            && packet.packet_type == PKT_TYPE_GUEST_BELL;
+        let kicked = zx_vcpu_kick(&mut transport(&mut t), vcpu);
+        t.check(
+            "kick",
+            bell && kicked == Status::OK,
+            format_args!(
+                "round {round}: port_wait {waited:?} (key {:#x}, type {}), kick {kicked:?}",
+                packet.key, packet.packet_type
+            ),
+        );
+    }
+    t.finish()
 }
 
 /// Many create/map/run/destroy rounds: the server must recycle its untyped memory and slots.
