@@ -193,14 +193,7 @@ impl Transport {
     fn defer(&mut self, server: &mut Server<Sel4Backend>, thread: ThreadId) {
         let backend = server.backend_mut();
         let slot = self.replies.slot(thread, || backend.k.slots.alloc());
-        let saved = slot.is_some_and(|slot| {
-            backend.k.clear(slot);
-            let cnode = backend.k.cnode();
-            backend
-                .k
-                .ipc()
-                .is_ok_and(|ipc| cnode.cnode_save_caller(ipc, slot, WORD_DEPTH).is_ok())
-        });
+        let saved = slot.is_some_and(|slot| crate::vcpu::save_caller(&mut backend.k, slot));
         if !saved {
             crate::warn(format_args!("no reply slot for thread {}", thread.0));
             server.abandon(thread);
@@ -376,10 +369,10 @@ mod tests {
         let labels: std::vec::Vec<u64> = calls.iter().map(|c| c.label).collect();
         assert_eq!(
             labels,
-            [L::TCBResume, L::CNodeDelete, L::CNodeSaveCaller].map(label),
+            [L::TCBResume, L::CNodeSaveCaller].map(label),
             "started, then the caller saved"
         );
-        assert_eq!(calls[2].words, [reply_slot, 64]);
+        assert_eq!(calls[1].words, [reply_slot, 64]);
         // The guest's HVC (UnknownSyscall, 13 words) ends the enter with NOT_SUPPORTED.
         let exit = Badge::VcpuFault {
             slot: 0,

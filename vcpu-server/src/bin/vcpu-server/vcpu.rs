@@ -245,15 +245,26 @@ pub fn destroy(k: &mut Objects, v: Sel4Vcpu) {
     k.free(v.cnode);
 }
 
-/// Keeps the reply capability of the fault message just received (non-MCS `CNode_SaveCaller`);
-/// a stale one in the slot is dropped first.
+/// Keeps the reply capability of the fault message just received (non-MCS `CNode_SaveCaller`).
 pub fn take_fault(k: &mut Objects, v: &Sel4Vcpu) {
-    k.clear(v.reply);
+    save_caller(k, v.reply);
+}
+
+/// `CNode_SaveCaller` into `slot`. The slot is normally empty (a saved reply capability is
+/// consumed by its reply, and deleted by the kernel when its thread is suspended or
+/// destroyed); if a stale one is there, it is deleted and the save repeated. True if saved
+/// (there may have been no caller: then the slot stays empty and a later reply does nothing).
+pub fn save_caller(k: &mut Objects, slot: u64) -> bool {
     let cnode = k.cnode();
-    if let Ok(ipc) = k.ipc() {
-        // Fails only if the slot is not empty, which `clear` just ensured.
-        let _ = cnode.cnode_save_caller(ipc, v.reply, WORD_DEPTH);
+    let save = |k: &mut Objects| {
+        k.ipc()
+            .is_ok_and(|ipc| cnode.cnode_save_caller(ipc, slot, WORD_DEPTH).is_ok())
+    };
+    if save(k) {
+        return true;
     }
+    k.clear(slot);
+    save(k)
 }
 
 /// Answers the saved fault with an empty message (label 0, no words): every fault type resumes
@@ -427,6 +438,41 @@ mod tests {
         assert_eq!(r.err(), Some(vcpu_protocol::Status::ERR_INTERNAL));
         assert_eq!(k.slots.free_count(), free, "slots given back");
         assert_eq!(k.untyped.free_bytes(), 1 << 20, "memory given back");
+    }
+
+    #[test]
+    fn a_stale_reply_is_deleted_before_saving() {
+        use crate::fake::{self, label};
+        use sel4::InvocationLabel as L;
+        use std::cell::Cell;
+
+        std::thread_local! {
+            static SAVES: Cell<u32> = const { Cell::new(0) };
+        }
+        fn first_save_fails(c: &fake::Call) -> (u64, std::vec::Vec<u64>) {
+            if c.label != L::CNodeSaveCaller.value() {
+                return (0, std::vec![]);
+            }
+            let n = SAVES.with(|s| s.replace(s.get() + 1));
+            (
+                if n == 0 {
+                    sel4::Error::DeleteFirst.code()
+                } else {
+                    0
+                },
+                std::vec![],
+            )
+        }
+        fake::install(Some(first_save_fails));
+        let mut k = fake::objects();
+        assert!(super::save_caller(&mut k, 300));
+        let labels: std::vec::Vec<u64> = fake::take().iter().map(|c| c.label).collect();
+        assert_eq!(
+            labels,
+            [L::CNodeSaveCaller, L::CNodeDelete, L::CNodeSaveCaller].map(label)
+        );
+        assert!(super::save_caller(&mut k, 300));
+        assert_eq!(fake::take().len(), 1, "an empty slot takes one invocation");
     }
 
     #[test]
