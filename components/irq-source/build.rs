@@ -1,5 +1,4 @@
-//! Links the component for the target with the runtime's script and `vmm_thread_start` as the
-//! ELF entry (the `vmm` library's component runtime, see `components/vmm/build.rs`).
+//! Links the component for the target with the runtime's script.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -7,6 +6,5 @@ fn main() {
         for arg in sel4_runtime::LINK_ARGS {
             println!("cargo:rustc-link-arg-bins={arg}");
         }
-        println!("cargo:rustc-link-arg-bins=-evmm_thread_start");
     }
 }

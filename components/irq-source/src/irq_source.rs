@@ -3,8 +3,8 @@
 use caps::{ObjType, Rights};
 use vcpu_client::{
     HandleValue, PortPacket, ReceivedHandle, Status, VcpuState, handle_receive, vcpu_read_state,
-    vcpu_write_state, zx_handle_duplicate, zx_handle_replace, zx_vcpu_enter, zx_vcpu_interrupt,
-    zx_vcpu_kick,
+    vcpu_write_state, zx_handle_close, zx_handle_duplicate, zx_handle_replace, zx_vcpu_enter,
+    zx_vcpu_interrupt, zx_vcpu_kick,
 };
 use zerocopy::FromZeros;
 
@@ -40,13 +40,21 @@ fn main(mut ctx: Ctx) -> ! {
     if let Some(vcpu) = vcpu {
         suite.record("irq-source-only-signal", only_signal(&mut ctx, vcpu));
         suite.record("irq-source-interrupts", interrupts(&mut ctx, vcpu));
+        // A VCPU lives while any handle to it does, and its thread can own no other VCPU
+        // meanwhile: let go so the VMM can run its next guest.
+        let closed = zx_handle_close(&mut ctx.t, vcpu);
+        suite.record(
+            "irq-source-close",
+            expect_status("close", Status::OK, closed),
+        );
     }
-    let passed = suite.summary("irq-source");
-    let sent = token::send_done(&mut ctx.t, VMM_CLIENT, passed);
-    if !sent.is_ok() {
-        debug_println!("FAIL irq-source-done-token: handle_send: {sent:?}");
-    }
-    vmm::rt::sel4_runtime::stop()
+    let sent = token::send_done(&mut ctx.t, VMM_CLIENT, suite.all_passed());
+    suite.record(
+        "irq-source-done-token",
+        expect_status("handle_send", Status::OK, sent),
+    );
+    suite.summary("irq-source");
+    ctx.finish(suite.passed(), suite.failed())
 }
 
 /// `handle_receive`, retried a few times with a yield in between.

@@ -13,9 +13,6 @@
 //! - `rt`: the component runtime on top of `sel4-runtime`: boot page, per-thread transports,
 //!   worker threads and their synchronisation, guest RAM and its frame capabilities;
 //! - `images`: the guest images, embedded at build time (see `build.rs`).
-//!
-//! Programs using `rt` must make `vmm_thread_start` their ELF entry (link argument
-//! `-evmm_thread_start`, see `build.rs`).
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 

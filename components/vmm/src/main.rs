@@ -12,14 +12,17 @@
 //! no capability to power the machine off).
 //!
 //! # The kick, and why the kicker needs its own VCPU
-//! The kicker (priority 75, between the VCPUs' 50 and the main thread's 100) is started right
-//! before the main thread enters the spinning VCPU, so it runs only once the main thread is
-//! blocked in `vcpu_enter`. It must not kick at once: the spinning VCPU, below it, would not
-//! have run yet. So it first enters an *alarm* VCPU of the same guest whose entry is unmapped:
-//! both VCPUs are at priority 50 and the spinning one is ahead in the run queue, so the alarm
-//! runs only when the spinner's time slice ends, faults at once (`ZX_ERR_NOT_FOUND`) and wakes
-//! the kicker, which then kicks a guest that has really been running (its loop counter x19 is
-//! no longer 0).
+//! The kicker must stop a guest that has really been running, but it runs above every VCPU, so
+//! it must block until the spinning VCPU has had the CPU. It does so in an *alarm* VCPU of the
+//! same guest whose entry is unmapped, which faults (`ZX_ERR_NOT_FOUND`) as soon as it runs:
+//! 1. the main thread starts the kicker's job; the kicker (priority 110, above the main thread's
+//!    100) runs at once, creates the alarm VCPU and enters it, and blocks;
+//! 2. the main thread enters the spinning VCPU and blocks;
+//! 3. both VCPUs are ready at priority 50; seL4 puts a thread it resumes at the head of its
+//!    priority's run queue, so the spinner, resumed last, runs first, for a whole time slice,
+//!    and only then the alarm, which faults at once and wakes the kicker;
+//! 4. the kicker kicks the spinner: the main thread's `vcpu_enter` returns `ZX_ERR_CANCELED`
+//!    and the guest's loop counter x19 shows it ran.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 #![deny(unsafe_code)]
 

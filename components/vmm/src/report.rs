@@ -1,5 +1,7 @@
 //! Test reporting in the QEMU runner's format: one `PASS <case>` or `FAIL <case>: <detail>`
-//! line per case, and at the end [`SUCCESS_SENTINEL`] only if every case passed.
+//! line per case. The verdict and the test sentinel are the root task's: each thread reports
+//! its counts to it when done (`rt::Ctx::finish`), and it prints `*** ALL TESTS PASSED ***`
+//! only when every thread of the system has reported and none reported a failure.
 //!
 //! Cases are plain functions registered in a table ([`Case`]); each returns a [`CaseResult`].
 //! The helpers build the detail text: a status mismatch reads
@@ -9,11 +11,6 @@ use core::fmt::{self, Debug, Write};
 
 use heapless::String;
 use vcpu_protocol::Status;
-
-/// Printed after the last case when all passed (the xtask runner's success sentinel).
-pub const SUCCESS_SENTINEL: &str = "*** ALL TESTS PASSED ***";
-/// Printed after the last case when any failed.
-pub const FAILURE_SENTINEL: &str = "*** TEST FAILURE ***";
 
 /// The detail of a failed case (longer text is cut; 120 bytes keeps `CaseResult` small).
 pub type Detail = String<120, u8>;
@@ -93,8 +90,8 @@ pub struct Case<C> {
 /// Counts and prints case results.
 pub struct Suite<W: Write> {
     out: W,
-    passed: u32,
-    failed: u32,
+    passed: u64,
+    failed: u64,
 }
 
 impl<W: Write> Suite<W> {
@@ -130,12 +127,12 @@ impl<W: Write> Suite<W> {
     }
 
     /// Cases passed so far.
-    pub fn passed(&self) -> u32 {
+    pub fn passed(&self) -> u64 {
         self.passed
     }
 
     /// Cases failed so far.
-    pub fn failed(&self) -> u32 {
+    pub fn failed(&self) -> u64 {
         self.failed
     }
 
@@ -144,8 +141,7 @@ impl<W: Write> Suite<W> {
         self.failed == 0 && self.passed > 0
     }
 
-    /// Prints `<who>: N passed, M failed` without a sentinel (for a component whose verdict
-    /// another one reports); returns [`Self::all_passed`].
+    /// Prints `<who>: N passed, M failed`; returns [`Self::all_passed`].
     pub fn summary(&mut self, who: &str) -> bool {
         let _ = writeln!(
             self.out,
@@ -153,20 +149,6 @@ impl<W: Write> Suite<W> {
             self.passed, self.failed
         );
         self.all_passed()
-    }
-
-    /// Prints the summary and the sentinel; returns true if every case passed (and there was
-    /// at least one).
-    pub fn finish(&mut self) -> bool {
-        let ok = self.all_passed();
-        let _ = writeln!(self.out, "{} passed, {} failed", self.passed, self.failed);
-        let sentinel = if ok {
-            SUCCESS_SENTINEL
-        } else {
-            FAILURE_SENTINEL
-        };
-        let _ = writeln!(self.out, "{sentinel}");
-        ok
     }
 
     /// The output sink.
@@ -209,22 +191,24 @@ mod tests {
                 },
             ],
         );
-        assert!(!s.finish());
+        assert!(!s.summary("t"));
         assert_eq!(ctx, 1);
         assert_eq!(
             s.out().as_str(),
-            "PASS a\nFAIL b: enter: expected ZX_ERR_BAD_STATE, got ZX_OK\n1 passed, 1 failed\n\
-             *** TEST FAILURE ***\n"
+            "PASS a\nFAIL b: enter: expected ZX_ERR_BAD_STATE, got ZX_OK\nt: 1 passed, 1 failed\n"
         );
     }
 
     #[test]
-    fn all_passed_prints_the_success_sentinel() {
+    fn all_passed_needs_one_case_and_no_failure() {
         let mut s = Suite::new(String::new());
         s.record("only", Ok(()));
-        assert!(s.finish());
-        assert!(s.out().ends_with("*** ALL TESTS PASSED ***\n"));
-        assert!(!Suite::new(String::new()).finish(), "no case is no success");
+        assert!(s.summary("t"));
+        assert_eq!((s.passed(), s.failed()), (1, 0));
+        assert!(
+            !Suite::new(String::new()).all_passed(),
+            "no case is no success"
+        );
     }
 
     #[test]

@@ -68,21 +68,25 @@ struct Demo {
 fn main(mut ctx: Ctx) -> ! {
     debug_println!("vmm: starting");
     let mut suite = Suite::new(DebugWriter);
-    match setup(&mut ctx) {
+    let ctx = match setup(&mut ctx) {
         Ok((ram, vm)) => {
             suite.record("vmm-setup", Ok(()));
             let mut demo = Demo { ctx, ram, vm };
             suite.run(&mut demo, STEPS);
+            demo.ctx
         }
-        Err(d) => suite.record("vmm-setup", Err(d)),
-    }
-    debug_println!(
-        "vmm: summary: {} steps passed, {} failed; all components finished, system halted cleanly",
-        suite.passed(),
-        suite.failed()
-    );
-    suite.finish();
-    vmm::rt::sel4_runtime::stop()
+        Err(d) => {
+            suite.record("vmm-setup", Err(d));
+            ctx
+        }
+    };
+    let verdict = if suite.summary("vmm") {
+        "everything worked"
+    } else {
+        "something failed"
+    };
+    debug_println!("vmm: {verdict}; all components finished, the VMM stops");
+    ctx.finish(suite.passed(), suite.failed())
 }
 
 /// A guest with the VMM's RAM at `RAM_BASE` and the UART and test-device traps.
@@ -192,6 +196,9 @@ fn kick_before_enter(d: &mut Demo) -> CaseResult {
 
 fn kick_spinning_guest(d: &mut Demo) -> CaseResult {
     let vcpu = SPINNER.load(Ordering::SeqCst);
+    if vcpu == 0 {
+        return fail!("no spinning VCPU (the previous step failed)");
+    }
     d.ctx.start(KICKER, JOB_KICK);
     let mut packet = PortPacket::new_zeroed();
     let entered = zx_vcpu_enter(&mut d.ctx.t, vcpu, &mut packet);
@@ -230,6 +237,7 @@ fn kicker(ctx: &mut Ctx, job: u32) {
     }
     let guest = GUEST.load(Ordering::SeqCst);
     let target = SPINNER.load(Ordering::SeqCst);
+    debug_println!("vmm: kicker: entering the alarm VCPU");
     let alarm = match zx_vcpu_create(&mut ctx.t, guest, 0, ALARM_ENTRY) {
         Ok(alarm) => {
             let mut packet = PortPacket::new_zeroed();
@@ -240,6 +248,7 @@ fn kicker(ctx: &mut Ctx, job: u32) {
         Err(s) => s,
     };
     ALARM_STATUS.store(alarm.into_raw(), Ordering::SeqCst);
+    debug_println!("vmm: kicker: the alarm VCPU returned {alarm:?}; kicking");
     // Kick in any case, so the main thread is never left blocked.
     let kick = zx_vcpu_kick(&mut ctx.t, target);
     KICK_STATUS.store(kick.into_raw(), Ordering::SeqCst);
