@@ -79,6 +79,32 @@ pub fn expect_eq<T: Debug + PartialEq>(what: &str, want: T, got: T) -> CaseResul
     }
 }
 
+/// SplitMix64: a tiny deterministic generator for reproducible "random" test inputs.
+#[derive(Clone, Debug)]
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    /// The next 64-bit output.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A value in `0..bound` (`bound` > 0; slightly biased, which tests do not mind).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound.max(1)
+    }
+}
+
+/// The handle value the server gives table slot `slot` at `generation`
+/// (`slot << 18 | generation << 2 | 0b11`, see docs/PROTOCOL.md): for forging handles.
+pub const fn handle_value(slot: u32, generation: u16) -> u32 {
+    slot << 18 | (generation as u32) << 2 | 0b11
+}
+
 /// A registered case: its name and its function over the program's context `C`.
 pub struct Case<C> {
     /// Printed after PASS/FAIL.
@@ -209,6 +235,16 @@ mod tests {
             !Suite::new(String::new()).all_passed(),
             "no case is no success"
         );
+    }
+
+    #[test]
+    fn splitmix_is_deterministic_and_handle_values_match_the_server() {
+        let (mut a, mut b) = (super::SplitMix(7), super::SplitMix(7));
+        assert_eq!(a.next_u64(), b.next_u64());
+        assert!(a.below(10) < 10);
+        assert_eq!(super::handle_value(0, 1), 0x7);
+        assert_eq!(super::handle_value(1, 1), 0x40007);
+        assert_eq!(super::handle_value(1, 1), plan::grant_handle_value(1));
     }
 
     #[test]

@@ -33,6 +33,7 @@
 //! blocks; a worker with a lower priority runs it only when thread 0 blocks (e.g. in
 //! `vcpu_enter`). The scenario programs use both (see docs/SCENARIOS.md).
 
+mod guest;
 mod ram;
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -45,6 +46,7 @@ use vcpu_client::{
 use vcpu_protocol::layout::TIME_INFINITE;
 use zerocopy::FromZeros;
 
+pub use guest::GuestVm;
 pub use ram::{GuestRam, LoadError, RamError};
 pub use sel4_runtime;
 
