@@ -109,12 +109,13 @@ pub enum RunEnd {
 }
 
 /// Enters `vcpu` until `zx_vcpu_enter` fails, the handler returns [`Step::Stop`], or
-/// `max_exits` packets were handled.
+/// `max_exits` packets were handled. The handler gets the transport too, e.g. to raise an
+/// interrupt in reaction to an exit.
 pub fn run<T: Transport + ?Sized>(
     t: &mut T,
     vcpu: HandleValue,
     max_exits: u32,
-    mut handler: impl FnMut(&PortPacket) -> Step,
+    mut handler: impl FnMut(&mut T, &PortPacket) -> Step,
 ) -> RunEnd {
     let mut packet = PortPacket::new_zeroed();
     for _ in 0..max_exits {
@@ -122,7 +123,7 @@ pub fn run<T: Transport + ?Sized>(
         if !status.is_ok() {
             return RunEnd::Status(status);
         }
-        match handler(&packet) {
+        match handler(t, &packet) {
             Step::Resume => {}
             Step::Stop => return RunEnd::Packet(packet),
             Step::Load(value) => {

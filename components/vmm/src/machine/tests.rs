@@ -42,7 +42,7 @@ fn uart_lines_and_device_registers_then_system_off() {
     let mut devs = Devices::new(3);
     let mut lines: Vec<String> = Vec::new();
     let mut t = sim.transport();
-    let end = run(&mut t, vcpu, 100, |p| {
+    let end = run(&mut t, vcpu, 100, |_, p| {
         devs.handle(p, &mut |l| lines.push(l.to_string()))
     });
     assert_eq!(end, RunEnd::Status(Status::ERR_UNAVAILABLE));
@@ -67,7 +67,7 @@ fn reads_complete_into_the_named_register_and_never_into_xzr() {
     let mut t = sim.transport();
     let mut devs = Devices::new(0);
     let mut seen = 0;
-    let end = run(&mut t, vcpu, 10, |p| {
+    let end = run(&mut t, vcpu, 10, |_, p| {
         seen += 1;
         let step = devs.handle(p, &mut |_| {});
         if seen == 1 {
@@ -91,7 +91,7 @@ fn unknown_addresses_stop_the_run_and_exits_are_bounded() {
     let set = zx_guest_set_trap(&mut t, vm.guest, mem_trap, 0x0b00_0000, 0x1000, 0, 99);
     assert_eq!(set, Status::OK);
     let mut devs = Devices::new(0);
-    let end = run(&mut t, vcpu, 10, |p| devs.handle(p, &mut |_| {}));
+    let end = run(&mut t, vcpu, 10, |_, p| devs.handle(p, &mut |_| {}));
     assert!(matches!(end, RunEnd::Packet(_)));
     assert_eq!(devs.unknown, 1);
 
@@ -102,7 +102,7 @@ fn unknown_addresses_stop_the_run_and_exits_are_bounded() {
     let mut sim = Sim::new(many);
     let (_, vcpu) = setup(&mut sim);
     let mut t = sim.transport();
-    let end = run(&mut t, vcpu, 3, |p| devs.handle(p, &mut |_| {}));
+    let end = run(&mut t, vcpu, 3, |_, p| devs.handle(p, &mut |_| {}));
     assert_eq!(end, RunEnd::TooManyExits);
 }
 

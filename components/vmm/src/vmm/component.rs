@@ -129,7 +129,7 @@ fn boot(d: &mut Demo, name: &str, image: &[u8]) -> Result<HandleValue, Detail> {
 
 /// Runs `vcpu` with the standard devices, printing the guest's UART lines.
 fn run_guest(d: &mut Demo, vcpu: HandleValue, devs: &mut Devices) -> RunEnd {
-    run(&mut d.ctx.t, vcpu, MAX_EXITS, |p| {
+    run(&mut d.ctx.t, vcpu, MAX_EXITS, |_, p| {
         devs.handle(p, &mut |line| debug_println!("guest: {line}"))
     })
 }

@@ -50,7 +50,7 @@ pub fn run_with_peers(a: &mut Api) -> CaseResult {
             state.x = input;
             expect_status("write_state", Status::OK, vcpu_write_state(t, vcpu, &state))?;
             debug_println!("vcpu-api: entering `compute`; the other clients run meanwhile");
-            let end = run(t, vcpu, 16, |_| Step::Stop);
+            let end = run(t, vcpu, 16, |_, _| Step::Stop);
             expect_eq("end of compute", RunEnd::Status(Status::ERR_STOP), end)?;
             let got = expect_ok("read_state", vcpu_read_state(t, vcpu))?;
             for (i, want) in compute::expected_x(input).iter().enumerate() {
