@@ -14,7 +14,7 @@ use vmm::machine::Vm;
 use vmm::report::{Case, CaseResult, Detail, Suite, detail, expect_ok};
 use vmm::rt::{Ctx, DebugWriter, GuestRam, debug_println};
 
-use crate::{guest, handles, peers, vcpu, vmar};
+use crate::{guest, handles, limits, peers, vcpu, vmar};
 
 vmm::component!(main = main, worker = helper);
 
@@ -77,6 +77,9 @@ pub const CASES: &[Case<Api>] = &[
         "api-guest-destroy-releases-frames",
         vmar::remap_after_destroy
     ),
+    case!("api-guest-budget", limits::guest_budget),
+    case!("api-handle-table-full", limits::handle_table_full),
+    case!("api-port-capacity", limits::port_capacity),
     case!("api-guest-run-with-peers", peers::run_with_peers),
     case!("api-peer-tokens", peers::tokens),
 ];

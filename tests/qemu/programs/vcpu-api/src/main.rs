@@ -18,6 +18,8 @@ mod guest;
 #[cfg(target_os = "none")]
 mod handles;
 #[cfg(target_os = "none")]
+mod limits;
+#[cfg(target_os = "none")]
 mod peers;
 #[cfg(target_os = "none")]
 mod vcpu;
