@@ -6,7 +6,7 @@
 //! - [`elf`]: loading a guest image into guest RAM;
 //! - [`uart`], [`device`]: the guest contract's devices (PL011 data register, test device);
 //! - [`machine`]: a guest and its VCPU run loop over any `vcpu_client::Transport`;
-//! - [`report`]: `PASS`/`FAIL` lines and the sentinels of the QEMU runner;
+//! - [`report`]: `PASS`/`FAIL` lines in the QEMU runner's format, case tables, test helpers;
 //! - [`token`]: done tokens, how components tell each other they finished (through the server).
 //!
 //! Target-only (`target_os = "none"`):

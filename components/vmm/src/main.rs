@@ -1,15 +1,17 @@
 //! The `vmm` component of `manifests/default.toml`: runs three guests through the VCPU server
 //! and shows every part of the VCPU API on the way.
 //!
-//! 1. `irq`: before entering, sends the `irq-source` component a `SIGNAL` handle to the VCPU;
-//!    the guest takes the interrupts that component raises ([`vmm::demo::IRQ_VECTORS`]).
+//! 1. `irq`: before entering, sends the `irq-source` component a `SIGNAL | TRANSFER` handle to
+//!    the VCPU (which it narrows to `SIGNAL`); the guest takes the interrupts that component
+//!    raises ([`vmm::demo::IRQ_VECTORS`]).
 //! 2. `hello`: the guest's UART greeting is printed as `guest: ...`.
 //! 3. `spin`: a kick before `vcpu_enter` makes it return `ZX_ERR_CANCELED` at once; then the
 //!    kicker thread stops the spinning guest while the main thread is blocked in `vcpu_enter`.
 //!
 //! Each step prints `PASS`/`FAIL` like a test; at the end the VMM collects the interrupt
-//! source's done token, prints a summary and the test sentinel, and stops its threads (it holds
-//! no capability to power the machine off).
+//! source's done token, prints a summary, and its threads report to the root task and stop (it
+//! holds no capability to power the machine off): the root task prints the verdict once every
+//! thread has reported, and ends the run.
 //!
 //! # The kick, and why the kicker needs its own VCPU
 //! The kicker must stop a guest that has really been running, but it runs above every VCPU, so
