@@ -178,8 +178,8 @@ fn write_derive(w: &mut dyn Write) -> fmt::Result {
     writeln!(w)?;
     writeln!(
         w,
-        "- Requested rights containing `ZX_RIGHT_SAME_RIGHTS` give exactly the source's rights \
-         (other requested bits are ignored)."
+        "- Requested rights equal to `ZX_RIGHT_SAME_RIGHTS` give exactly the source's rights \
+         (combined with other bits it is an ordinary request, refused as an escalation)."
     )?;
     writeln!(
         w,

@@ -173,15 +173,16 @@ pub enum DeriveError {
 /// The rights of a handle made by `zx_handle_duplicate` or `zx_handle_replace` from a handle
 /// holding `held`, when the caller asks for `requested`.
 ///
-/// - `requested` containing `ZX_RIGHT_SAME_RIGHTS` yields exactly `held` (other bits ignored, as
-///   Zircon does);
+/// - `requested` equal to `ZX_RIGHT_SAME_RIGHTS` yields exactly `held` (Zircon compares for
+///   equality: combined with other bits it is an ordinary request for bit 31, which no handle
+///   holds, so it is refused as an escalation);
 /// - otherwise `requested` must be a subset of `held` (else [`DeriveError::Escalation`], which the
 ///   server reports as `ZX_ERR_INVALID_ARGS`), and the result is `requested`.
 ///
 /// Whether the source needs `ZX_RIGHT_DUPLICATE` is an operation rule, kept in the operation
 /// table ([`crate::Operation::HandleDuplicate`]).
 pub const fn derive_rights(held: Rights, requested: Rights) -> Result<Rights, DeriveError> {
-    if requested.contains(Rights::SAME_RIGHTS) {
+    if requested.bits() == Rights::SAME_RIGHTS.bits() {
         Ok(held)
     } else if held.contains(requested) {
         Ok(requested)

@@ -29,9 +29,16 @@ pub fn duplicate(a: &mut Api) -> CaseResult {
         let fewer = a.dup(v, Rights::EXECUTE.union(Rights::DUPLICATE))?;
         let t = &mut a.ctx.t;
         let more = zx_handle_duplicate(t, fewer, Rights::EXECUTE.union(Rights::READ));
+        // Zircon compares with SAME_RIGHTS for equality; with other bits it asks for bit 31.
+        let same_plus = zx_handle_duplicate(t, fewer, Rights::SAME_RIGHTS.union(Rights::EXECUTE));
         let none = zx_handle_duplicate(t, fewer, Rights::NONE);
         a.close(&[fewer]);
         expect_err("escalating rights", Status::ERR_INVALID_ARGS, more)?;
+        expect_err(
+            "SAME_RIGHTS with other bits",
+            Status::ERR_INVALID_ARGS,
+            same_plus,
+        )?;
         let none = expect_ok("duplicate with no rights", none)?;
         let s = zx_vcpu_kick(&mut a.ctx.t, none);
         a.close(&[none]);
