@@ -6,7 +6,7 @@
 //!   against a generated plan (no kernel needed; this is what CI checks);
 //! - `check-manifest FILE...`: validate manifests and print their reports;
 //! - `build`, `run`: compose a bootable image from a manifest and boot it in QEMU;
-//! - `test-qemu`: boot every test manifest under `tests/qemu/` and judge the serial output.
+//! - `test-qemu`: boot every manifest (`manifests/`, `tests/qemu/`) and judge the serial output.
 //!
 //! Everything that needs a kernel reads it from `SEL4_PREFIX` and checks it first (`kernel.rs`);
 //! without it, those commands say clearly that a kernel is needed and why (`test-qemu
@@ -33,7 +33,8 @@ commands:
                            default manifest: manifests/default.toml)
   run [--manifest FILE]    build and boot it in QEMU, console on stdio (needs SEL4_PREFIX)
   test-qemu [--if-kernel] [--timeout SECS] [FILE...]
-                           boot each test manifest (default: tests/qemu/*.toml) and judge it;
+                           boot and judge each manifest (default: manifests/*.toml and
+                           tests/qemu/*.toml);
                            --if-kernel: without SEL4_PREFIX, report the tier as skipped and succeed
 ";
 
