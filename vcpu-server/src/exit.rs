@@ -8,22 +8,13 @@
 //! Labels are the non-MCS AArch64 hypervisor fault types: CapFault 1, UnknownSyscall 2,
 //! UserException 3, VMFault 5, VGICMaintenance 6, VCPUFault 7, VPPIEvent 8.
 
-/// seL4 fault labels (non-MCS, AArch64 with hypervisor support).
+/// seL4 fault labels (non-MCS, AArch64 with hypervisor support). They come from the `sel4`
+/// bindings, whose every number `sel4-build`'s ABI test compares with the installed kernel.
 pub mod label {
-    /// `seL4_Fault_CapFault`.
-    pub const CAP_FAULT: u64 = 1;
-    /// `seL4_Fault_UnknownSyscall` (a guest HVC whose x7 is no seL4 syscall).
-    pub const UNKNOWN_SYSCALL: u64 = 2;
-    /// `seL4_Fault_UserException`.
-    pub const USER_EXCEPTION: u64 = 3;
-    /// `seL4_Fault_VMFault` (stage-2 abort).
-    pub const VM_FAULT: u64 = 5;
-    /// `seL4_Fault_VGICMaintenance`.
-    pub const VGIC_MAINTENANCE: u64 = 6;
-    /// `seL4_Fault_VCPUFault` (trapped instruction; MR0 = ESR_EL2).
-    pub const VCPU_FAULT: u64 = 7;
-    /// `seL4_Fault_VPPIEvent`.
-    pub const VPPI_EVENT: u64 = 8;
+    pub use sel4::fault_label::{
+        CAP_FAULT, UNKNOWN_SYSCALL, USER_EXCEPTION, VCPU_FAULT, VGIC_MAINTENANCE, VM_FAULT,
+        VPPI_EVENT,
+    };
 }
 
 /// ESR_EL2 exception classes the server handles.
