@@ -9,7 +9,9 @@ use std::env;
 use std::path::Path;
 
 /// Guest images (the `[[bin]]` targets that link with `link.ld`).
-const GUESTS: [&str; 7] = ["hello", "irq", "spin", "compute", "mmio", "hostile", "smp"];
+const GUESTS: [&str; 8] = [
+    "hello", "irq", "spin", "compute", "mmio", "hostile", "smp", "timer",
+];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

@@ -29,6 +29,29 @@ pub mod layout;
 pub mod mmio;
 pub mod testdev;
 
+/// The `timer` guest's EL1 virtual timer (the generic timer's CNTV_*_EL0 registers).
+pub mod timer {
+    /// The virtual timer's PPI (INTID 27; Zircon's `kTimerVector`).
+    pub const TIMER_INTID: u32 = 27;
+    /// CNTV_CTL_EL0.ENABLE.
+    pub const CNTV_CTL_ENABLE: u64 = 1 << 0;
+    /// Timer ticks per second divided by this is the guest's interval (about 1 ms).
+    pub const TICKS_PER_SECOND: u64 = 1000;
+
+    /// The interval the guest arms CNTV_TVAL_EL0 with, from CNTFRQ_EL0: `frequency / 1000`,
+    /// at least 1 (and at most `i32::MAX`, TVAL being a signed 32-bit down-counter).
+    pub const fn interval(frequency: u64) -> u64 {
+        let t = frequency / TICKS_PER_SECOND;
+        if t == 0 {
+            1
+        } else if t > i32::MAX as u64 {
+            i32::MAX as u64
+        } else {
+            t
+        }
+    }
+}
+
 /// GICv2 CPU interface registers (offsets from [`layout::GICC_BASE`]; 32-bit accesses).
 ///
 /// The server maps the host's virtual CPU interface (GICV) there, so these accesses never

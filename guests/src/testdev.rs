@@ -4,15 +4,15 @@
 //!
 //! | offset | name | dir | meaning |
 //! |---|---|---|---|
-//! | 0x000 | [`RESULT`] | W | the guest's main result (`irq`: each INTID; `mmio`: checksum; `hostile`: x0 after a step) |
+//! | 0x000 | [`RESULT`] | W | the guest's main result (`irq`: each INTID; `timer`: ticks so far; `mmio`: checksum; `hostile`: x0 after a step) |
 //! | 0x008 | [`STATUS`] | W | progress/status code (`STATUS_*`) |
 //! | 0x010 | [`MARKER`] | W | `hostile`: index of the step about to run |
 //! | 0x018 | [`ECHO`] | W | `mmio`: each loaded register written back, 64-bit |
-//! | 0x020 | [`DETAIL`] | W | a second result word (`hostile`: x1 after a step; `smp`: PSCI CPU_ON's x0) |
+//! | 0x020 | [`DETAIL`] | W | a second result word (`hostile`: x1 after a step; `smp`: PSCI CPU_ON's x0; `timer`: an unexpected INTID) |
 //! | 0x028 | [`FAULT_ESR`] | W | unexpected EL1 exception: ESR_EL1 (then FAULT_ELR, FAULT_FAR, STATUS) |
 //! | 0x030 | [`FAULT_ELR`] | W | unexpected EL1 exception: ELR_EL1 |
 //! | 0x038 | [`FAULT_FAR`] | W | unexpected EL1 exception: FAR_EL1 |
-//! | 0x040 | [`IN_IRQ_COUNT`] | R | `irq`: interrupts to take before powering off (0 means 1) |
+//! | 0x040 | [`IN_IRQ_COUNT`] | R | `irq`: interrupts (`timer`: timer ticks) to take before powering off (0 means 1) |
 //! | 0x100..0x108 | [`PATTERN_NEG`] | R | bytes of [`PATTERN_NEG_VALUE`] (every byte >= 0x80) |
 //! | 0x108..0x110 | [`PATTERN_POS`] | R | bytes of [`PATTERN_POS_VALUE`] (every byte < 0x80) |
 //! | 0x200..0x300 | [`SINK`] | W | `mmio` store targets: recorded by the VMM, no effect |
@@ -37,7 +37,8 @@ pub const FAULT_ESR: u64 = 0x028;
 pub const FAULT_ELR: u64 = 0x030;
 /// W: FAR_EL1 of an unexpected exception.
 pub const FAULT_FAR: u64 = 0x038;
-/// R: number of interrupts the `irq` guest waits for; 0 is read as 1.
+/// R: number of interrupts the `irq` guest (timer ticks the `timer` guest) waits for; 0 is
+/// read as 1.
 pub const IN_IRQ_COUNT: u64 = 0x040;
 /// R: 8 bytes of [`PATTERN_NEG_VALUE`], readable with any naturally aligned size.
 pub const PATTERN_NEG: u64 = 0x100;
@@ -60,6 +61,9 @@ pub const STATUS_READY: u64 = 0x1;
 pub const STATUS_DONE: u64 = 0x2;
 /// STATUS: `smp`: PSCI CPU_ON did not return SUCCESS (DETAIL holds x0).
 pub const STATUS_CPU_ON_FAILED: u64 = 0x3;
+/// STATUS: `timer`: an interrupt other than the timer PPI arrived (DETAIL holds its INTID);
+/// power-off follows.
+pub const STATUS_UNEXPECTED_IRQ: u64 = 0x4;
 /// STATUS: MPIDR Aff0 >= `MAX_CPUS`: this CPU has no stack and powers off at once.
 pub const STATUS_BAD_CPU: u64 = 0xBAD1;
 /// STATUS: a Rust panic (a guest bug); power-off follows.

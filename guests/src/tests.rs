@@ -353,3 +353,32 @@ fn mmio_program_performs_the_sequence_in_order() {
         .collect();
     assert_eq!(accesses, expected);
 }
+
+/// The `timer` interval is about 1 ms of the counter, never 0 (TVAL = 0 would fire at once
+/// forever) and fits TVAL's signed 32 bits.
+#[test]
+fn timer_interval_is_a_millisecond_and_in_range() {
+    use crate::timer::interval;
+    assert_eq!(interval(62_500_000), 62_500);
+    assert_eq!(interval(1_000_000_000), 1_000_000);
+    assert_eq!(interval(999), 1);
+    assert_eq!(interval(0), 1);
+    assert_eq!(interval(u64::MAX), i32::MAX as u64);
+}
+
+/// The `timer` guest's status code differs from every other STATUS value.
+#[test]
+fn timer_status_is_distinct() {
+    let all = [
+        testdev::STATUS_READY,
+        testdev::STATUS_DONE,
+        testdev::STATUS_CPU_ON_FAILED,
+        testdev::STATUS_BAD_CPU,
+        testdev::STATUS_PANIC,
+    ];
+    assert!(!all.contains(&testdev::STATUS_UNEXPECTED_IRQ));
+    assert_eq!(
+        testdev::STATUS_UNEXPECTED_IRQ & testdev::STATUS_EXCEPTION,
+        0
+    );
+}

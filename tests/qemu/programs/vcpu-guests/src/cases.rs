@@ -8,7 +8,7 @@ use vmm::machine::{Devices, RunEnd, run};
 use vmm::report::{Case, Detail, Suite, detail};
 use vmm::rt::{Ctx, DebugWriter, GuestRam, GuestVm, debug_println};
 
-use crate::{exec, helper, multi};
+use crate::{exec, helper, multi, vgic};
 
 vmm::component!(main = main, worker = helper::job);
 
@@ -45,6 +45,8 @@ pub const CASES: &[Case<G>] = &[
     case!("guests-kick-wfi", exec::kick_wfi),
     case!("guests-kick-before-enter", exec::kick_before_enter),
     case!("guests-kick-running-guest", exec::kick_running),
+    case!("guest-vtimer", vgic::vtimer),
+    case!("guest-irq-overflow", vgic::irq_overflow),
     case!("guests-smp-two-vcpus", multi::smp),
     case!("guests-two-guests-at-once", multi::two_guests),
     case!("guests-still-served", exec::compute),

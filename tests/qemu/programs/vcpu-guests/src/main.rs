@@ -19,6 +19,8 @@ mod exec;
 mod helper;
 #[cfg(target_os = "none")]
 mod multi;
+#[cfg(target_os = "none")]
+mod vgic;
 
 #[cfg(not(target_os = "none"))]
 fn main() {
