@@ -35,7 +35,8 @@ pub struct Platform {
     pub ram_reserved: Range,
     /// The reserved `vm-memory` range: a device untyped, never used by the kernel.
     pub vm_memory: Range,
-    /// Physical address of the GIC virtual CPU interface (GICV) frame.
+    /// Physical address of the GIC virtual CPU interface (GICV), 8 KiB: the server gets its
+    /// [`plan::cspace::GICV_FRAMES`] 4 KiB frames from here on.
     pub gicv: u64,
     /// Free ASIDs of a fresh ASID pool (2^9 minus ASID 0).
     pub asids_per_pool: u64,

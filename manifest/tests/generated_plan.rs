@@ -231,6 +231,10 @@ fn boot_pages_verify_and_match_the_manifest() {
     assert_eq!(s.endpoint, plan::cspace::SERVER_ENDPOINT);
     assert_eq!(s.asid_pool, plan::cspace::ASID_POOL);
     assert_eq!(s.gicv_paddr, 0x0804_0000);
+    assert_eq!(
+        (s.gicv_frame, s.gicv_frame_count),
+        (plan::cspace::GICV_FRAME, 2)
+    );
     assert_eq!(s.untyped_size_bits(), &[23]);
     assert_eq!(s.clients().len(), 2);
     assert_eq!(s.clients()[0].thread_ids(), &[1, 2]);

@@ -19,7 +19,7 @@ use crate::{
 /// `b"sel4boot"` as a little-endian word.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"sel4boot");
 /// Layout version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Bytes of a component or region name field.
 pub const NAME_LEN: usize = 32;
 /// Bytes of a thread name field.
@@ -160,9 +160,9 @@ pub struct ServerInfo {
     pub endpoint: u64,
     /// Slot of the dedicated ASID pool (0 = none).
     pub asid_pool: u64,
-    /// Slot of the GICV frame (0 = none).
+    /// Slot of the first GICV frame (0 = none); the others follow (see `gicv_frame_count`).
     pub gicv_frame: u64,
-    /// Its physical address.
+    /// Physical address of the first GICV frame; the others are the next 4 KiB pages.
     pub gicv_paddr: u64,
     /// First untyped slot (the others follow).
     pub untyped_first: u64,
@@ -176,8 +176,9 @@ pub struct ServerInfo {
     pub max_vcpus: u16,
     /// Priority for VCPU threads.
     pub vcpu_priority: u8,
-    /// Zero.
-    pub reserved0: u8,
+    /// Number of 4 KiB GICV frames from `gicv_frame` (0 = none, at most
+    /// [`cspace::GICV_FRAMES`]; was a zero reserved byte before version 2).
+    pub gicv_frame_count: u8,
     /// Size (log2 bytes) of each untyped cap.
     pub untyped_size_bits: [u8; MAX_UNTYPED],
     /// Valid entries of `clients`.
@@ -268,6 +269,7 @@ impl BootPage {
             || page.region_count as usize > MAX_REGIONS
             || page.handle_count as usize > MAX_HANDLES
             || s.untyped_count as usize > MAX_UNTYPED
+            || u64::from(s.gicv_frame_count) > cspace::GICV_FRAMES
             || s.client_count as usize > MAX_CLIENTS
             || s.grant_count as usize > MAX_GRANTS
             || s.clients
@@ -444,6 +446,7 @@ fn server_info(plan: &Plan) -> ServerInfo {
         if let Some(paddr) = hv.gicv_paddr {
             s.gicv_frame = cspace::GICV_FRAME;
             s.gicv_paddr = paddr;
+            s.gicv_frame_count = cspace::GICV_FRAMES as u8;
         }
         s.untyped_first = cspace::untyped(0);
         s.untyped_bytes = hv.untyped_bytes;

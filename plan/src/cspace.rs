@@ -12,7 +12,8 @@
 //! | [`VSPACE`]      | the component's own VSpace root                                     | all       |
 //! | [`ASID_POOL`]   | a dedicated ASID pool for guest VSpaces                             | server*   |
 //! | [`SERVER_ENDPOINT`] | the server's endpoint, unbadged, all rights (Recv; mints VCPU fault badges) | server |
-//! | [`GICV_FRAME`]  | the GIC virtual CPU interface frame (mapped into guests)            | server*   |
+//! | [`GICV_FRAME`]  | the GIC virtual CPU interface, first 4 KiB frame (mapped into guests) | server*   |
+//! | [`GICV_FRAME`]` + 1` | its second 4 KiB frame (holds `GICC_DIR`); [`GICV_FRAMES`] frames in all | server* |
 //! | [`tcb`]`(t)`    | TCB of thread `t`                                                   | all       |
 //! | [`endpoint`]`(t)` | badged endpoint to the server for thread `t`                      | clients   |
 //! | [`fault`]`(t)`  | badged endpoint to the root task's fault handler (the TCB's `fault_ep`) | all   |
@@ -35,8 +36,12 @@ pub const VSPACE: u64 = 2;
 pub const ASID_POOL: u64 = 3;
 /// The server's own endpoint (unbadged, all rights).
 pub const SERVER_ENDPOINT: u64 = 4;
-/// The server's GICV frame.
+/// The server's first GICV frame; the others follow in consecutive slots.
 pub const GICV_FRAME: u64 = 5;
+/// Number of 4 KiB GICV frames (slots `GICV_FRAME..GICV_FRAME + GICV_FRAMES`, physical pages
+/// ascending from the GICV base): Zircon maps the GICV as 8 KiB, the second page holding
+/// `GICC_DIR`.
+pub const GICV_FRAMES: u64 = 2;
 
 /// First TCB slot.
 pub const TCB_BASE: u64 = 16;
@@ -86,4 +91,4 @@ pub const fn guard_data(size_bits: u8) -> u64 {
 }
 
 const _: () = assert!(UNTYPED_BASE + crate::MAX_UNTYPED as u64 <= REGION_BASE);
-const _: () = assert!(GICV_FRAME < TCB_BASE);
+const _: () = assert!(GICV_FRAME + GICV_FRAMES <= TCB_BASE);

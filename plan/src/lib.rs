@@ -336,7 +336,8 @@ pub struct HypervisorPlan {
     pub max_vcpus: u16,
     /// Priority of the TCBs that run VCPUs (below every server and client thread).
     pub vcpu_priority: u8,
-    /// Physical address of the GICV frame given at [`cspace::GICV_FRAME`], if any.
+    /// Physical address of the first of the [`cspace::GICV_FRAMES`] GICV frames given from
+    /// [`cspace::GICV_FRAME`] on (consecutive 4 KiB pages), if any.
     pub gicv_paddr: Option<u64>,
 }
 

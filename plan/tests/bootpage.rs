@@ -181,6 +181,7 @@ fn server_page() {
             cspace::GICV_FRAME
         )
     );
+    assert_eq!((s.gicv_paddr, s.gicv_frame_count), (0x0804_0000, 2));
     assert_eq!(s.untyped_size_bits(), &[22, 20]);
     assert_eq!(
         (s.untyped_first, s.untyped_bytes),
@@ -231,6 +232,12 @@ fn corrupt_pages_are_refused() {
     );
     let mut bad = page;
     bad.server.clients[0].thread_count = 9;
+    assert_eq!(
+        BootPage::from_bytes(aligned(&bad).as_bytes()).err(),
+        Some(BootPageError::BadCount)
+    );
+    let mut bad = page;
+    bad.server.gicv_frame_count = cspace::GICV_FRAMES as u8 + 1;
     assert_eq!(
         BootPage::from_bytes(aligned(&bad).as_bytes()).err(),
         Some(BootPageError::BadCount)

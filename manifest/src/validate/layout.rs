@@ -153,16 +153,19 @@ fn component(
             cap,
         });
         if input.hv.is_some_and(|hv| hv.gicv) {
+            // The GICV is 8 KiB (Zircon's `kGicvSize`): one 4 KiB frame per page, in order.
             let rights = frame_mapping(Rights::READ | Rights::WRITE).rights.word();
-            let cap = Cap::DeviceFrame {
-                paddr: input.platform.gicv,
-                size_bits: 12,
-                rights,
-            };
-            caps.push(CapPlan {
-                slot: cspace::GICV_FRAME,
-                cap,
-            });
+            for i in 0..cspace::GICV_FRAMES {
+                let cap = Cap::DeviceFrame {
+                    paddr: input.platform.gicv + (i << 12),
+                    size_bits: 12,
+                    rights,
+                };
+                caps.push(CapPlan {
+                    slot: cspace::GICV_FRAME + i,
+                    cap,
+                });
+            }
         }
     }
     let mut threads = Vec::new();

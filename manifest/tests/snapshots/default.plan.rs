@@ -52,6 +52,7 @@ mod plan_generated {
                     CapPlan { slot: 3, cap: Cap::AsidPool },
                     CapPlan { slot: 4, cap: Cap::ServerEndpoint { rights: 0xf, badge: 0x0 } },
                     CapPlan { slot: 5, cap: Cap::DeviceFrame { paddr: 0x804_0000, size_bits: 12, rights: 0x3 } },
+                    CapPlan { slot: 6, cap: Cap::DeviceFrame { paddr: 0x804_1000, size_bits: 12, rights: 0x3 } },
                     CapPlan { slot: 16, cap: Cap::Tcb { thread: 0 } },
                     CapPlan { slot: 32, cap: Cap::FaultEndpoint { rights: 0x9, badge: 0x4000_0000_0000_0000 } },
                     CapPlan { slot: 40, cap: Cap::Untyped { size_bits: 23 } },

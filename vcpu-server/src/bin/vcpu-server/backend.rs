@@ -29,7 +29,8 @@ pub struct Config {
     pub endpoint: u64,
     /// The ASID pool slot.
     pub asid_pool: u64,
-    /// The GICV frame slot (0 = none).
+    /// The first GICV frame slot (0 = none); the other [`plan::cspace::GICV_FRAMES`]` - 1`
+    /// frames follow in consecutive slots.
     pub gicv: u64,
     /// Priority of VCPU threads.
     pub vcpu_priority: u8,

@@ -9,12 +9,22 @@ use core::fmt;
 
 use caps::{ObjType, Rights};
 use plan::bootpage::{BootPage, ServerInfo};
-use plan::{GrantObject, Role};
+use plan::{GrantObject, Role, cspace};
 use vcpu_protocol::layout::{RSRC_KIND_SYSTEM, RSRC_SYSTEM_HYPERVISOR_BASE};
 use vcpu_protocol::{ClientId, Status};
 use vcpu_server::{Backend, Server};
 
 use crate::backend::Config;
+
+/// The first GICV frame slot: 0 without a GICV, else the page must give all
+/// [`cspace::GICV_FRAMES`] frames (the server maps the whole 8 KiB).
+fn gicv_frames(s: &ServerInfo) -> Result<u64, StartError> {
+    match s.gicv_frame {
+        0 => Ok(0),
+        slot if u64::from(s.gicv_frame_count) == cspace::GICV_FRAMES => Ok(slot),
+        _ => Err(StartError::Missing("GICV frames")),
+    }
+}
 
 /// What the server takes from its boot page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,7 +129,7 @@ pub fn check(page: &BootPage, thread: usize) -> Result<Start, StartError> {
         tcb: need(t.tcb, "TCB")?,
         endpoint: need(s.endpoint, "endpoint")?,
         asid_pool: need(s.asid_pool, "ASID pool")?,
-        gicv: s.gicv_frame,
+        gicv: gicv_frames(s)?,
         vcpu_priority: s.vcpu_priority,
         max_guests: s.max_guests,
         max_vcpus: s.max_vcpus,
@@ -224,6 +234,7 @@ mod tests {
         p.server.endpoint = 4;
         p.server.asid_pool = 3;
         p.server.gicv_frame = 5;
+        p.server.gicv_frame_count = 2;
         p.server.untyped_first = 40;
         p.server.untyped_count = 1;
         p.server.untyped_size_bits[0] = 23;
@@ -280,6 +291,12 @@ mod tests {
         let mut p = server_page();
         p.first_free_slot = 4096;
         assert_eq!(check(&p, 0), Err(StartError::Slots));
+        let mut p = server_page();
+        p.server.gicv_frame_count = 1;
+        assert_eq!(check(&p, 0), Err(StartError::Missing("GICV frames")));
+        let mut p = server_page();
+        p.server.gicv_frame = 0;
+        assert_eq!(check(&p, 0).map(|s| s.cfg.gicv), Ok(0), "no GICV at all");
     }
 
     #[test]

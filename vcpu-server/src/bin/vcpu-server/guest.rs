@@ -1,12 +1,14 @@
-//! Guest address spaces: a stage-2 VSpace with an ASID, the GICV page, page tables on demand,
+//! Guest address spaces: a stage-2 VSpace with an ASID, the GICV pages, page tables on demand,
 //! and frame mappings.
 //!
 //! A guest is `seL4_ARM_VSpaceObject` (4 KiB on PA44) assigned to the server's ASID pool. The
-//! GIC virtual CPU interface page is mapped at guest-physical [`GICV_GPA`] (Zircon's
-//! `kGicvAddress`) uncached, read-write, execute-never, through a `CNode_Copy` of the GICV
-//! capability (a frame capability maps in one place only). Page tables are retyped when a
-//! mapping needs them and recorded in [`PageTables`]; destroying the guest deletes them, the
-//! GICV copy and the VSpace (which frees its ASID).
+//! GIC virtual CPU interface, 8 KiB as in Zircon (`kGicvSize`; the second page holds
+//! `GICC_DIR`), is mapped at guest-physical [`GICV_GPA`] (Zircon's `kGicvAddress`) as
+//! [`GICV_PAGES`] 4 KiB frames, uncached, read-write, execute-never, each through a `CNode_Copy`
+//! of its GICV capability (a frame capability maps in one place only). The whole range
+//! [`GICV_GPA`]`..`[`GICV_END`] is reserved: client frames over it are refused. Page tables are
+//! retyped when a mapping needs them and recorded in [`PageTables`]; destroying the guest
+//! deletes them, the GICV copies and the VSpace (which frees its ASID).
 
 use sel4::{Cap, CapRights, ObjectType, VmAttributes, WORD_DEPTH, cap_type};
 use vcpu_protocol::Status;
@@ -15,18 +17,23 @@ use crate::alloc::{Obj, Objects};
 use crate::frame::Sel4Frame;
 use crate::tables::{PageTables, needed_spans};
 
-/// Guest-physical address of the GICV page (Zircon's `kGicvAddress`).
+/// Guest-physical address of the GICV (Zircon's `kGicvAddress`).
 pub const GICV_GPA: u64 = 0x8_0000_1000;
-/// log2 of the GICV frame size.
+/// log2 of each GICV frame's size.
 const GICV_BITS: u8 = 12;
+/// Number of GICV frames: consecutive capability slots, consecutive guest-physical pages.
+pub const GICV_PAGES: usize = plan::cspace::GICV_FRAMES as usize;
+/// End of the guest-physical range the GICV occupies (Zircon's `kGicvAddress + kGicvSize`).
+pub const GICV_END: u64 = GICV_GPA + ((GICV_PAGES as u64) << GICV_BITS);
 
 /// A guest address space.
 #[derive(Debug)]
 pub struct Sel4Guest {
     /// The VSpace.
     pub vspace: Obj,
-    /// Slot of this guest's copy of the GICV capability (mapped at [`GICV_GPA`]), if any.
-    pub gicv: Option<u64>,
+    /// Slots of this guest's copies of the GICV capabilities (page `i` mapped at
+    /// [`GICV_GPA`]` + i * 4 KiB`); all `None` for a guest without a GICV.
+    pub gicv: [Option<u64>; GICV_PAGES],
 }
 
 impl Sel4Guest {
@@ -40,13 +47,19 @@ impl Sel4Guest {
         self.vspace.cap()
     }
 
+    /// Whether this guest has a GICV (its range is then reserved, even while it is being mapped).
+    fn has_gicv(&self) -> bool {
+        self.gicv.iter().any(Option::is_some)
+    }
+
     fn gicv_overlaps(&self, gpa: u64, bits: u8) -> bool {
         let end = gpa.saturating_add(1 << bits);
-        self.gicv.is_some() && gpa < GICV_GPA + (1 << GICV_BITS) && GICV_GPA < end
+        self.has_gicv() && gpa < GICV_END && GICV_GPA < end
     }
 }
 
-/// Creates a guest: VSpace, ASID, and the GICV mapping when `gicv` names a GICV capability.
+/// Creates a guest: VSpace, ASID, and the GICV mappings when `gicv` names the first of the
+/// [`GICV_PAGES`] consecutive GICV capabilities.
 pub fn create(
     k: &mut Objects,
     tables: &mut PageTables,
@@ -62,22 +75,31 @@ pub fn create(
         k.free(vspace);
         return Err(s);
     }
-    let mut guest = Sel4Guest { vspace, gicv: None };
+    let mut guest = Sel4Guest {
+        vspace,
+        gicv: [None; GICV_PAGES],
+    };
     if let Some(src) = gicv {
-        if let Err(s) = map_gicv(k, tables, &mut guest, src) {
-            destroy(k, tables, guest);
-            return Err(s);
+        for page in 0..GICV_PAGES {
+            if let Err(s) = map_gicv(k, tables, &mut guest, src, page) {
+                destroy(k, tables, guest);
+                return Err(s);
+            }
         }
     }
     Ok(guest)
 }
 
+/// Copies GICV capability `first + page` and maps the copy at its page of the GICV range.
 fn map_gicv(
     k: &mut Objects,
     tables: &mut PageTables,
     guest: &mut Sel4Guest,
-    src: u64,
+    first: u64,
+    page: usize,
 ) -> Result<(), Status> {
+    let src = first + page as u64;
+    let gpa = GICV_GPA + ((page as u64) << GICV_BITS);
     let copy = k.slot()?;
     let cnode = k.cnode();
     let copied = k.ipc().and_then(|ipc| {
@@ -97,29 +119,30 @@ fn map_gicv(
         k.slots.free(copy);
         return Err(s);
     }
-    guest.gicv = Some(copy);
-    ensure_tables(k, tables, guest, GICV_GPA, GICV_BITS)?;
+    guest.gicv[page] = Some(copy);
+    ensure_tables(k, tables, guest, gpa, GICV_BITS)?;
     let frame: Cap<cap_type::SmallPage> = Cap::from_cptr(copy);
     let ipc = k.ipc()?;
     frame
         .frame_map(
             ipc,
             guest.cap(),
-            GICV_GPA,
+            gpa,
             CapRights::READ_WRITE,
             VmAttributes::EXECUTE_NEVER,
         )
         .map_err(crate::kernel_status)?;
-    tables.adjust(guest.key(), GICV_GPA, GICV_BITS + 9, 1);
+    tables.adjust(guest.key(), gpa, GICV_BITS + 9, 1);
     Ok(())
 }
 
-/// Destroys a guest: its page tables, its GICV copy, its VSpace (and so its ASID).
+/// Destroys a guest: its page tables, its GICV copies (deleting a mapped copy unmaps it), its
+/// VSpace (and so its ASID).
 pub fn destroy(k: &mut Objects, tables: &mut PageTables, guest: Sel4Guest) {
     while let Some(t) = tables.pop_guest(guest.key()) {
         k.free(t.obj);
     }
-    if let Some(copy) = guest.gicv {
+    for copy in guest.gicv.into_iter().flatten() {
         k.release_slot(copy);
     }
     k.free(guest.vspace);
@@ -228,7 +251,7 @@ pub fn unmap(
 
 #[cfg(test)]
 mod tests {
-    use super::{GICV_GPA, Sel4Guest, create, destroy, map, unmap};
+    use super::{GICV_END, GICV_GPA, GICV_PAGES, Sel4Guest, create, destroy, map, unmap};
     use crate::alloc::Obj;
     use crate::fake::{self, label};
     use crate::frame::Sel4Frame;
@@ -257,15 +280,28 @@ mod tests {
             expected.extend_from_slice(&pt);
         }
         expected.push(label(L::ARMPageMap));
+        // The second page shares the first one's tables.
+        expected.extend_from_slice(&[L::CNodeCopy, L::ARMPageMap].map(label));
         assert_eq!(labels(&calls), expected);
-        let gicv_map = calls.last().unwrap();
-        assert_eq!(
-            gicv_map.cptr,
-            g.gicv.unwrap(),
-            "the copy is mapped, not slot 5"
-        );
-        assert_eq!(gicv_map.words, [GICV_GPA, CapRights::READ_WRITE.word(), 4]);
-        assert_eq!(gicv_map.caps, [g.vspace.slot]);
+        let copies: std::vec::Vec<_> = calls
+            .iter()
+            .filter(|c| c.label == label(L::CNodeCopy))
+            .collect();
+        let maps: std::vec::Vec<_> = calls
+            .iter()
+            .filter(|c| c.label == label(L::ARMPageMap))
+            .collect();
+        assert_eq!((copies.len(), maps.len()), (GICV_PAGES, GICV_PAGES));
+        for (i, map) in maps.iter().enumerate() {
+            let copy = g.gicv[i].unwrap();
+            assert_eq!(map.cptr, copy, "the copy is mapped, not slot {}", 5 + i);
+            assert_ne!(copy, 5 + i as u64);
+            let gpa = GICV_GPA + 0x1000 * i as u64;
+            // Execute-never only: uncached, RW.
+            assert_eq!(map.words, [gpa, CapRights::READ_WRITE.word(), 4]);
+            assert_eq!(map.caps, [g.vspace.slot]);
+        }
+        assert_ne!(g.gicv[0], g.gicv[1]);
 
         // A 2 MiB frame over the GICV's table: refused before any invocation.
         let big = Sel4Frame::new(900);
@@ -315,10 +351,10 @@ mod tests {
             .count();
         assert_eq!(
             deletes,
-            4 + 1 + 1,
-            "tables (L1, 2 x L2, L3), GICV copy, VSpace"
+            4 + 2 + 1,
+            "tables (L1, 2 x L2, L3), both GICV copies, VSpace"
         );
-        assert_eq!(k.slots.free_count(), before + 6);
+        assert_eq!(k.slots.free_count(), before + 7);
         assert_eq!(k.untyped.free_bytes(), 1 << 20, "all memory back");
     }
 
@@ -329,15 +365,28 @@ mod tests {
                 slot: 9,
                 untyped: 0,
             },
-            gicv: Some(10),
+            gicv: [Some(10), Some(11)],
         };
+        assert_eq!(GICV_END, 0x8_0000_3000);
         assert!(g.gicv_overlaps(GICV_GPA, 12));
+        assert!(g.gicv_overlaps(0x8_0000_2000, 12), "the second GICV page");
         assert!(g.gicv_overlaps(0x8_0000_0000, 21));
         assert!(g.gicv_overlaps(0x8_0000_0000, 30));
         assert!(!g.gicv_overlaps(0x8_0000_0000, 12));
-        assert!(!g.gicv_overlaps(0x8_0000_2000, 12));
+        assert!(!g.gicv_overlaps(0x8_0000_3000, 12));
         assert!(!g.gicv_overlaps(0x4000_0000, 21));
-        let none = Sel4Guest { gicv: None, ..g };
+        let half = Sel4Guest {
+            gicv: [Some(10), None],
+            ..g
+        };
+        assert!(
+            half.gicv_overlaps(0x8_0000_2000, 12),
+            "reserved while mapping"
+        );
+        let none = Sel4Guest {
+            gicv: [None; GICV_PAGES],
+            ..half
+        };
         assert!(!none.gicv_overlaps(GICV_GPA, 12));
     }
 }

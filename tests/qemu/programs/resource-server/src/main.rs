@@ -1,7 +1,8 @@
 //! `resource-server` (tests/qemu/resources.toml): the server of a system with a `[hypervisor]`
 //! section. It checks each resource the root task gave it by using it: the untyped memory (its
 //! size, and retyping a VSpace and a VCPU from it), the dedicated ASID pool (assigning that
-//! VSpace), and the GICV frame (its physical address). Then it reports and serves its endpoint.
+//! VSpace), and both GICV frames (their physical addresses). Then it reports and serves its
+//! endpoint.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 #![deny(unsafe_code)]
@@ -67,6 +68,18 @@ fn run(boot: usize, index: usize) -> ! {
         format_args!(
             "slot {}: boot page says {:#x}, the frame is at {paddr:x?}",
             s.gicv_frame, s.gicv_paddr
+        ),
+    );
+    // The second GICV page (GICC_DIR) follows in the next slot.
+    let gicv2: Cap<cap_type::SmallPage> = Cap::from_cptr(s.gicv_frame + 1);
+    let paddr2 = gicv2.frame_get_address(t.ipc);
+    t.check(
+        "gicv-frame-2",
+        s.gicv_frame_count == 2 && paddr2 == Ok(GICV_PADDR + 0x1000),
+        format_args!(
+            "slot {}: {} frame(s), the second is at {paddr2:x?}",
+            s.gicv_frame + 1,
+            s.gicv_frame_count
         ),
     );
     t.report();

@@ -47,8 +47,10 @@ fn main() {
 const CODE_GPA: u64 = 0x1000;
 /// Guest-physical address of the 2 MiB frame.
 const RAM_GPA: u64 = 0x4000_0000;
-/// The GICV page the server maps into every guest.
+/// The GICV the server maps into every guest: 8 KiB, two 4 KiB pages.
 const GICV_GPA: u64 = 0x8_0000_1000;
+/// End of the GICV range.
+const GICV_END: u64 = GICV_GPA + 0x2000;
 /// Create/destroy rounds: far more memory than the server's 256 KiB budget in total.
 const ROUNDS: usize = 40;
 
@@ -222,20 +224,26 @@ fn maps(
     t.check(
         "map-over-gicv",
         r == Err(Status::ERR_ALREADY_EXISTS),
-        format_args!("a frame over the GICV page: {r:?}"),
+        format_args!("a frame over the first GICV page: {r:?}"),
     );
     let r = zx_vmar_map(
         &mut transport(t),
         vmar,
         RW,
-        GICV_GPA - 0x1000,
+        GICV_GPA + 0x1000,
         frame(f0 + 1),
         4096,
     );
     t.check(
+        "map-over-gicv-page-2",
+        r == Err(Status::ERR_ALREADY_EXISTS),
+        format_args!("a frame over the second GICV page (GICC_DIR): {r:?}"),
+    );
+    let r = zx_vmar_map(&mut transport(t), vmar, RW, GICV_END, frame(f0 + 1), 4096);
+    t.check(
         "map-next-to-gicv",
-        r == Ok(GICV_GPA - 0x1000),
-        format_args!("a frame beside the GICV page: {r:?}"),
+        r == Ok(GICV_END),
+        format_args!("a frame just past the GICV: {r:?}"),
     );
     // Capabilities that are no frame: the root task's fault endpoint (must never be invoked:
     // a Call on it would block the server), the client's own TCB, and the server's endpoint
