@@ -48,6 +48,50 @@ fn line_of(cx: &Ctx<'_>, span: &Span) -> usize {
     cx.src.line_col(span.start).0
 }
 
+/// Error kinds and wording of an id that only clients carry (a client id, a client thread id).
+struct IdRule {
+    what: &'static str,
+    presence: ErrorKind,
+    range: ErrorKind,
+    duplicate: ErrorKind,
+}
+
+/// Checks an id that clients must have and other roles must not: presence by role, the range
+/// 1..=65535, and uniqueness among `seen` (to which a valid id is added with its `owner`).
+#[allow(clippy::too_many_arguments)]
+fn client_only_id(
+    cx: &mut Ctx<'_>,
+    rule: &IdRule,
+    role: Role,
+    value: Option<&toml::Spanned<i64>>,
+    owner_span: Span,
+    owner: String,
+    seen: &mut Vec<(u16, String)>,
+    missing: impl FnOnce() -> String,
+    not_client: impl FnOnce() -> String,
+) -> Option<u16> {
+    match (value, role) {
+        (None, Role::Client) => {
+            cx.err(rule.presence, owner_span, missing());
+            None
+        }
+        (Some(id), Role::Server | Role::Isolated) => {
+            cx.err(rule.presence, id.span(), not_client());
+            None
+        }
+        (Some(id), Role::Client) => {
+            let v = cx.int_in(rule.range, rule.what, id, 1, 0xFFFF)? as u16;
+            if let Some((_, other)) = seen.iter().find(|(i, _)| *i == v) {
+                let msg = format!("{} {v} is already used by `{other}`", rule.what);
+                cx.err(rule.duplicate, id.span(), msg);
+            }
+            seen.push((v, owner));
+            Some(v)
+        }
+        (None, _) => None,
+    }
+}
+
 /// Parses a size value, reporting unparsable text as `invalid-value`.
 pub(crate) fn size_value(cx: &mut Ctx<'_>, value: &toml::Spanned<SizeRepr>) -> Option<u64> {
     match parse_size(value.get_ref()) {
@@ -115,41 +159,28 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
             RoleName::Isolated => Role::Isolated,
         };
 
-        let client_id = match (&rc.client_id, role) {
-            (None, Role::Client) => {
-                cx.err(
-                    ErrorKind::ClientIdPresence,
-                    rc.name.span(),
-                    format!("client `{name}` needs a `client-id` (1..=65535, unique)"),
-                );
-                None
+        let client_id = client_only_id(
+            cx,
+            &IdRule {
+                what: "client-id",
+                presence: ErrorKind::ClientIdPresence,
+                range: ErrorKind::ClientIdRange,
+                duplicate: ErrorKind::DuplicateClientId,
+            },
+            role,
+            rc.client_id.as_ref(),
+            rc.name.span(),
+            name.clone(),
+            &mut client_ids,
+            || format!("client `{name}` needs a `client-id` (1..=65535, unique)"),
+            || format!("`{name}` is not a client, so it must not have a `client-id`"),
+        );
+        if let (Some(_), Some(id)) = (client_id, &rc.client_id) {
+            if client_ids.len() == MAX_CLIENTS + 1 {
+                let msg = format!("more than {MAX_CLIENTS} clients");
+                cx.err(ErrorKind::TooMany, id.span(), msg);
             }
-            (Some(id), Role::Server | Role::Isolated) => {
-                cx.err(
-                    ErrorKind::ClientIdPresence,
-                    id.span(),
-                    format!("`{name}` is not a client, so it must not have a `client-id`"),
-                );
-                None
-            }
-            (Some(id), Role::Client) => {
-                let v = cx.int_in(ErrorKind::ClientIdRange, "client-id", id, 1, 0xFFFF);
-                let v = v.map(|v| v as u16);
-                if let Some(v) = v {
-                    if let Some((_, other)) = client_ids.iter().find(|(i, _)| *i == v) {
-                        let msg = format!("client-id {v} is already used by `{other}`");
-                        cx.err(ErrorKind::DuplicateClientId, id.span(), msg);
-                    }
-                    client_ids.push((v, name.clone()));
-                    if client_ids.len() == MAX_CLIENTS + 1 {
-                        let msg = format!("more than {MAX_CLIENTS} clients");
-                        cx.err(ErrorKind::TooMany, id.span(), msg);
-                    }
-                }
-                v
-            }
-            (None, _) => None,
-        };
+        }
 
         let priority = cx.int_in(ErrorKind::PriorityRange, "priority", &rc.priority, 0, 254);
         let default_stack = match &rc.stack_size {
@@ -203,37 +234,26 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
                     format!("`{name}` already has a thread `{tname}` (line {line})"),
                 );
             }
-            let id = match (&rt.id, role) {
-                (None, Role::Client) => {
-                    cx.err(
-                        ErrorKind::ThreadIdPresence,
-                        rt.name.span(),
-                        format!("client thread `{name}/{tname}` needs an `id` (1..=65535, unique in the system)"),
-                    );
-                    None
-                }
-                (Some(id), Role::Server | Role::Isolated) => {
-                    cx.err(
-                        ErrorKind::ThreadIdPresence,
-                        id.span(),
-                        format!("`{name}` is not a client, so its threads have no `id` (no badge)"),
-                    );
-                    None
-                }
-                (Some(id), Role::Client) => {
-                    let v = cx.int_in(ErrorKind::ThreadIdRange, "thread id", id, 1, 0xFFFF);
-                    let v = v.map(|v| v as u16);
-                    if let Some(v) = v {
-                        if let Some((_, other)) = thread_ids.iter().find(|(i, _)| *i == v) {
-                            let msg = format!("thread id {v} is already used by `{other}`");
-                            cx.err(ErrorKind::DuplicateThreadId, id.span(), msg);
-                        }
-                        thread_ids.push((v, format!("{name}/{tname}")));
-                    }
-                    v
-                }
-                (None, _) => None,
-            };
+            let id = client_only_id(
+                cx,
+                &IdRule {
+                    what: "thread id",
+                    presence: ErrorKind::ThreadIdPresence,
+                    range: ErrorKind::ThreadIdRange,
+                    duplicate: ErrorKind::DuplicateThreadId,
+                },
+                role,
+                rt.id.as_ref(),
+                rt.name.span(),
+                format!("{name}/{tname}"),
+                &mut thread_ids,
+                || {
+                    format!(
+                        "client thread `{name}/{tname}` needs an `id` (1..=65535, unique in the system)"
+                    )
+                },
+                || format!("`{name}` is not a client, so its threads have no `id` (no badge)"),
+            );
             let (tprio, prio_span) = match &rt.priority {
                 Some(p) => (
                     cx.int_in(ErrorKind::PriorityRange, "priority", p, 0, 254),
