@@ -1,18 +1,24 @@
 # Thin porcelain over cargo and `cargo xtask`; all logic lives in xtask/.
 #
-#   make test       host tests (no kernel needed) + the QEMU tier when SEL4_PREFIX is set
-#   make run        build the default image and boot it in QEMU (needs SEL4_PREFIX)
-#   make test-qemu  boot every QEMU test manifest and judge the serial output (needs SEL4_PREFIX)
+#   make run        boot the default system in QEMU (installs tools, builds the kernel on first use)
+#   make test       every tier: host tests, aarch64 builds, and the QEMU tier when a kernel can be
+#                   had without the network (else it is reported as skipped, with the reason)
+#   make setup      install the Rust target and the Debian packages the build needs
+#   make kernel     build and cache the reference kernel (KERNEL=<config> selects another)
+#   make test-qemu  boot every QEMU test manifest and judge the serial output
 #   make check      rustfmt + clippy (host and aarch64 targets)
 #   make targets    build every seL4-side crate for aarch64-unknown-none
+#
+# Kernel: SEL4_PREFIX (an installed kernel) if set, else the cached build of KERNEL (default
+# `debug`), built from SEL4_SRC (a seL4 checkout, git directory or URL) or the public repository.
 
 MANIFEST ?= manifests/default.toml
 CARGO ?= cargo
 
-.PHONY: test host-test test-qemu run check targets docs clean
+.PHONY: test host-test test-qemu run setup kernel check targets docs clean
 
-test: host-test targets
-	@$(CARGO) xtask test-qemu --if-kernel
+test:
+	$(CARGO) xtask test
 
 host-test:
 	$(CARGO) test
@@ -20,7 +26,13 @@ host-test:
 test-qemu:
 	$(CARGO) xtask test-qemu
 
-run:
+setup:
+	$(CARGO) xtask setup
+
+kernel:
+	$(CARGO) xtask kernel
+
+run: setup
 	$(CARGO) xtask run --manifest $(MANIFEST)
 
 targets:

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cargo::{self, Dir, Workspace};
+use crate::kernel::source::Network;
 use crate::{image, kernel, qemu};
 
 /// The target every seL4-side crate is built for.
@@ -141,7 +142,7 @@ pub fn check_manifests(files: &[String]) -> Result<(), String> {
 /// `build [--manifest FILE]`: returns the bootable image.
 pub fn build(args: &[String]) -> Result<PathBuf, String> {
     let manifest = manifest_arg(args)?;
-    let prefix = kernel::prefix()?;
+    let prefix = kernel::prefix(Network::Allowed)?;
     kernel::check(&prefix)?;
     image::build(&Workspace::load()?, &manifest, &prefix)
 }
@@ -151,6 +152,45 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let image = build(args)?;
     cargo::run(qemu::qemu_command(&image), "qemu")
 }
+
+/// `test`: everything `make test` runs. The kernel is resolved first without the network (built
+/// from a local source if needed), so that the host tests' ABI comparison and the QEMU tier both
+/// use it; without one, both say they were skipped and why. Host tests and target builds run
+/// whatever happened to the kernel; a kernel that could not be built fails the run at the end.
+pub fn test_all(args: &[String]) -> Result<(), String> {
+    if !args.is_empty() {
+        return Err(format!("test: unexpected `{}`", args.join(" ")));
+    }
+    crate::setup::setup(&["--best-effort".to_string()])?;
+    let kernel = match kernel::unavailable_offline() {
+        Some(why) => Err(Skip(why)),
+        None => kernel::prefix(Network::Offline).map_err(Fail),
+    };
+    let mut host = cargo::cargo();
+    host.arg("test");
+    if let Ok(prefix) = &kernel {
+        host.env("SEL4_PREFIX", prefix);
+    }
+    cargo::run(host, "host tests (cargo test)")?;
+    build_targets(false)?;
+    match kernel {
+        Ok(prefix) => test_qemu_with(&prefix, all_manifests()?, Duration::from_secs(300)),
+        Err(Skip(why)) => {
+            println!("QEMU tier: SKIPPED ({why})");
+            Ok(())
+        }
+        Err(Fail(why)) => Err(format!("QEMU tier: no kernel: {why}")),
+    }
+}
+
+/// Why `test` has no kernel.
+enum NoKernel {
+    /// None can be had here (no source, no tools): the tier is skipped.
+    Skip(String),
+    /// Getting one failed: the run fails.
+    Fail(String),
+}
+use NoKernel::{Fail, Skip};
 
 /// `test-qemu [--if-kernel] [--timeout SECS] [FILE...]`.
 pub fn test_qemu(args: &[String]) -> Result<(), String> {
@@ -171,25 +211,34 @@ pub fn test_qemu(args: &[String]) -> Result<(), String> {
             file => files.push(PathBuf::from(file)),
         }
     }
-    let prefix = match kernel::prefix() {
-        Ok(p) => p,
-        Err(why) if if_kernel => {
-            println!("QEMU tier: SKIPPED ({why})");
-            return Ok(());
-        }
-        Err(why) => return Err(why),
+    // A test run never reaches the network: without a kernel it can have locally, the tier is
+    // skipped (with --if-kernel) and says why.
+    if if_kernel && let Some(why) = kernel::unavailable_offline() {
+        println!("QEMU tier: SKIPPED ({why})");
+        return Ok(());
+    }
+    let network = if if_kernel {
+        Network::Offline
+    } else {
+        Network::Allowed
     };
-    kernel::check(&prefix)?;
+    let prefix = kernel::prefix(network)?;
     if files.is_empty() {
         // The product's own manifests are judged too: the default system must boot and pass.
         files = all_manifests()?;
     }
+    test_qemu_with(&prefix, files, timeout)
+}
+
+/// Checks the kernel at `prefix`, then boots and judges each manifest of `files`.
+fn test_qemu_with(prefix: &Path, files: Vec<PathBuf>, timeout: Duration) -> Result<(), String> {
+    kernel::check(prefix)?;
     let ws = Workspace::load()?;
     let mut failures = Vec::new();
     for file in &files {
         let name = image::stem(file);
         println!("== QEMU test {name} ({})", file.display());
-        let image = image::build(&ws, file, &prefix)?;
+        let image = image::build(&ws, file, prefix)?;
         let verdict = qemu::run_test(&image, timeout, &format!("[{name}] "))?;
         println!(
             "== {name}: {} passed, {} failed{}{}",

@@ -8,9 +8,11 @@
 //! - `build`, `run`: compose a bootable image from a manifest and boot it in QEMU;
 //! - `test-qemu`: boot every manifest (`manifests/`, `tests/qemu/`) and judge the serial output.
 //!
-//! Everything that needs a kernel reads it from `SEL4_PREFIX` and checks it first (`kernel.rs`);
-//! without it, those commands say clearly that a kernel is needed and why (`test-qemu
-//! --if-kernel` reports the tier as skipped). The image pipeline is in `image.rs`, cargo
+//! - `setup`: install the host tools; `kernel`: build and cache kernel configurations.
+//!
+//! Everything that needs a kernel gets it from `kernel::prefix` (`SEL4_PREFIX`, else the cached
+//! build of the selected configuration, built on first use) and checks it first; when none can
+//! be had, `test-qemu --if-kernel` reports the tier as skipped and why. The image pipeline is in `image.rs`, cargo
 //! invocations and target directories in `cargo.rs`.
 
 mod cargo;
@@ -18,6 +20,7 @@ mod cmd;
 mod image;
 mod kernel;
 mod qemu;
+mod setup;
 
 use std::process::ExitCode;
 
@@ -25,17 +28,31 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
+  setup [--best-effort]    install what the build needs: the Rust target, Debian packages of
+                           missing tools (as root or with sudo; else prints the commands)
+  kernel [--config NAME | --all] [--force] [--verbose]
+                           build and cache a kernel configuration (default: KERNEL or `debug`)
+                           from SEL4_SRC or the public seL4 repository at the pinned commit,
+                           then check it; nothing is rebuilt when the cached one matches
+  kernel --list            the configurations, which are cached, and the default
   build-targets            build for aarch64-unknown-none (no kernel needed): the libraries, every
                            program a manifest names, and the root task against a generated plan
   clippy-targets           the same with clippy -D warnings
   check-manifest FILE...   validate manifests; print each report (errors as file:line:col)
-  build [--manifest FILE]  build a bootable image into <target>/images/<stem>/ (needs SEL4_PREFIX;
-                           default manifest: manifests/default.toml)
-  run [--manifest FILE]    build and boot it in QEMU, console on stdio (needs SEL4_PREFIX)
+  build [--manifest FILE]  build a bootable image into <target>/images/<stem>/
+                           (default manifest: manifests/default.toml)
+  run [--manifest FILE]    build and boot it in QEMU, console on stdio
+  test                     what `make test` runs: setup (best effort), host tests, target builds,
+                           the QEMU tier (skipped, saying why, when no kernel can be had offline)
   test-qemu [--if-kernel] [--timeout SECS] [FILE...]
                            boot and judge each manifest (default: manifests/*.toml and
                            tests/qemu/*.toml);
-                           --if-kernel: without SEL4_PREFIX, report the tier as skipped and succeed
+                           --if-kernel: never use the network; without a kernel that can be had
+                           locally, report the tier as skipped (and why) and succeed
+
+kernel selection: SEL4_PREFIX (an installed kernel) if set, else the cached build of KERNEL
+(default `debug`), built on first use from SEL4_SRC (a seL4 checkout, git directory or URL) or
+the public repository; the cache is $XDG_CACHE_HOME/sel4-vcpu (else ~/.cache/sel4-vcpu).
 ";
 
 fn main() -> ExitCode {
@@ -51,6 +68,9 @@ fn main() -> ExitCode {
         "build" => cmd::build(rest).map(|_| ()),
         "run" => cmd::run(rest),
         "test-qemu" => cmd::test_qemu(rest),
+        "kernel" => kernel::command(rest),
+        "test" => cmd::test_all(rest),
+        "setup" => setup::setup(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
