@@ -8,6 +8,9 @@
 #   make test-qemu  boot every QEMU test manifest and judge the serial output
 #   make check      rustfmt + clippy (host and aarch64 targets)
 #   make targets    build every seL4-side crate for aarch64-unknown-none
+#   make docs       regenerate the generated docs: rights and guest tables, the system diagram
+#                   (Graphviz `dot`) and the benchmark plot (`gnuplot`; Debian: graphviz,
+#                   gnuplot-nox)
 #
 # Kernel: SEL4_PREFIX (an installed kernel) if set, else the cached build of KERNEL (default
 # `debug`), built from SEL4_SRC (a seL4 checkout, git directory or URL) or the public repository.
@@ -46,6 +49,9 @@ check:
 docs:
 	UPDATE_DOCS=1 $(CARGO) test -p caps --test rights_doc
 	UPDATE_DOCS=1 $(CARGO) test -p guests
+	dot -Tsvg docs/diagrams/system.dot -o docs/diagrams/system.svg
+	awk -F'\t' -f docs/perf/check.awk docs/perf/host.tsv docs/PERFORMANCE.md
+	gnuplot docs/perf/plot.gp
 
 clean:
 	$(CARGO) clean

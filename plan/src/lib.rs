@@ -74,7 +74,7 @@ pub const fn decode_fault_badge(badge: u64) -> Option<(u16, u16)> {
 /// Contract with the VCPU server: it installs each client's initial grants, in order, into that
 /// client's fresh handle table, so grant `index` lands in table slot `index` with generation 1.
 /// This is the value of that handle under the server's encoding
-/// `slot << 18 | generation << 2 | 0b11` (`vcpu-server/src/handle.rs`): the first grant is 0x7.
+/// `slot << 18 | generation << 2 | 0b11` (`vcpu-server/core/src/handle.rs`): the first grant is 0x7.
 /// Values always have the two low bits set, like Zircon's, and are never `ZX_HANDLE_INVALID`.
 pub const fn grant_handle_value(index: usize) -> u32 {
     ((index as u32) << 18) | (1 << 2) | 0b11

@@ -11,7 +11,8 @@ use crate::{image, kernel, qemu};
 pub const TARGET: &str = "aarch64-unknown-none";
 
 /// Library crates that must also build for the target (shared by host and seL4 code, or used by
-/// seL4 programs).
+/// seL4 programs). `vcpu-server` is the server's core library; its seL4 component
+/// (`vcpu-server-sel4`, no library) is built as the program `vcpu-server`.
 const TARGET_LIBS: &[&str] = &[
     "caps",
     "vcpu-protocol",

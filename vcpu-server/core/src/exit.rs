@@ -8,13 +8,25 @@
 //! Labels are the non-MCS AArch64 hypervisor fault types: CapFault 1, UnknownSyscall 2,
 //! UserException 3, VMFault 5, VGICMaintenance 6, VCPUFault 7, VPPIEvent 8.
 
-/// seL4 fault labels (non-MCS, AArch64 with hypervisor support). They come from the `sel4`
-/// bindings, whose every number `sel4-build`'s ABI test compares with the installed kernel.
+/// seL4 fault labels (non-MCS, AArch64 with hypervisor support). The core does not depend on
+/// the seL4 bindings; the seL4 component (`vcpu-server/sel4`) asserts at compile time that each
+/// of these equals `sel4::fault_label`'s, whose every number `sel4-build`'s ABI test compares
+/// with the installed kernel.
 pub mod label {
-    pub use sel4::fault_label::{
-        CAP_FAULT, UNKNOWN_SYSCALL, USER_EXCEPTION, VCPU_FAULT, VGIC_MAINTENANCE, VM_FAULT,
-        VPPI_EVENT,
-    };
+    /// `seL4_Fault_CapFault`.
+    pub const CAP_FAULT: u64 = 1;
+    /// `seL4_Fault_UnknownSyscall` (a guest HVC whose x7 is no seL4 syscall).
+    pub const UNKNOWN_SYSCALL: u64 = 2;
+    /// `seL4_Fault_UserException`.
+    pub const USER_EXCEPTION: u64 = 3;
+    /// `seL4_Fault_VMFault` (stage-2 abort).
+    pub const VM_FAULT: u64 = 5;
+    /// `seL4_Fault_VGICMaintenance`.
+    pub const VGIC_MAINTENANCE: u64 = 6;
+    /// `seL4_Fault_VCPUFault` (trapped instruction; MR0 = ESR_EL2).
+    pub const VCPU_FAULT: u64 = 7;
+    /// `seL4_Fault_VPPIEvent`.
+    pub const VPPI_EVENT: u64 = 8;
 }
 
 /// ESR_EL2 exception classes the server handles.

@@ -3,8 +3,9 @@
 //!
 //! This crate is pure logic: it owns the object tables and the per-client handle tables, checks
 //! every request in Zircon's order, and tells the backend what the kernel must do. The seL4
-//! component implements [`Backend`] and the transport (badged endpoint, saved reply
-//! capabilities); host tests drive it with a deterministic fake backend.
+//! component (package `vcpu-server-sel4`, `vcpu-server/sel4/`) implements [`Backend`] and the
+//! transport (badged endpoint, saved reply capabilities); host tests drive it with a
+//! deterministic fake backend. This crate does not depend on the seL4 bindings.
 //!
 //! # Model
 //! - Clients are [`ClientId`]s, each with one handle table; threads are [`ThreadId`]s (unique

@@ -28,6 +28,20 @@ use vcpu_server::{Completion, Server, exit};
 use crate::backend::Sel4Backend;
 use crate::frame;
 
+// The core decodes fault labels with its own constants (it does not depend on the seL4
+// bindings); they must be the bindings' numbers, which the ABI test checks against the kernel.
+const _: () = {
+    use exit::label as core;
+    use sel4::fault_label as sel4;
+    assert!(core::CAP_FAULT == sel4::CAP_FAULT);
+    assert!(core::UNKNOWN_SYSCALL == sel4::UNKNOWN_SYSCALL);
+    assert!(core::USER_EXCEPTION == sel4::USER_EXCEPTION);
+    assert!(core::VM_FAULT == sel4::VM_FAULT);
+    assert!(core::VGIC_MAINTENANCE == sel4::VGIC_MAINTENANCE);
+    assert!(core::VCPU_FAULT == sel4::VCPU_FAULT);
+    assert!(core::VPPI_EVENT == sel4::VPPI_EVENT);
+};
+
 /// Client threads the transport keeps reply slots for (every thread of every client at most).
 pub const MAX_THREADS: usize = plan::MAX_CLIENTS * plan::MAX_THREADS;
 

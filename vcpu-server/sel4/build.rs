@@ -1,6 +1,6 @@
 //! Links the `vcpu-server` component binary with the seL4 runtime's linker script when it is
-//! built for seL4 (`target_os = "none"`). Host builds (the library, its tests, and the binary's
-//! host stub) get no extra link arguments.
+//! built for seL4 (`target_os = "none"`). Host builds (the binary's host stub and its unit tests)
+//! get no extra link arguments.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
