@@ -48,7 +48,7 @@ check:
 
 docs:
 	UPDATE_DOCS=1 $(CARGO) test -p caps --test rights_doc
-	UPDATE_DOCS=1 $(CARGO) test -p guests
+	UPDATE_DOCS=1 $(CARGO) test -p guests -- --test-threads=1
 	dot -Tsvg docs/diagrams/system.dot -o docs/diagrams/system.svg
 	awk -F'\t' -f docs/perf/check.awk docs/perf/host.tsv docs/PERFORMANCE.md
 	gnuplot docs/perf/plot.gp
