@@ -7,4 +7,6 @@ pub mod client;
 pub mod config;
 pub mod cpp;
 pub mod headers;
+pub mod interfaces;
+pub mod kconfig;
 mod samples;

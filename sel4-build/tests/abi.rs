@@ -35,7 +35,7 @@ fn comparison_detects_a_changed_number() {
         return;
     };
     let mut headers = sel4_build::abi::Headers::load(&prefix).expect("headers load");
-    headers.symbols.enumerator("TCBConfigure", 99);
+    headers.labels.insert("TCBConfigure".to_string(), 99);
     if let Some(f) = headers.client.get_mut("seL4_CNode_Mint") {
         f.words.insert(5, "src_index".to_string());
     }
