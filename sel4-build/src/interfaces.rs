@@ -151,7 +151,9 @@ impl Ctx<'_> {
                 }
             }
             tag @ ("and" | "or") => {
-                let cs = kids().map(|c| self.expr(c)).collect::<Result<Vec<_>, _>>()?;
+                let cs = kids()
+                    .map(|c| self.expr(c))
+                    .collect::<Result<Vec<_>, _>>()?;
                 if cs.is_empty() {
                     return Err(self.err(node, format!("empty <{tag}>")));
                 }
@@ -256,7 +258,10 @@ pub fn syscall_numbers(
         .filter(|n| n.has_tag_name(api_tag))
         .collect();
     let [api] = apis.as_slice() else {
-        return Err(ctx.err(root, format!("expected one <{api_tag}>, found {}", apis.len())));
+        return Err(ctx.err(
+            root,
+            format!("expected one <{api_tag}>, found {}", apis.len()),
+        ));
     };
     let api_configs = api.children().filter(|n| n.has_tag_name("config")).count();
     if api_configs != 1 {

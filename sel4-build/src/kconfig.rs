@@ -111,7 +111,10 @@ mod tests {
         assert!(c.is_defined("E"), "an empty string option is still defined");
         assert!(!c.is_defined("MISSING"));
         assert_eq!(c.macro_body("CONFIG_A"), Some("1"));
-        assert_eq!((c.number("N"), c.number("H"), c.number("A")), (Some(4), Some(16), None));
+        assert_eq!(
+            (c.number("N"), c.number("H"), c.number("A")),
+            (Some(4), Some(16), None)
+        );
         c.set("CONFIG_A", ConfigValue::Bool(false));
         assert!(!c.is_defined("A"));
         let macros: Vec<(String, &str)> = c.macros().collect();

@@ -152,7 +152,11 @@ fn malformed_files_are_refused() {
         Err(ConfigError::Malformed { .. })
     ));
     let (_d, p) = prefix("good");
-    fs::write(p.join("libsel4/include/kernel/gen_config.json"), b"{\"A\": [1]}").expect("write");
+    fs::write(
+        p.join("libsel4/include/kernel/gen_config.json"),
+        b"{\"A\": [1]}",
+    )
+    .expect("write");
     assert!(matches!(
         check_config(&p),
         Err(ConfigError::Malformed { .. })
