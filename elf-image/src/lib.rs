@@ -123,6 +123,11 @@ pub struct Image<'a> {
 impl<'a> Image<'a> {
     /// Reads `bytes` under the rules of the module doc.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        // Something else entirely is not "truncated", however short.
+        let prefix = bytes.len().min(elf::abi::ELFMAGIC.len());
+        if bytes[..prefix] != elf::abi::ELFMAGIC[..prefix] {
+            return Err(Error::BadMagic);
+        }
         // The class first: the `elf` crate also reads ELF32, whose program headers differ.
         let ident = bytes.get(..elf::abi::EI_NIDENT).ok_or(Error::Truncated)?;
         let (_, class, _, _) = elf::file::parse_ident::<LittleEndian>(ident).map_err(header)?;

@@ -52,6 +52,8 @@ fn header_errors() {
     assert_eq!(Image::parse(&good[..63]).unwrap_err(), Error::Truncated);
     assert_eq!(Image::parse(&good[..10]).unwrap_err(), Error::Truncated);
     assert_eq!(Image::parse(&[]).unwrap_err(), Error::Truncated);
+    assert_eq!(Image::parse(b"\x7fEL").unwrap_err(), Error::Truncated);
+    assert_eq!(Image::parse(b"not an elf").unwrap_err(), Error::BadMagic);
     let cases: [(usize, &[u8], Error); 8] = [
         (0, b"\x7fELG", Error::BadMagic),
         (4, &[1], Error::NotElf64),
