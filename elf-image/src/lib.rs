@@ -168,9 +168,7 @@ impl<'a> Image<'a> {
                 exec: ph.p_flags & PF_X != 0,
                 write: ph.p_flags & PF_W != 0,
             };
-            segments
-                .push(segment)
-                .map_err(|_| Error::TooManySegments)?;
+            segments.push(segment).map_err(|_| Error::TooManySegments)?;
         }
         if segments.is_empty() {
             return Err(Error::NoLoadSegments);

@@ -40,7 +40,14 @@ fn parses_kernel_like_image() {
     };
     assert_eq!(
         (s.index, s.vaddr, s.paddr, s.file(), s.memsz, s.filesz()),
-        (0, 0xff_c000_0000, 0x6000_0000, 0x200..0x300, 0x23f000, 0x100)
+        (
+            0,
+            0xff_c000_0000,
+            0x6000_0000,
+            0x200..0x300,
+            0x23f000,
+            0x100
+        )
     );
     assert_eq!(s.data, &bytes[0x200..0x300]);
     assert!(s.exec && !s.write);
@@ -94,11 +101,26 @@ fn segment_errors() {
     let seg = |off, va, fsz, msz| build(0, &[load(0, off, va, fsz, msz)], 0x100);
     let second = |ph: Ph| build(0, &[load(0, 0x80, 0, 0, 1), ph], 0x100);
     let cases = [
-        (seg(0x80, 0x1000, 0x81, 0x1000), Error::SegmentOutOfFile { index: 0 }),
-        (seg(u64::MAX, 0x1000, 2, 0x1000), Error::SegmentOutOfFile { index: 0 }),
-        (seg(0x80, 0x1000, 0x20, 0x10), Error::FileszExceedsMemsz { index: 0 }),
-        (seg(0x80, 0x1000, 1, 0), Error::FileszExceedsMemsz { index: 0 }),
-        (seg(0x80, u64::MAX - 4, 0, 0x10), Error::AddressOverflow { index: 0 }),
+        (
+            seg(0x80, 0x1000, 0x81, 0x1000),
+            Error::SegmentOutOfFile { index: 0 },
+        ),
+        (
+            seg(u64::MAX, 0x1000, 2, 0x1000),
+            Error::SegmentOutOfFile { index: 0 },
+        ),
+        (
+            seg(0x80, 0x1000, 0x20, 0x10),
+            Error::FileszExceedsMemsz { index: 0 },
+        ),
+        (
+            seg(0x80, 0x1000, 1, 0),
+            Error::FileszExceedsMemsz { index: 0 },
+        ),
+        (
+            seg(0x80, u64::MAX - 4, 0, 0x10),
+            Error::AddressOverflow { index: 0 },
+        ),
         (seg(0x80, 0x1000, 0, 0), Error::NoLoadSegments),
         (build(0, &[], 0x100), Error::NoLoadSegments),
         (
@@ -108,7 +130,10 @@ fn segment_errors() {
             }),
             Error::AddressOverflow { index: 1 },
         ),
-        (second(load(0, 0xf0, 0, 0x11, 0x11)), Error::SegmentOutOfFile { index: 1 }),
+        (
+            second(load(0, 0xf0, 0, 0x11, 0x11)),
+            Error::SegmentOutOfFile { index: 1 },
+        ),
     ];
     for (bytes, err) in cases {
         assert_eq!(Image::parse(&bytes).unwrap_err(), err);
@@ -121,7 +146,11 @@ fn empty_and_other_headers_are_skipped_but_keep_their_index() {
         kind: 4,
         ..Ph::default()
     };
-    let bytes = build(0, &[note, load(0, 0, 0, 0, 0), load(PF_W, 0, 0x1000, 0, 8)], 0);
+    let bytes = build(
+        0,
+        &[note, load(0, 0, 0, 0, 0), load(PF_W, 0, 0x1000, 0, 8)],
+        0,
+    );
     let image = Image::parse(&bytes).unwrap();
     assert_eq!(image.segments().len(), 1);
     assert_eq!(image.segments()[0].index, 2);
@@ -210,7 +239,10 @@ fn entry_must_be_in_an_executable_segment() {
             .unwrap()
             .check_entry(Address::Virtual)
     };
-    let segs = [(PF_R | PF_X, 0x20_0000, 0x100), (PF_R | PF_W, 0x20_1000, 0x100)];
+    let segs = [
+        (PF_R | PF_X, 0x20_0000, 0x100),
+        (PF_R | PF_W, 0x20_1000, 0x100),
+    ];
     assert_eq!(check(0x20_00ff, &segs), Ok(()));
     for entry in [0x20_0100, 0x20_1000, 0x1f_ffff] {
         assert_eq!(

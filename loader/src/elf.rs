@@ -3,6 +3,4 @@
 //! each inside the file with `p_filesz <= p_memsz` and no address wrap. Placement rules are the
 //! loader's own ([`crate::layout`]).
 
-pub use elf_image::{
-    Error as ElfError, Image as Elf, MAX_SEGMENTS as MAX_LOAD_SEGMENTS, Segment,
-};
+pub use elf_image::{Error as ElfError, Image as Elf, MAX_SEGMENTS as MAX_LOAD_SEGMENTS, Segment};

@@ -10,15 +10,17 @@ type Ph = (u32, u64, u64, u64, u64, u64);
 fn build(entry: u64, phdrs: &[Ph], file_len: usize) -> Vec<u8> {
     let phdrs: Vec<elf_image::build::Ph> = phdrs
         .iter()
-        .map(|&(kind, offset, vaddr, paddr, filesz, memsz)| elf_image::build::Ph {
-            kind,
-            flags: 0,
-            offset,
-            vaddr,
-            paddr,
-            filesz,
-            memsz,
-        })
+        .map(
+            |&(kind, offset, vaddr, paddr, filesz, memsz)| elf_image::build::Ph {
+                kind,
+                flags: 0,
+                offset,
+                vaddr,
+                paddr,
+                filesz,
+                memsz,
+            },
+        )
         .collect();
     elf_image::build::build(entry, &phdrs, file_len)
 }

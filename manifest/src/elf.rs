@@ -59,7 +59,10 @@ pub fn check_elf(program: &str, bytes: &[u8]) -> Result<ElfSummary, ElfError> {
     for s in image.segments() {
         // Saturates only far outside the window, which the check below then refuses.
         let start = s.vaddr / PAGE_SIZE * PAGE_SIZE;
-        let end = s.end(Address::Virtual).div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE);
+        let end = s
+            .end(Address::Virtual)
+            .div_ceil(PAGE_SIZE)
+            .saturating_mul(PAGE_SIZE);
         if let Some(&(s, e)) = pages.iter().find(|(s, e)| start < *e && *s < end) {
             return Err(fail(format!(
                 "segments [{s:#x}, {e:#x}) and [{start:#x}, {end:#x}) share a page"
