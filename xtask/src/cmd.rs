@@ -13,6 +13,7 @@ pub const TARGET: &str = "aarch64-unknown-none";
 /// seL4 programs).
 const TARGET_LIBS: &[&str] = &[
     "caps",
+    "elf-image",
     "vcpu-protocol",
     "vcpu-server",
     "vcpu-client",
