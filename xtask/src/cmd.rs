@@ -15,6 +15,7 @@ pub const TARGET: &str = "aarch64-unknown-none";
 /// (`vcpu-server-sel4`, no library) is built as the program `vcpu-server`.
 const TARGET_LIBS: &[&str] = &[
     "caps",
+    "elf-image",
     "vcpu-protocol",
     "vcpu-server",
     "vcpu-client",
