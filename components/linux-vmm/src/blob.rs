@@ -14,6 +14,7 @@
 //! | 0x18 | u64 initrd_offset |
 //! | 0x20 | u64 initrd_len |
 //! | 0x28 | u64 cmdline_len (at most [`CMDLINE_MAX`]) |
+//! | 0x30 | u64 flags: bit 0 = the initramfs is the project's, whose `/init` prints [`INIT_MARKER`] |
 //! | 0x100 | the command line (printable ASCII) |
 #![forbid(unsafe_code)]
 
@@ -25,6 +26,10 @@ pub const HEADER_LEN: usize = 4096;
 const CMDLINE_AT: usize = 0x100;
 /// Longest command line.
 pub const CMDLINE_MAX: usize = HEADER_LEN - CMDLINE_AT;
+/// The start of the line the project's `/init` prints.
+pub const INIT_MARKER: &str = "INIT:";
+/// Flag: the initramfs is the project's own.
+pub const FLAG_OWN_INIT: u64 = 1;
 /// Alignment of the files in the blob.
 pub const ALIGN: usize = 4096;
 
@@ -37,6 +42,8 @@ pub struct Blob<'a> {
     pub initrd: &'a [u8],
     /// The kernel command line.
     pub cmdline: &'a str,
+    /// The initramfs is the project's (its `/init` prints [`INIT_MARKER`]).
+    pub own_init: bool,
 }
 
 /// Why a blob is refused.
@@ -94,6 +101,7 @@ pub fn decode(region: &[u8]) -> Result<Blob<'_>, BlobError> {
         image: &region[image],
         initrd: &region[initrd],
         cmdline,
+        own_init: le64(region, 0x30) & FLAG_OWN_INIT != 0,
     })
 }
 
@@ -103,6 +111,7 @@ pub fn header(
     image_len: usize,
     initrd_len: usize,
     cmdline: &str,
+    flags: u64,
 ) -> Result<([u8; HEADER_LEN], usize, usize, usize), BlobError> {
     if cmdline.len() > CMDLINE_MAX {
         return Err(BlobError::BadField("command line too long"));
@@ -115,9 +124,16 @@ pub fn header(
     let total = initrd_offset + initrd_len;
     let mut h = [0u8; HEADER_LEN];
     h[..8].copy_from_slice(&MAGIC);
-    let fields = [image_offset, image_len, initrd_offset, initrd_len, cmdline.len()];
+    let fields = [
+        image_offset as u64,
+        image_len as u64,
+        initrd_offset as u64,
+        initrd_len as u64,
+        cmdline.len() as u64,
+        flags,
+    ];
     for (k, v) in fields.iter().enumerate() {
-        h[8 + 8 * k..16 + 8 * k].copy_from_slice(&(*v as u64).to_le_bytes());
+        h[8 + 8 * k..16 + 8 * k].copy_from_slice(&v.to_le_bytes());
     }
     h[CMDLINE_AT..CMDLINE_AT + cmdline.len()].copy_from_slice(cmdline.as_bytes());
     Ok((h, image_offset, initrd_offset, total))
@@ -128,7 +144,7 @@ mod tests {
     use super::*;
 
     fn build(image: &[u8], initrd: &[u8], cmdline: &str) -> std::vec::Vec<u8> {
-        let (h, io, ro, total) = header(image.len(), initrd.len(), cmdline).unwrap();
+        let (h, io, ro, total) = header(image.len(), initrd.len(), cmdline, FLAG_OWN_INIT).unwrap();
         let mut b = std::vec![0u8; total];
         b[..HEADER_LEN].copy_from_slice(&h);
         b[io..io + image.len()].copy_from_slice(image);
@@ -143,6 +159,7 @@ mod tests {
         assert_eq!(d.image, [1, 2, 3]);
         assert_eq!(d.initrd, [9; 5000]);
         assert_eq!(d.cmdline, "console=ttyAMA0 quiet");
+        assert!(d.own_init);
         // A larger region (the blob is at its start) decodes the same.
         let mut padded = b.clone();
         padded.resize(b.len() + 8192, 0);
@@ -160,6 +177,6 @@ mod tests {
         c[0x28] = 0xFF;
         c[0x29] = 0xFF;
         assert_eq!(decode(&c), Err(BlobError::BadField("command line too long")));
-        assert!(header(1, 1, "bad\nline").is_err());
+        assert!(header(1, 1, "bad\nline", 0).is_err());
     }
 }

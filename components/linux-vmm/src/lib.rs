@@ -10,3 +10,8 @@ pub mod image;
 pub mod blob;
 pub mod layout;
 pub mod fdt;
+pub mod board;
+pub mod psci;
+
+#[cfg(target_os = "none")]
+pub mod rt;
