@@ -17,6 +17,7 @@ mod cargo;
 mod cmd;
 mod image;
 mod kernel;
+mod linux;
 mod qemu;
 
 use std::process::ExitCode;
@@ -32,6 +33,11 @@ commands:
   build [--manifest FILE]  build a bootable image into <target>/images/<stem>/ (needs SEL4_PREFIX;
                            default manifest: manifests/default.toml)
   run [--manifest FILE]    build and boot it in QEMU, console on stdio (needs SEL4_PREFIX)
+  fetch-linux              fetch Debian's arm64 cloud kernel and busybox-static into the cache
+                           ($XDG_CACHE_HOME or ~/.cache: sel4-vcpu/linux/) and build the initramfs
+                           (LINUX_IMAGE / LINUX_INITRD override the files; both are checked)
+  run-linux                fetch-linux, then build and boot manifests/linux.toml (LINUX_CMDLINE
+                           overrides the kernel command line)
   test-qemu [--if-kernel] [--timeout SECS] [FILE...]
                            boot and judge each manifest (default: manifests/*.toml and
                            tests/qemu/*.toml);
@@ -51,6 +57,15 @@ fn main() -> ExitCode {
         "build" => cmd::build(rest).map(|_| ()),
         "run" => cmd::run(rest),
         "test-qemu" => cmd::test_qemu(rest),
+        "run-linux" => cmd::run_linux(rest),
+        "fetch-linux" => linux::guest_files().map(|f| {
+            println!(
+                "xtask: Linux guest files ready: {} (Image {} bytes, initramfs {} bytes)",
+                f.origin,
+                f.image.len(),
+                f.initrd.len()
+            )
+        }),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
