@@ -13,6 +13,7 @@
 //! --if-kernel` reports the tier as skipped). The image pipeline is in `image.rs`, cargo
 //! invocations and target directories in `cargo.rs`.
 
+mod bench;
 mod cargo;
 mod cmd;
 mod image;
@@ -38,6 +39,9 @@ commands:
                            (LINUX_IMAGE / LINUX_INITRD override the files; both are checked)
   run-linux                fetch-linux, then build and boot manifests/linux.toml (LINUX_CMDLINE
                            overrides the kernel command line)
+  bench-linux              boot the Linux guest (quiet) through the server and bare in QEMU under
+                           -icount; print `linux boot: server <ns> bare <ns> ratio <x>` and the
+                           exits by kind (measures, never asserts)
   test-qemu [--if-kernel] [--timeout SECS] [FILE...]
                            boot and judge each manifest (default: manifests/*.toml and
                            tests/qemu/*.toml);
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         "run" => cmd::run(rest),
         "test-qemu" => cmd::test_qemu(rest),
         "run-linux" => cmd::run_linux(rest),
+        "bench-linux" => bench::bench_linux(rest),
         "fetch-linux" => linux::guest_files().map(|f| {
             println!(
                 "xtask: Linux guest files ready: {} (Image {} bytes, initramfs {} bytes)",
