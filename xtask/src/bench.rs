@@ -34,7 +34,10 @@ const POWER_DOWN: &str = "reboot: Power down";
 /// `bench-linux`.
 pub fn bench_linux(args: &[String]) -> Result<(), String> {
     if !args.is_empty() {
-        return Err(format!("bench-linux takes no arguments, got `{}`", args.join(" ")));
+        return Err(format!(
+            "bench-linux takes no arguments, got `{}`",
+            args.join(" ")
+        ));
     }
     let prefix = kernel::prefix()?;
     kernel::check(&prefix)?;
@@ -150,7 +153,8 @@ pub fn stamp(lines: &[String], what: &str) -> Option<u64> {
     Some(secs * 1_000_000_000 + micros * 1_000)
 }
 
-/// Counts the exceptions QEMU logged as taken from EL1 to EL2 (guest exits), by kind.
+/// Counts the exceptions QEMU logged as taken from EL1 to EL2 (guest exits), by kind (QEMU
+/// prints the exception class and the syndrome: `...with ESR 0x<EC>/0x<ISS>`).
 pub fn guest_exits(log: &str) -> BTreeMap<&'static str, u64> {
     let mut counts = BTreeMap::new();
     let mut lines = log.lines().peekable();
@@ -172,16 +176,18 @@ pub fn guest_exits(log: &str) -> BTreeMap<&'static str, u64> {
             if next.contains("from EL1 to EL2") {
                 from_guest = true;
             }
+            // "...with ESR 0x<exception class>/0x<syndrome>"
             if let Some(v) = next.strip_prefix("...with ESR 0x") {
-                esr = u64::from_str_radix(v.split(|c: char| !c.is_ascii_hexdigit()).next().unwrap_or(""), 16).ok();
+                let ec = v.split('/').next().unwrap_or("");
+                esr = u64::from_str_radix(ec, 16).ok();
             }
             lines.next();
         }
         if !from_guest {
             continue;
         }
-        let kind = match (number, esr.map(|e| e >> 26)) {
-            (5, _) => "IRQ (timer and others)",
+        let kind = match (number, esr) {
+            (5, _) => "IRQ (virtual timer, GIC maintenance, seL4's tick)",
             (_, Some(0x01)) => "WFI/WFE",
             (_, Some(0x17)) => "SMC (PSCI)",
             (_, Some(0x16)) => "HVC",
@@ -213,22 +219,22 @@ mod tests {
         let log = "\
 Taking exception 18 [Hypervisor Trap] on CPU 0
 ...from EL1 to EL2
-...with ESR 0x5e000000
+...with ESR 0x17/0x5e000000
 Taking exception 18 [Hypervisor Trap] on CPU 0
 ...from EL1 to EL2
-...with ESR 0x93c08007
+...with ESR 0x24/0x93c08007
 Taking exception 5 [IRQ] on CPU 0
 ...from EL1 to EL2
 Taking exception 17 [Hypervisor Call] on CPU 0
 ...from EL0 to EL2
-...with ESR 0x56000000
+...with ESR 0x16/0x56000000
 Taking exception 5 [IRQ] on CPU 0
 ...from EL1 to EL1
 ";
         let c = guest_exits(log);
         assert_eq!(c.get("SMC (PSCI)"), Some(&1));
         assert_eq!(c.get("data abort (MMIO: GICD, UART)"), Some(&1));
-        assert_eq!(c.get("IRQ (timer and others)"), Some(&1));
+        assert_eq!(c.get("IRQ (virtual timer, GIC maintenance, seL4's tick)"), Some(&1));
         assert_eq!(c.values().sum::<u64>(), 3);
     }
 }

@@ -160,7 +160,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
 /// `manifests/linux.toml`.
 pub fn run_linux(args: &[String]) -> Result<(), String> {
     if !args.is_empty() {
-        return Err(format!("run-linux takes no arguments, got `{}`", args.join(" ")));
+        return Err(format!(
+            "run-linux takes no arguments, got `{}`",
+            args.join(" ")
+        ));
     }
     let manifest = root().join(LINUX_MANIFEST).display().to_string();
     run(&["--manifest".to_string(), manifest])

@@ -39,7 +39,9 @@ poweroff -f
 ";
 
 /// Busybox applets `/init` uses (links to `/bin/busybox`).
-const APPLETS: &[&str] = &["sh", "mount", "uname", "nproc", "cut", "cat", "echo", "poweroff"];
+const APPLETS: &[&str] = &[
+    "sh", "mount", "uname", "nproc", "cut", "cat", "echo", "poweroff",
+];
 
 /// The guest files to boot.
 #[derive(Debug)]
@@ -167,7 +169,10 @@ fn fetch() -> Result<Cached, String> {
             });
         }
     }
-    println!("xtask: fetching the Linux guest files into {}", dir.display());
+    println!(
+        "xtask: fetching the Linux guest files into {}",
+        dir.display()
+    );
     ensure_arm64()?;
     let depends = output(
         Command::new("apt-cache").args(["depends", "linux-image-cloud-arm64:arm64"]),

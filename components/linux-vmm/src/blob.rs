@@ -172,11 +172,17 @@ mod tests {
         let mut b = build(&[1, 2, 3], &[4], "x");
         let len = b.len();
         b.truncate(len - 1);
-        assert_eq!(decode(&b), Err(BlobError::BadField("initramfs outside the blob")));
+        assert_eq!(
+            decode(&b),
+            Err(BlobError::BadField("initramfs outside the blob"))
+        );
         let mut c = build(&[1], &[], "x");
         c[0x28] = 0xFF;
         c[0x29] = 0xFF;
-        assert_eq!(decode(&c), Err(BlobError::BadField("command line too long")));
+        assert_eq!(
+            decode(&c),
+            Err(BlobError::BadField("command line too long"))
+        );
         assert!(header(1, 1, "bad\nline", 0).is_err());
     }
 }

@@ -210,7 +210,12 @@ mod tests {
     fn uart_tx_interrupt_goes_through_the_distributor() {
         let mut b = Board::new();
         b.mem(&mem(GICD_BASE + CTLR, 4, false, 1));
-        b.mem(&mem(GICD_BASE + ISENABLER + 4, 4, false, 1 << (UART_INTID - 32)));
+        b.mem(&mem(
+            GICD_BASE + ISENABLER + 4,
+            4,
+            false,
+            1 << (UART_INTID - 32),
+        ));
         let o = b.mem(&mem(UART_BASE + IMSC, 2, false, u64::from(INT_TX)));
         assert_eq!(o.interrupts.as_slice(), [UART_INTID]);
         // Still high: no second edge.

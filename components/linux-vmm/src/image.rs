@@ -52,14 +52,22 @@ pub enum ImageError {
 impl core::fmt::Display for ImageError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
-            ImageError::TooShort(n) => write!(f, "{n} bytes: shorter than the 64-byte arm64 Image header"),
+            ImageError::TooShort(n) => {
+                write!(f, "{n} bytes: shorter than the 64-byte arm64 Image header")
+            }
             ImageError::BadMagic(m) => write!(
                 f,
                 "no arm64 Image magic (\"ARM\\x64\" at 0x38, found {m:#010x}); a compressed vmlinuz must be decompressed first"
             ),
-            ImageError::BigEndian => write!(f, "a big-endian Image (flags bit 0); the guest is little-endian"),
+            ImageError::BigEndian => write!(
+                f,
+                "a big-endian Image (flags bit 0); the guest is little-endian"
+            ),
             ImageError::SizeBelowFile { image_size, file } => {
-                write!(f, "header image_size {image_size:#x} is smaller than the file ({file:#x} bytes)")
+                write!(
+                    f,
+                    "header image_size {image_size:#x} is smaller than the file ({file:#x} bytes)"
+                )
             }
             ImageError::TooLarge { needed, room } => write!(
                 f,
@@ -163,11 +171,17 @@ mod tests {
         assert_eq!(parse(&be), Err(ImageError::BigEndian));
         let mut small = debian_like(128);
         small[0x10..0x18].copy_from_slice(&64u64.to_le_bytes());
-        assert!(matches!(parse(&small), Err(ImageError::SizeBelowFile { .. })));
+        assert!(matches!(
+            parse(&small),
+            Err(ImageError::SizeBelowFile { .. })
+        ));
         let h = parse(&debian_like(128)).unwrap();
         assert_eq!(
             h.place(0x4020_0000, 0x4100_0000),
-            Err(ImageError::TooLarge { needed: 0x1AB_0000, room: 0xE0_0000 })
+            Err(ImageError::TooLarge {
+                needed: 0x1AB_0000,
+                room: 0xE0_0000
+            })
         );
     }
 

@@ -76,7 +76,9 @@ pub enum PlaceError {
 impl core::fmt::Display for PlaceError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            PlaceError::Image(e) => write!(f, "{e} (Image room: {:#x}..{INITRD_BASE:#x})", IMAGE_BASE),
+            PlaceError::Image(e) => {
+                write!(f, "{e} (Image room: {:#x}..{INITRD_BASE:#x})", IMAGE_BASE)
+            }
             PlaceError::Initrd { len, room } => write!(
                 f,
                 "the initramfs is {len:#x} bytes; guest RAM leaves it {room:#x} ({INITRD_BASE:#x}..{DTB_BASE:#x})"
@@ -130,9 +132,18 @@ mod tests {
 
     #[test]
     fn too_large_files_are_refused() {
-        assert!(matches!(place(&header(200 << 20), 0), Err(PlaceError::Image(_))));
+        assert!(matches!(
+            place(&header(200 << 20), 0),
+            Err(PlaceError::Image(_))
+        ));
         let e = place(&header(0x1AB_0000), 127 << 20).unwrap_err();
-        assert_eq!(e, PlaceError::Initrd { len: 127 << 20, room: 126 << 20 });
+        assert_eq!(
+            e,
+            PlaceError::Initrd {
+                len: 127 << 20,
+                room: 126 << 20
+            }
+        );
         assert!(std::format!("{e}").contains("initramfs"));
     }
 

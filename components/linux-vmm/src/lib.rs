@@ -4,13 +4,13 @@
 
 extern crate alloc;
 
-pub mod gicd;
-pub mod pl011;
-pub mod image;
 pub mod blob;
-pub mod layout;
-pub mod fdt;
 pub mod board;
+pub mod fdt;
+pub mod gicd;
+pub mod image;
+pub mod layout;
+pub mod pl011;
 pub mod psci;
 
 #[cfg(target_os = "none")]

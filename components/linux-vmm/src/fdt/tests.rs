@@ -91,7 +91,10 @@ fn nodes_linux_needs() {
         "secure, non-secure, virtual, hyp PPIs in that order, level-high"
     );
     assert_eq!(cells(&p["/apb-pclk/clock-frequency"]), [24_000_000]);
-    assert_eq!(p["/pl011@9000000/compatible"], b"arm,pl011\0arm,primecell\0");
+    assert_eq!(
+        p["/pl011@9000000/compatible"],
+        b"arm,pl011\0arm,primecell\0"
+    );
     assert_eq!(cells(&p["/pl011@9000000/interrupts"]), [0, 1, 4]);
     assert_eq!(
         cells(&p["/pl011@9000000/clocks"]),
@@ -104,6 +107,13 @@ fn nodes_linux_needs() {
 fn no_host_virtualisation_ranges_leak() {
     let dtb = build(&placement(), "").unwrap();
     let p = props(&dtb);
-    assert!(!p.contains_key("/intc@8000000/interrupts"), "no maintenance IRQ");
-    assert_eq!(cells(&p["/intc@8000000/reg"]).len(), 8, "GICD and GICC only");
+    assert!(
+        !p.contains_key("/intc@8000000/interrupts"),
+        "no maintenance IRQ"
+    );
+    assert_eq!(
+        cells(&p["/intc@8000000/reg"]).len(),
+        8,
+        "GICD and GICC only"
+    );
 }

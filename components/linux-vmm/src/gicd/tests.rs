@@ -9,7 +9,11 @@ fn delivered(d: Deliveries) -> std::vec::Vec<u32> {
 #[test]
 fn identification_registers() {
     let mut g = Gicd::new();
-    assert_eq!(g.read(TYPER, 4), 1, "ITLinesNumber 1: 64 interrupts, one CPU");
+    assert_eq!(
+        g.read(TYPER, 4),
+        1,
+        "ITLinesNumber 1: 64 interrupts, one CPU"
+    );
     assert_eq!(g.read(IIDR, 4), IIDR_VALUE);
     assert_eq!(g.read(0xFE8, 4), 0x2B, "PIDR2: GICv2");
     assert_eq!(g.read(0xFF0, 4), 0x0D);
@@ -51,7 +55,11 @@ fn enable_set_clear_pairs() {
     g.write(ISENABLER, 4, 1 << 27);
     g.write(ISENABLER + 4, 4, 0x2);
     assert_eq!(g.read(ISENABLER, 4), 1 << 27);
-    assert_eq!(g.read(ICENABLER + 4, 4), 0x2, "ICENABLER reads the enable bits");
+    assert_eq!(
+        g.read(ICENABLER + 4, 4),
+        0x2,
+        "ICENABLER reads the enable bits"
+    );
     g.write(ICENABLER + 4, 4, 0xFFFF_FFFF);
     assert_eq!(g.read(ISENABLER + 4, 4), 0);
     assert!(g.is_enabled(27));
@@ -75,7 +83,11 @@ fn config_sgis_and_ppis_read_only_spis_keep_edge_bits() {
     g.write(ICFGR + 4, 4, 0xFFFF_FFFF);
     assert_eq!(g.read(ICFGR + 4, 4), 0, "PPIs stay level");
     g.write(ICFGR + 8, 4, 0xFFFF_FFFF);
-    assert_eq!(g.read(ICFGR + 8, 4), 0xAAAA_AAAA, "SPI edge bits stick, reserved bits not");
+    assert_eq!(
+        g.read(ICFGR + 8, 4),
+        0xAAAA_AAAA,
+        "SPI edge bits stick, reserved bits not"
+    );
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The `linux-vmm` program proper (target only); see the binary's documentation.
 
 use vcpu_client::{
-    GuestPacket, HandleValue, PortPacket, guest_packet, vcpu_read_state,
-    vcpu_write_state, zx_guest_set_trap, zx_vcpu_create, zx_vcpu_enter, zx_vcpu_interrupt,
+    GuestPacket, HandleValue, PortPacket, guest_packet, vcpu_read_state, vcpu_write_state,
+    zx_guest_set_trap, zx_vcpu_create, zx_vcpu_enter, zx_vcpu_interrupt,
 };
 use vcpu_protocol::layout::GUEST_TRAP_MEM;
 use zerocopy::FromZeros;
@@ -14,10 +14,10 @@ use linux_vmm::psci::{self, Event};
 use linux_vmm::rt::{self, Bump};
 use linux_vmm::{fdt, image};
 use vmm::elf::GuestMemory;
+use vmm::fail;
 use vmm::machine::{Vm, complete_read};
 use vmm::report::{Detail, Suite, detail, expect_ok};
 use vmm::rt::{Ctx, DebugWriter, GuestRam, debug_print, debug_println};
-use vmm::fail;
 
 vmm::component!(main = main);
 
@@ -56,7 +56,11 @@ fn main(mut ctx: Ctx) -> ! {
     let ok = suite.summary("linux-vmm");
     debug_println!(
         "linux-vmm: {}",
-        if ok { "the guest booted and powered off" } else { "the guest run failed" }
+        if ok {
+            "the guest booted and powered off"
+        } else {
+            "the guest run failed"
+        }
     );
     ctx.finish(suite.passed(), suite.failed())
 }
@@ -102,17 +106,26 @@ fn prepare(ctx: &mut Ctx) -> Result<(HandleValue, Blob<'static>, Placement), Det
         "vmar_map",
         vm.map(&mut ctx.t, RAM_BASE, ram.frame_size(), ram.frames()),
     )?;
-    for (addr, size, key) in [(GICD_BASE, GICD_SIZE, KEY_GICD), (UART_BASE, UART_SIZE, KEY_UART)] {
+    for (addr, size, key) in [
+        (GICD_BASE, GICD_SIZE, KEY_GICD),
+        (UART_BASE, UART_SIZE, KEY_UART),
+    ] {
         let s = zx_guest_set_trap(&mut ctx.t, vm.guest, GUEST_TRAP_MEM, addr, size, 0, key);
         expect_ok("set_trap", s.ok())?;
     }
-    let vcpu = expect_ok("vcpu_create", zx_vcpu_create(&mut ctx.t, vm.guest, 0, p.image))?;
+    let vcpu = expect_ok(
+        "vcpu_create",
+        zx_vcpu_create(&mut ctx.t, vm.guest, 0, p.image),
+    )?;
     let mut state = expect_ok("read_state", vcpu_read_state(&mut ctx.t, vcpu))?;
     state.x[0] = p.dtb;
     state.x[1] = 0;
     state.x[2] = 0;
     state.x[3] = 0;
-    expect_ok("write_state", vcpu_write_state(&mut ctx.t, vcpu, &state).ok())?;
+    expect_ok(
+        "write_state",
+        vcpu_write_state(&mut ctx.t, vcpu, &state).ok(),
+    )?;
     Ok((vcpu, blob, p))
 }
 
@@ -172,9 +185,7 @@ fn run(ctx: &mut Ctx, vcpu: HandleValue) -> Run {
             return r;
         }
     }
-    r.failure = Some(detail(format_args!(
-        "no power-off after {MAX_EXITS} exits"
-    )));
+    r.failure = Some(detail(format_args!("no power-off after {MAX_EXITS} exits")));
     r
 }
 
@@ -263,7 +274,9 @@ fn judge(suite: &mut Suite<DebugWriter>, blob: &Blob<'_>, r: &Run) {
         let banner = if r.banner {
             Ok(())
         } else {
-            Err(detail(format_args!("no `{BANNER}` line on the guest console")))
+            Err(detail(format_args!(
+                "no `{BANNER}` line on the guest console"
+            )))
         };
         suite.record("linux-banner", banner);
     }
@@ -304,4 +317,3 @@ fn print_last_exits(r: &Run) {
         debug_print!("linux: {pending}\n");
     }
 }
-
