@@ -234,7 +234,10 @@ Taking exception 5 [IRQ] on CPU 0
         let c = guest_exits(log);
         assert_eq!(c.get("SMC (PSCI)"), Some(&1));
         assert_eq!(c.get("data abort (MMIO: GICD, UART)"), Some(&1));
-        assert_eq!(c.get("IRQ (virtual timer, GIC maintenance, seL4's tick)"), Some(&1));
+        assert_eq!(
+            c.get("IRQ (virtual timer, GIC maintenance, seL4's tick)"),
+            Some(&1)
+        );
         assert_eq!(c.values().sum::<u64>(), 3);
     }
 }

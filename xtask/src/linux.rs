@@ -56,6 +56,11 @@ pub struct GuestFiles {
     pub origin: String,
 }
 
+/// True if the user named their own guest files (`LINUX_IMAGE` or `LINUX_INITRD`).
+pub fn overridden() -> bool {
+    std::env::var_os("LINUX_IMAGE").is_some() || std::env::var_os("LINUX_INITRD").is_some()
+}
+
 /// The cache directory.
 pub fn cache_dir() -> Result<PathBuf, String> {
     if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|x| !x.is_empty()) {
