@@ -95,8 +95,9 @@ fn prepare(ctx: &mut Ctx) -> Result<(HandleValue, Blob<'static>, Placement), Det
         return fail!("the device tree is {} bytes", dtb.len());
     }
     let off = |gpa: u64| (gpa - RAM_BASE) as usize;
+    // The Image's BSS (`image_size` past the file) must read as zero: the root task zeroed the
+    // region, and nothing else is written there.
     ram.write(off(p.image), blob.image);
-    // The Image's BSS (image_size past the file) must read as zero: RAM is zeroed at boot.
     ram.write(off(p.initrd), blob.initrd);
     ram.write(off(p.dtb), &dtb);
 
