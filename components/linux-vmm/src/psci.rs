@@ -45,6 +45,27 @@ pub enum Event {
     },
 }
 
+/// What an error status from `zx_vcpu_enter` means for this guest (the server's exit
+/// semantics, docs/SERVER.md and vcpu-server `guest_exit.rs`).
+pub fn explain(status: Status) -> &'static str {
+    match status {
+        Status::ERR_UNAVAILABLE => "PSCI SYSTEM_OFF: the guest powered off",
+        Status::ERR_CANCELED => "PSCI SYSTEM_RESET (or a kick): this VMM does not reboot guests",
+        Status::ERR_STOP => "PSCI CPU_OFF of the only VCPU",
+        Status::ERR_NOT_FOUND => {
+            "an access to guest-physical memory that is neither RAM nor a trapped device (wild MMIO or a wild jump)"
+        }
+        Status::ERR_ACCESS_DENIED => "a permission fault in guest RAM",
+        Status::ERR_IO_DATA_INTEGRITY => {
+            "a device access without instruction syndrome (e.g. a load pair), which cannot be emulated"
+        }
+        Status::ERR_NOT_SUPPORTED => {
+            "an exit the server does not handle: an unknown system register, HVC or exception class"
+        }
+        _ => "an error of the server or of the VMM's own request",
+    }
+}
+
 /// The power event an enter status stands for, if any.
 pub fn from_status(status: Status) -> Option<Event> {
     match status {
@@ -79,6 +100,14 @@ mod tests {
         assert_eq!(from_status(Status::ERR_STOP), Some(Event::CpuOff));
         assert_eq!(from_status(Status::ERR_NOT_FOUND), None);
         assert_eq!(from_status(Status::OK), None);
+    }
+
+    #[test]
+    fn every_failure_is_explained() {
+        assert!(explain(Status::ERR_NOT_FOUND).contains("wild"));
+        assert!(explain(Status::ERR_NOT_SUPPORTED).contains("system register"));
+        assert!(explain(Status::ERR_CANCELED).contains("RESET"));
+        assert!(explain(Status::ERR_NO_MEMORY).contains("error"));
     }
 
     #[test]

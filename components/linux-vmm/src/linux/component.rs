@@ -1,7 +1,7 @@
 //! The `linux-vmm` program proper (target only); see the binary's documentation.
 
 use vcpu_client::{
-    GuestPacket, HandleValue, PortPacket, guest_packet, vcpu_read_state, vcpu_write_state,
+    GuestPacket, HandleValue, PortPacket, Status, guest_packet, vcpu_read_state, vcpu_write_state,
     zx_guest_set_trap, zx_vcpu_create, zx_vcpu_enter, zx_vcpu_interrupt,
 };
 use vcpu_protocol::layout::GUEST_TRAP_MEM;
@@ -172,9 +172,14 @@ fn run(ctx: &mut Ctx, vcpu: HandleValue) -> Run {
                 Some(Event::SystemOff) => {
                     r.power_off = Some(rt::counter() - start);
                 }
-                other => {
+                _ => {
+                    debug_println!(
+                        "linux-vmm: vcpu_enter returned {status:?} after {} exits: {}",
+                        r.enters,
+                        psci::explain(status)
+                    );
                     r.failure = Some(detail(format_args!(
-                        "vcpu_enter returned {status:?} ({other:?}) after {} exits",
+                        "vcpu_enter returned {status:?} after {} exits",
                         r.enters
                     )));
                 }
@@ -302,7 +307,10 @@ fn print_last_exits(r: &Run) {
     debug_println!("linux-vmm: the last exits, oldest first:");
     for e in r.board.last_exits() {
         match e.kind {
-            Kind::Status => debug_println!("  enter -> status {}", e.addr as i64),
+            Kind::Status => {
+                let status = Status::from_raw(e.addr as i64 as i32);
+                debug_println!("  enter -> {status:?}");
+            }
             _ => debug_println!(
                 "  {:?} {} {}B at {:#x} value {:#x}",
                 e.kind,
