@@ -60,6 +60,7 @@ docs:
 	dot -Tsvg docs/diagrams/system.dot -o docs/diagrams/system.svg
 	awk -F'\t' -f docs/perf/check.awk docs/perf/host.tsv docs/PERFORMANCE.md
 	gnuplot docs/perf/plot.gp
+	gnuplot docs/perf/linux.gp
 
 clean:
 	$(CARGO) clean
