@@ -186,7 +186,7 @@ fn xml_numbering_matches_the_generated_headers_of_each_install() {
         .map(PathBuf::from)
         .collect();
     if let Some(extra) = std::env::var_os("SEL4_BUILD_EXTRA_PREFIXES") {
-        prefixes.extend(std::env::split_paths(&extra));
+        prefixes.extend(std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()));
     }
     if prefixes.is_empty() {
         eprintln!("SKIPPED: neither SEL4_PREFIX nor SEL4_BUILD_EXTRA_PREFIXES is set");
