@@ -144,8 +144,10 @@ pub fn check_manifests(files: &[String]) -> Result<(), String> {
 pub fn build(args: &[String]) -> Result<PathBuf, String> {
     let manifest = manifest_arg(args)?;
     let prefix = kernel::prefix(Network::Allowed)?;
-    kernel::check(&prefix)?;
-    image::build(&Workspace::load()?, &manifest, &prefix)
+    let info = kernel::check(&prefix)?;
+    let mut ws = Workspace::load()?;
+    ws.sel4_config = info.config;
+    image::build(&ws, &manifest, &prefix)
 }
 
 /// `run [--manifest FILE]`.
@@ -172,10 +174,19 @@ pub fn test_all(args: &[String]) -> Result<(), String> {
     if let Ok(prefix) = &kernel {
         host.env("SEL4_PREFIX", prefix);
     }
+    // The ABI test compares the bindings with every installed configuration too.
+    let others: Vec<PathBuf> = kernel::installed_supported()
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    if !others.is_empty() {
+        let joined = std::env::join_paths(&others).map_err(|e| e.to_string())?;
+        host.env("SEL4_BUILD_EXTRA_PREFIXES", joined);
+    }
     cargo::run(host, "host tests (cargo test)")?;
     build_targets(false)?;
     match kernel {
-        Ok(prefix) => test_qemu_with(&prefix, all_manifests()?, Duration::from_secs(300)),
+        Ok(prefix) => test_qemu_each(prefix, all_manifests()?, Duration::from_secs(300)),
         Err(Skip(why)) => {
             println!("QEMU tier: SKIPPED ({why})");
             Ok(())
@@ -228,13 +239,45 @@ pub fn test_qemu(args: &[String]) -> Result<(), String> {
         // The product's own manifests are judged too: the default system must boot and pass.
         files = all_manifests()?;
     }
-    test_qemu_with(&prefix, files, timeout)
+    test_qemu_each(prefix, files, timeout)
+}
+
+/// Runs the QEMU tier on `selected` when the user chose a kernel (`SEL4_PREFIX`, `KERNEL`);
+/// otherwise on every installed supported configuration (at least `selected`, the default).
+fn test_qemu_each(selected: PathBuf, files: Vec<PathBuf>, timeout: Duration) -> Result<(), String> {
+    let mut kernels: Vec<(String, PathBuf)> = Vec::new();
+    if !kernel::one_selected() {
+        kernels = kernel::installed_supported()
+            .into_iter()
+            .map(|(n, p)| (n.to_string(), p))
+            .collect();
+    }
+    if !kernels.iter().any(|(_, p)| *p == selected) {
+        kernels.insert(0, ("selected".to_string(), selected));
+    }
+    let mut failed = Vec::new();
+    for (name, prefix) in &kernels {
+        println!("== QEMU tier on kernel `{name}` ({})", prefix.display());
+        if let Err(e) = test_qemu_with(prefix, files.clone(), timeout) {
+            println!("== kernel `{name}`: {e}");
+            failed.push(format!("{name}: {e}"));
+        }
+    }
+    let names: Vec<&str> = kernels.iter().map(|(n, _)| n.as_str()).collect();
+    match failed.is_empty() {
+        true => {
+            println!("QEMU tier passed on kernel(s) {}", names.join(", "));
+            Ok(())
+        }
+        false => Err(format!("QEMU tier failed on {}", failed.join("; "))),
+    }
 }
 
 /// Checks the kernel at `prefix`, then boots and judges each manifest of `files`.
 fn test_qemu_with(prefix: &Path, files: Vec<PathBuf>, timeout: Duration) -> Result<(), String> {
-    kernel::check(prefix)?;
-    let ws = Workspace::load()?;
+    let info = kernel::check(prefix)?;
+    let mut ws = Workspace::load()?;
+    ws.sel4_config = info.config;
     let mut failures = Vec::new();
     for file in &files {
         let name = image::stem(file);
