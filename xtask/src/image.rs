@@ -73,9 +73,15 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
 }
 
 /// Builds the bootable image of the manifest at `path` with the kernel at `prefix` (already
-/// checked). Returns the image's path.
+/// checked; `ws.sel4_config` is its configuration), after the deployment check (a system with
+/// untrusted guests is refused on a debug kernel, see `deploy`). Returns the image's path.
 pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, String> {
     let system = load(path)?;
+    crate::deploy::check(
+        system.untrusted_guests.as_deref(),
+        ws.sel4_config,
+        &prefix.display().to_string(),
+    )?;
     let missing = missing(ws, &system);
     if !missing.is_empty() {
         return Err(format!(

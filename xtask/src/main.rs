@@ -17,6 +17,7 @@
 
 mod cargo;
 mod cmd;
+mod deploy;
 mod image;
 mod kernel;
 mod qemu;

@@ -21,6 +21,7 @@ pub(crate) struct Input<'a> {
     pub description: Option<String>,
     pub platform: Platform,
     pub kernel: KernelRequirements,
+    pub untrusted_guests: Option<String>,
     pub comps: &'a [Comp],
     pub server: usize,
     pub hv: Option<&'a Hv>,
@@ -96,6 +97,7 @@ pub(crate) fn build(cx: &mut Ctx<'_>, input: Input<'_>) -> ValidatedSystem {
         description: input.description,
         platform: input.platform,
         kernel: input.kernel,
+        untrusted_guests: input.untrusted_guests,
         components,
         server: input.server,
         hypervisor: input.hv.map(|hv| Hypervisor {

@@ -71,6 +71,17 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
     };
 
     let (platform, kernel) = check_system(&mut cx, &raw);
+    let untrusted_guests = raw
+        .system
+        .get_ref()
+        .kernel
+        .as_ref()
+        .and_then(|k| k.untrusted_guests.as_ref())
+        .filter(|u| *u.get_ref())
+        .map(|u| {
+            let (line, col) = src.line_col(u.span().start);
+            format!("{}:{line}:{col}", src.name())
+        });
     let mut comps = components::check_components(&mut cx, &raw);
     let server = check_server_count(&mut cx, &raw, &comps);
     components::check_endpoints(&mut cx, &raw, &mut comps);
@@ -95,6 +106,7 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
             description: raw.system.get_ref().description.clone(),
             platform,
             kernel,
+            untrusted_guests,
             comps: &comps,
             server,
             hv: hv.as_ref(),
@@ -158,7 +170,8 @@ fn check_system(cx: &mut Ctx<'_>, raw: &RawManifest) -> (Platform, KernelRequire
             cx.err(
                 ErrorKind::KernelRequirement,
                 mcs.span(),
-                "MCS kernels are not supported (the root task and server use the non-MCS API)",
+                "MCS kernels are not supported yet (the root task and server use the non-MCS API; \
+                 build against the `debug` or `release` kernel configuration)",
             );
         }
     }
