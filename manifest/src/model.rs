@@ -29,6 +29,8 @@ pub struct ValidatedSystem {
     pub components: Vec<Component>,
     /// Index of the server.
     pub server: usize,
+    /// Index of the console (the component the compiler adds last to every system).
+    pub console: usize,
     /// The server's VCPU-making resources.
     pub hypervisor: Option<Hypervisor>,
     /// Initial handle grants in manifest order.

@@ -9,7 +9,10 @@ fn untrusted_guests_is_recorded_with_its_location() {
         "[system.kernel]\nhypervisor = true\n",
         "[system.kernel]\nhypervisor = true\nuntrusted-guests = true\n",
     );
-    assert_ne!(text, BASE, "the default manifest has a [system.kernel] table");
+    assert_ne!(
+        text, BASE,
+        "the default manifest has a [system.kernel] table"
+    );
     let system = manifest::load_str("m.toml", &text).expect("valid");
     let line = text
         .lines()

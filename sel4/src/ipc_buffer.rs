@@ -281,6 +281,13 @@ impl Cap<cap_type::Endpoint> {
         crate::arch::send_registers(self.cptr(), label, words);
     }
 
+    /// Calls with a message of at most 4 words, all in registers, without an IPC buffer, and
+    /// returns the reply tag. The receiver must answer with at most 4 words and no
+    /// capabilities (the kernel then writes nothing to the caller's buffer); the console does.
+    pub fn call_registers(self, label: u64, words: &[u64]) -> MessageInfo {
+        crate::arch::call_registers(self.cptr(), label, words)
+    }
+
     /// Like [`Self::recv`] but returns badge 0 and an empty tag at once if no sender waits.
     /// Corresponds to `seL4_NBRecv`.
     pub fn nb_recv(self, ipc: &mut IpcBuffer) -> (MessageInfo, Badge) {

@@ -87,7 +87,7 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
     components::check_endpoints(&mut cx, &raw, &mut comps);
     let hv = grants::check_hypervisor(&mut cx, &raw, &platform, &kernel);
     let grants = grants::check_grants(&mut cx, &raw, &comps, hv.as_ref());
-    let regions = memory::check_regions(&mut cx, &raw, &comps, &platform);
+    let mut regions = memory::check_regions(&mut cx, &raw, &comps, &platform);
     // Out-of-range priorities were replaced by fallbacks; ordering them would only echo that.
     if !cx.errors.iter().any(|d| d.kind == ErrorKind::PriorityRange) {
         components::check_priorities(&mut cx, &comps, hv.as_ref());
@@ -98,6 +98,11 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
     let Some(server) = server else {
         return Err(cx.errors);
     };
+    let console = components::add_console(&mut cx, &mut comps, raw.system.get_ref().name.span());
+    regions.push(memory::console_region(console, &platform));
+    if !cx.errors.is_empty() {
+        return Err(cx.errors);
+    }
     let system = layout::build(
         &mut cx,
         layout::Input {
@@ -109,6 +114,7 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
             untrusted_guests,
             comps: &comps,
             server,
+            console,
             hv: hv.as_ref(),
             grants: &grants,
             regions: &regions,

@@ -27,6 +27,7 @@ use crate::bootinfo::{BOOT_INFO_FRAME_SIZE, BootInfo, BootInfoError};
 use crate::cap::{CPtr, Cap, cap_type};
 use crate::invocation::Request;
 use crate::ipc_buffer::IpcBuffer;
+use crate::message::MessageInfo;
 
 /// The registers a syscall reads and writes (x0, x1, x2..x5).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -55,6 +56,28 @@ pub(crate) fn syscall_x6(
     trap(Some(buf), sys, regs, x6)
 }
 
+/// Calls with a message of at most four words in registers, without an IPC buffer
+/// (`seL4_Call`, length <= 4, no caps): the kernel reads nothing from the caller's buffer, and
+/// writes nothing to it as long as the reply has at most four words and no caps (the
+/// caller's contract, see `Cap::<Endpoint>::call_registers`). Returns the reply tag.
+pub(crate) fn call_registers(dest: CPtr, label: u64, words: &[u64]) -> MessageInfo {
+    let n = words.len().min(4);
+    let mut mrs = [0u64; 4];
+    mrs[..n].copy_from_slice(&words[..n]);
+    let info = MessageInfo::new(label, 0, 0, n as u64);
+    let out = trap(
+        None,
+        Syscall::Call,
+        SyscallRegs {
+            x0: dest,
+            x1: info.word(),
+            mrs,
+        },
+        0,
+    );
+    MessageInfo::from_word(out.x1)
+}
+
 /// Sends a message of at most four words, all in registers, without an IPC buffer
 /// (`seL4_Send` with length <= 4 and no caps: the kernel copies MR0..3 from x2..x5 and reads
 /// nothing from the sender's buffer). Longer lengths and extra caps are cut off.
@@ -62,7 +85,7 @@ pub(crate) fn send_registers(dest: CPtr, label: u64, words: &[u64]) {
     let n = words.len().min(4);
     let mut mrs = [0u64; 4];
     mrs[..n].copy_from_slice(&words[..n]);
-    let info = crate::message::MessageInfo::new(label, 0, 0, n as u64);
+    let info = MessageInfo::new(label, 0, 0, n as u64);
     trap(
         None,
         Syscall::Send,
