@@ -253,9 +253,19 @@ fn test_qemu_each(selected: PathBuf, files: Vec<PathBuf>, timeout: Duration) -> 
             .collect();
     }
     if !kernels.iter().any(|(_, p)| *p == selected) {
-        kernels.insert(0, ("selected".to_string(), selected));
+        let name = sel4_build::config::check_config(&selected)
+            .map_or_else(|_| "selected".to_string(), |i| i.config.name().to_string());
+        kernels.insert(0, (name, selected));
     }
     let mut failed = Vec::new();
+    let all = kernels.len() > 1;
+    kernels.retain(|(name, prefix)| {
+        let runs = image::runs_on(prefix);
+        if let (Err(why), true) = (&runs, all) {
+            println!("QEMU tier on kernel `{name}`: SKIPPED ({why})");
+        }
+        runs.is_ok() || !all
+    });
     for (name, prefix) in &kernels {
         println!("== QEMU tier on kernel `{name}` ({})", prefix.display());
         if let Err(e) = test_qemu_with(prefix, files.clone(), timeout) {
