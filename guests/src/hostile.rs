@@ -20,7 +20,9 @@
 //! halts the whole machine, -14 halts it unless x0 names a TCB cap and the thread has an IPC
 //! buffer (a VCPU thread has none), and -10/-13 print the scheduler/capability state to the
 //! kernel console. Running them would stop the test system, not test the server; they are a
-//! reason to run guests only on a non-debug kernel.
+//! reason to run guests only on a non-debug kernel. On a release kernel the attempted debug
+//! numbers (DebugPutChar -9, DebugCapIdentify -12) are no syscalls: [`Step::expect_on`] then
+//! expects the `UnknownSyscall` exit every unknown number gives.
 
 use crate::layout::{GICC_BASE, GICC_SIZE, GICD_BASE, RAM_BASE, RAM_END, TESTDEV_BASE};
 use crate::psci;
@@ -166,6 +168,27 @@ pub const STORE_VALUE: u64 = 0x5A5A_5A5A_A5A5_A5A5;
 pub const SEL4_CPTR_SYSCALLS: [i64; 7] = [-1, -2, -3, -4, -5, -8, -12];
 /// seL4 syscalls attempted once with no capability: Reply, Yield, DebugPutChar (x0 = b'.').
 pub const SEL4_PLAIN_SYSCALLS: [i64; 3] = [-6, -7, -9];
+/// The debug syscall numbers of a non-MCS debug kernel (DebugPutChar .. DebugNameThread).
+pub const DEBUG_SYSCALLS: core::ops::RangeInclusive<i64> = -14..=-9;
+
+impl Step {
+    /// What the VMM should see on a kernel with (`debug_syscalls`) or without the debug
+    /// syscalls: on a release kernel an `hvc` with a debug syscall number is an
+    /// `UnknownSyscall` exit like any other unknown number (skipped, `ZX_ERR_NOT_SUPPORTED`,
+    /// x0 unchanged), so no debug syscall is reached.
+    pub const fn expect_on(&self, debug_syscalls: bool) -> Expect {
+        match self.action {
+            Action::Hvc { number, x0, .. } if !debug_syscalls && number >= -14 && number <= -9 => {
+                Expect::Skipped {
+                    status: zx::ERR_NOT_SUPPORTED,
+                    result: x0,
+                }
+            }
+            _ => self.expect,
+        }
+    }
+}
+
 /// seL4 debug syscalls never attempted (see the module docs).
 pub const SKIPPED_SEL4_SYSCALLS: [i64; 4] = [-10, -11, -13, -14];
 /// x7 values that are no syscall on this kernel (UnknownSyscall fault to the server).

@@ -86,6 +86,13 @@ fn cap(c: &Cap) -> String {
                 hex(badge)
             )
         }
+        Cap::ConsoleEndpoint { rights, badge } => {
+            format!(
+                "Cap::ConsoleEndpoint {{ rights: {}, badge: {} }}",
+                hex(rights),
+                hex(badge)
+            )
+        }
         Cap::FaultEndpoint { rights, badge } => {
             format!(
                 "Cap::FaultEndpoint {{ rights: {}, badge: {} }}",
@@ -234,6 +241,7 @@ pub fn codegen(
     }
     w.close("],");
     w.line(&format!("server: {},", system.server));
+    w.line(&format!("console: {},", system.console));
     match &system.hypervisor {
         None => w.line("hypervisor: None,"),
         Some(hv) => {
@@ -326,6 +334,7 @@ fn component(w: &mut W, c: &Component, elf: usize) {
         let source = match r.source {
             MemorySource::Ram => "MemorySource::Ram",
             MemorySource::VmMemory => "MemorySource::VmMemory",
+            MemorySource::Device => "MemorySource::Device",
         };
         w.line(&format!("source: {source},"));
         w.line(&format!("paddr: {},", opt_hex(r.paddr)));

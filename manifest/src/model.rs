@@ -22,10 +22,15 @@ pub struct ValidatedSystem {
     pub platform: Platform,
     /// Kernel requirements.
     pub kernel: KernelRequirements,
+    /// `[system.kernel] untrusted-guests = true`: where it says so (`file:line:col`). Such a
+    /// system must not be built against a kernel whose debug syscalls a guest could reach.
+    pub untrusted_guests: Option<String>,
     /// Components in manifest order.
     pub components: Vec<Component>,
     /// Index of the server.
     pub server: usize,
+    /// Index of the console (the component the compiler adds last to every system).
+    pub console: usize,
     /// The server's VCPU-making resources.
     pub hypervisor: Option<Hypervisor>,
     /// Initial handle grants in manifest order.

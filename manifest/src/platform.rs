@@ -38,6 +38,8 @@ pub struct Platform {
     /// Physical address of the GIC virtual CPU interface (GICV), 8 KiB: the server gets its
     /// [`plan::cspace::GICV_FRAMES`] 4 KiB frames from here on.
     pub gicv: u64,
+    /// Physical address of the PL011 UART (4 KiB), the console component's device frame.
+    pub uart: u64,
     /// Free ASIDs of a fresh ASID pool (2^9 minus ASID 0).
     pub asids_per_pool: u64,
 }
@@ -58,6 +60,7 @@ pub const QEMU_ARM_VIRT: Platform = Platform {
         end: 0x6000_0000,
     },
     gicv: 0x0804_0000,
+    uart: plan::console::UART_PADDR,
     asids_per_pool: 511,
 };
 

@@ -150,6 +150,7 @@ pub fn report(system: &ValidatedSystem) -> String {
             let src = match r.source {
                 MemorySource::Ram => "RAM",
                 MemorySource::VmMemory => "vm-memory",
+                MemorySource::Device => "device",
             };
             let at = match r.paddr {
                 Some(pa) => format!("{}..{}", hex(pa), hex(pa + r.size)),
@@ -234,6 +235,14 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
                 hex(badge),
                 endpoint_rights(rights)
             ),
+            Cap::ConsoleEndpoint { rights, badge: 0 } => {
+                format!("console endpoint, unbadged; {}", endpoint_rights(rights))
+            }
+            Cap::ConsoleEndpoint { rights, badge } => format!(
+                "console endpoint, badge {}; {}",
+                hex(badge),
+                endpoint_rights(rights)
+            ),
             Cap::FaultEndpoint { rights, badge } => format!(
                 "fault endpoint to the root task, badge {}; {}",
                 hex(badge),
@@ -249,7 +258,7 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
                 size_bits,
                 rights,
             } => format!(
-                "device frame {} at {} (GICV); {}",
+                "device frame {} at {}; {}",
                 show_size(1u64 << size_bits),
                 hex(paddr),
                 sel4(rights)

@@ -40,6 +40,7 @@ pub struct RawKernel {
     pub hypervisor: Option<Spanned<bool>>,
     pub pa_bits: Option<Spanned<i64>>,
     pub mcs: Option<Spanned<bool>>,
+    pub untrusted_guests: Option<Spanned<bool>>,
 }
 
 /// `role = ...`.

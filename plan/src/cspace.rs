@@ -14,6 +14,7 @@
 //! | [`SERVER_ENDPOINT`] | the server's endpoint, unbadged, all rights (Recv; mints VCPU fault badges) | server |
 //! | [`GICV_FRAME`]  | the GIC virtual CPU interface, first 4 KiB frame (mapped into guests) | server*   |
 //! | [`GICV_FRAME`]` + 1` | its second 4 KiB frame (holds `GICC_DIR`); [`GICV_FRAMES`] frames in all | server* |
+//! | [`CONSOLE`]     | the console endpoint: badged, send + grant-reply (print by `Call`); the console's own, unbadged, receive | all |
 //! | [`tcb`]`(t)`    | TCB of thread `t`                                                   | all       |
 //! | [`endpoint`]`(t)` | badged endpoint to the server for thread `t`                      | clients   |
 //! | [`fault`]`(t)`  | badged endpoint to the root task's fault handler (the TCB's `fault_ep`) | all   |
@@ -42,6 +43,9 @@ pub const GICV_FRAME: u64 = 5;
 /// ascending from the GICV base): Zircon maps the GICV as 8 KiB, the second page holding
 /// `GICC_DIR`.
 pub const GICV_FRAMES: u64 = 2;
+
+/// The console endpoint (every component prints through it; see `crate::console`).
+pub const CONSOLE: u64 = 8;
 
 /// First TCB slot.
 pub const TCB_BASE: u64 = 16;
@@ -91,4 +95,4 @@ pub const fn guard_data(size_bits: u8) -> u64 {
 }
 
 const _: () = assert!(UNTYPED_BASE + crate::MAX_UNTYPED as u64 <= REGION_BASE);
-const _: () = assert!(GICV_FRAME + GICV_FRAMES <= TCB_BASE);
+const _: () = assert!(GICV_FRAME + GICV_FRAMES <= CONSOLE && CONSOLE < TCB_BASE);

@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bootpage;
+pub mod console;
 pub mod cspace;
 pub mod vspace;
 
@@ -93,6 +94,9 @@ pub struct Plan {
     pub components: &'static [ComponentPlan],
     /// Index of the server component.
     pub server: u16,
+    /// Index of the console component (created and started first; every component prints
+    /// through it).
+    pub console: u16,
     /// VCPU-making resources of the server, if the system has a `[hypervisor]` section.
     pub hypervisor: Option<HypervisorPlan>,
     /// Every initial handle grant, in manifest order (the server installs them at start).
@@ -214,6 +218,14 @@ pub enum Cap {
         /// Badge (0 = the unbadged original, for the server itself).
         badge: u64,
     },
+    /// An endpoint capability to the console's endpoint (minted from the original; the
+    /// console's own is the unbadged receive capability).
+    ConsoleEndpoint {
+        /// `seL4_CapRights` word.
+        rights: u64,
+        /// Badge ([`console::badge`], or 0 for the console itself).
+        badge: u64,
+    },
     /// A badged endpoint capability to the root task's fault endpoint.
     FaultEndpoint {
         /// `seL4_CapRights` word.
@@ -256,6 +268,9 @@ pub enum MemorySource {
     Ram = 1,
     /// The reserved `vm-memory` range (a device untyped; not zeroed by the kernel).
     VmMemory = 2,
+    /// A device's registers at a fixed address (a device untyped): mapped uncached and never
+    /// executable, never zeroed (the console's PL011).
+    Device = 3,
 }
 
 /// A memory region owned by a component.

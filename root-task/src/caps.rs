@@ -22,6 +22,8 @@ pub struct Shared {
     pub server_ep: Cap<cap_type::Endpoint>,
     /// The root task's fault endpoint (the original).
     pub fault_ep: Cap<cap_type::Endpoint>,
+    /// The console's endpoint (the original).
+    pub console_ep: Cap<cap_type::Endpoint>,
 }
 
 /// Places every capability of `c`'s plan into its CNode.
@@ -88,6 +90,13 @@ pub fn place(
                 rights,
                 badge,
                 "mint a server endpoint capability",
+            )?,
+            Planned::ConsoleEndpoint { rights, badge } => mint(
+                ipc,
+                shared.console_ep.cptr(),
+                rights,
+                badge,
+                "mint a console endpoint capability",
             )?,
             Planned::FaultEndpoint { rights, badge } => mint(
                 ipc,

@@ -38,7 +38,7 @@ use sel4_runtime::debug_println;
 
 use crate::alloc::Alloc;
 use crate::caps::Shared;
-use crate::error::{BootError, Cause};
+use crate::error::{BootError, Cause, Context};
 use crate::judge::Judge;
 use crate::spawn::Process;
 
@@ -77,6 +77,8 @@ fn run(plan: &'static Plan, bootinfo: &sel4::BootInfo<'_>, ipc: &mut sel4::IpcBu
         Err(e) => {
             debug_println!("root-task: boot failed: {e}");
             debug_println!("{}", sel4_runtime::FAILURE_SENTINEL);
+            // Before the console runs, the output is still pending: a debug kernel can show it.
+            sel4_runtime::flush_pending_to_kernel();
             supervise::power_off(ipc);
             sel4_runtime::stop()
         }
@@ -117,22 +119,45 @@ fn boot(
     print_memory(plan, &alloc);
     let fault_ep = alloc.retype(ipc, ObjectType::Endpoint, 0, "retype the fault endpoint")?;
     let server_ep = alloc.retype(ipc, ObjectType::Endpoint, 0, "retype the server endpoint")?;
+    let console_ep = alloc.retype(ipc, ObjectType::Endpoint, 0, "retype the console endpoint")?;
     let shared = Shared {
         server_ep,
         fault_ep,
+        console_ep,
+    };
+    // The console first: created and started before any other component, so that from then
+    // on the root task (whose output waited so far) and every component print through it.
+    let console = usize::from(plan.console);
+    let Some(console_plan) = plan.components.get(console) else {
+        return Err(bad_plan("no console component"));
     };
     let mut processes = heapless::Vec::<Process, MAX_COMPONENTS>::new();
-    for (i, c) in plan.components.iter().enumerate() {
-        let p = spawn::create(ipc, &mut alloc, plan, i).map_err(|e| e.in_component(c.name))?;
-        caps::place(ipc, &mut alloc, &p, c, &shared).map_err(|e| e.in_component(c.name))?;
-        caps::configure_threads(ipc, &p, c).map_err(|e| e.in_component(c.name))?;
-        print_component(c, &p);
+    let mut created: heapless::Vec<Option<Process>, MAX_COMPONENTS> = heapless::Vec::new();
+    for _ in plan.components {
         // Capacity: at most MAX_COMPONENTS components (checked above).
+        let _ = created.push(None);
+    }
+    let p = create(ipc, &mut alloc, plan, console, &shared)?;
+    caps::start(ipc, &p).map_err(|e| e.in_component(console_plan.name))?;
+    created[console] = Some(p);
+    connect_console(ipc, &mut alloc, console_ep)?;
+    for (i, c) in plan.components.iter().enumerate() {
+        if i != console {
+            created[i] = Some(create(ipc, &mut alloc, plan, i, &shared)?);
+        }
+        if let Some(p) = &created[i] {
+            print_component(c, p);
+        }
+    }
+    for p in created.into_iter().flatten() {
+        // Capacity: one per component (checked above).
         let _ = processes.push(p);
     }
+    // The console serves for ever and reports nothing: the judge does not wait for it.
     let ids = plan
         .components
         .iter()
+        .filter(|c| c.index != plan.console)
         .flat_map(|c| c.threads.iter().map(move |t| (c.index, u16::from(t.index))));
     let judge = Judge::new(ids).ok_or(bad_plan("more threads than the judge follows (128)"))?;
     debug_println!(
@@ -141,12 +166,56 @@ fn boot(
         alloc.pool.ram_left() / 1024,
         alloc.slots.count()
     );
-    for (p, c) in processes.iter().zip(plan.components) {
-        caps::start(ipc, p).map_err(|e| e.in_component(c.name))?;
+    for (i, (p, c)) in processes.iter().zip(plan.components).enumerate() {
+        if i != console {
+            caps::start(ipc, p).map_err(|e| e.in_component(c.name))?;
+        }
     }
     let threads: usize = plan.components.iter().map(|c| c.threads.len()).sum();
     debug_println!("root-task: started {threads} threads; serving the fault endpoint");
     Ok((processes, fault_ep, judge))
+}
+
+/// Creates component `i`: its process, its capabilities, its configured (not yet started)
+/// threads.
+fn create(
+    ipc: &mut sel4::IpcBuffer,
+    alloc: &mut Alloc,
+    plan: &'static Plan,
+    i: usize,
+    shared: &Shared,
+) -> Result<Process, BootError> {
+    let c = &plan.components[i];
+    let p = spawn::create(ipc, alloc, plan, i).map_err(|e| e.in_component(c.name))?;
+    caps::place(ipc, alloc, &p, c, shared).map_err(|e| e.in_component(c.name))?;
+    caps::configure_threads(ipc, &p, c).map_err(|e| e.in_component(c.name))?;
+    Ok(p)
+}
+
+/// Gives the root task a console capability (badge `plan::console::ROOT_BADGE`) and prints
+/// through it from now on, starting with the output that waited.
+fn connect_console(
+    ipc: &mut sel4::IpcBuffer,
+    alloc: &mut Alloc,
+    console_ep: Cap<cap_type::Endpoint>,
+) -> Result<(), BootError> {
+    const _: () = assert!(plan::cspace::CONSOLE == sel4_runtime::CONSOLE_SLOT);
+    let slot = alloc.slot("mint the root task's console capability")?;
+    let rights = sel4::CapRights::new(true, false, false, true);
+    sel4::init::CNODE
+        .cnode_mint(
+            ipc,
+            slot,
+            sel4::WORD_DEPTH,
+            sel4::init::CNODE,
+            console_ep.cptr(),
+            sel4::WORD_DEPTH,
+            rights,
+            plan::console::ROOT_BADGE,
+        )
+        .at("mint the root task's console capability", slot)?;
+    sel4_runtime::set_console(slot);
+    Ok(())
 }
 
 fn print_memory(plan: &Plan, alloc: &Alloc) {

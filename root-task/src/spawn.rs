@@ -272,10 +272,11 @@ fn region(
     let rights = CapRights::from_word(r.rights);
     let perm = Perm {
         rights,
-        attr: if r.execute_never {
-            DATA
-        } else {
-            VmAttributes::DEFAULT
+        attr: match (r.source, r.execute_never) {
+            // Device registers: uncached (Device-nGnRnE), never executable.
+            (MemorySource::Device, _) => VmAttributes::EXECUTE_NEVER,
+            (_, true) => DATA,
+            (_, false) => VmAttributes::DEFAULT,
         },
     };
     let depth = c.cspace_size_bits;
@@ -284,11 +285,11 @@ fn region(
         let frame: Cap<cap_type::LargePage> = match (r.paddr, r.source) {
             (Some(base), _) => alloc.frame_at(ipc, ty, base + offset, "take a region frame")?,
             (None, MemorySource::Ram) => alloc.retype(ipc, ty, 0, "retype a region frame")?,
-            (None, MemorySource::VmMemory) => {
+            (None, MemorySource::VmMemory | MemorySource::Device) => {
                 return Err(BootError::new(
                     "create a region",
                     None,
-                    Cause::BadPlan("a vm-memory region needs a physical address"),
+                    Cause::BadPlan("a vm-memory or device region needs a physical address"),
                 ));
             }
         };

@@ -241,35 +241,55 @@ impl fmt::Display for AbiReport {
     }
 }
 
+impl Headers {
+    /// The `sel4` crate's configuration these headers belong to: MCS from
+    /// `CONFIG_KERNEL_MCS`, debug from `CONFIG_DEBUG_BUILD` (the configuration check makes
+    /// sure `CONFIG_PRINTING` agrees).
+    pub fn sel4_config(&self) -> sel4::Config {
+        sel4::Config {
+            mcs: self.config.is_defined("CONFIG_KERNEL_MCS"),
+            debug: self.config.is_defined("CONFIG_DEBUG_BUILD"),
+        }
+    }
+}
+
+/// Shows a number the configuration may lack.
+fn opt<T: fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "<absent>".to_string(), |v| v.to_string())
+}
+
 /// Loads the headers under `prefix` and compares them with the `sel4` crate.
 pub fn check_abi(prefix: &Path) -> Result<AbiReport, AbiError> {
     Ok(compare(&Headers::load(prefix)?))
 }
 
-/// Compares already-loaded headers with the `sel4` crate.
+/// Compares already-loaded headers with the `sel4` crate's numbers for the headers'
+/// configuration ([`Headers::sel4_config`]): each number the crate has for that configuration
+/// must be in the headers with the same value, and each it lacks must be absent there too.
 pub fn compare(h: &Headers) -> AbiReport {
     let mut r = AbiReport::default();
+    let config = h.sel4_config();
     let sym = |n: &str| h.symbols.value(n);
     for s in Syscall::ALL {
-        r.eq(
-            format!("syscall {}", s.c_name()),
-            s.number(),
-            h.syscalls.get(s.c_name()),
-        );
+        r.checks.push(Check {
+            item: format!("syscall {}", s.c_name()),
+            ours: opt(s.number_in(config)),
+            theirs: opt(h.syscalls.get(s.c_name())),
+        });
     }
     for l in InvocationLabel::ALL {
-        r.eq(
-            format!("invocation label {}", l.c_name()),
-            l.value(),
-            h.labels.get(l.c_name()),
-        );
+        r.checks.push(Check {
+            item: format!("invocation label {}", l.c_name()),
+            ours: opt(l.value_in(config)),
+            theirs: opt(h.labels.get(l.c_name())),
+        });
     }
     for t in ObjectType::ALL {
-        r.eq(
-            format!("object type {}", t.c_name()),
-            t.value(),
-            sym(t.c_name()),
-        );
+        r.checks.push(Check {
+            item: format!("object type {}", t.c_name()),
+            ours: opt(t.value_in(config)),
+            theirs: opt(sym(t.c_name())),
+        });
     }
     for v in VcpuReg::ALL {
         r.eq(
@@ -284,7 +304,13 @@ pub fn compare(h: &Headers) -> AbiReport {
     for (name, slot) in sel4::init_slot::NAMED {
         r.eq(format!("initial cap {name}"), slot, sym(name));
     }
-    for (name, value) in sel4::names::CONSTANTS {
+    let mcs_only = if config.mcs {
+        &sel4::names::MCS_CONSTANTS[..]
+    } else {
+        &[]
+    };
+    let all = sel4::names::constants(config);
+    for &(name, value) in all.iter().chain(mcs_only) {
         let theirs = match name
             .strip_prefix("sizeof(")
             .and_then(|n| n.strip_suffix(')'))
@@ -298,13 +324,13 @@ pub fn compare(h: &Headers) -> AbiReport {
         };
         r.eq(format!("constant {name}"), value, theirs);
     }
-    compare_layouts(h, &mut r);
+    compare_layouts(h, config, &mut r);
     compare_bitfields(h, &mut r);
-    compare_invocations(h, &mut r);
+    compare_invocations(h, config, &mut r);
     r
 }
 
-fn compare_layouts(h: &Headers, r: &mut AbiReport) {
+fn compare_layouts(h: &Headers, config: sel4::Config, r: &mut AbiReport) {
     let ipc = h.structs.layout("seL4_IPCBuffer", &h.symbols);
     let ipc_fields = [
         ("tag", IpcBuffer::OFFSET_TAG),
@@ -340,13 +366,18 @@ fn compare_layouts(h: &Headers, r: &mut AbiReport) {
         ("extraBIPages", o::EXTRA_BI_PAGES),
         ("initThreadCNodeSizeBits", o::INIT_THREAD_CNODE_SIZE_BITS),
         ("initThreadDomain", o::INIT_THREAD_DOMAIN),
-        ("untyped", o::UNTYPED),
-        ("untypedList", o::UNTYPED_LIST),
+        ("untyped", o::untyped(config)),
+        ("untypedList", o::untyped_list(config)),
     ];
     for (field, ours) in bi_fields {
         let theirs = bi.as_ref().ok().and_then(|l| l.offset(field));
         r.eq(format!("offset of seL4_BootInfo.{field}"), ours, theirs);
     }
+    r.checks.push(Check {
+        item: "offset of seL4_BootInfo.schedcontrol".into(),
+        ours: opt(config.mcs.then_some(o::SCHED_CONTROL)),
+        theirs: opt(bi.as_ref().ok().and_then(|l| l.offset("schedcontrol"))),
+    });
     let desc = h.structs.layout("seL4_UntypedDesc", &h.symbols);
     for (field, ours) in [("paddr", 0u64), ("sizeBits", 8), ("isDevice", 9)] {
         let theirs = desc.as_ref().ok().and_then(|l| l.offset(field));
@@ -436,18 +467,18 @@ impl Env for Args<'_> {
     }
 }
 
-fn compare_invocations(h: &Headers, r: &mut AbiReport) {
-    for (name, args, request) in samples() {
+fn compare_invocations(h: &Headers, config: sel4::Config, r: &mut AbiReport) {
+    for (name, args, request) in samples(config) {
         let Some(f) = h.client.get(name) else {
             r.eq(format!("{name}: stub"), "present", None::<&str>);
             continue;
         };
         let env = Args(&args);
-        r.eq(
-            format!("{name}: label"),
-            request.label(),
-            h.labels.get(&f.label),
-        );
+        r.checks.push(Check {
+            item: format!("{name}: label"),
+            ours: opt(request.label_id().value_in(config)),
+            theirs: opt(h.labels.get(&f.label)),
+        });
         r.eq(
             format!("{name}: extraCaps"),
             request.caps().len(),

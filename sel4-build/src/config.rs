@@ -8,15 +8,17 @@
 //! | `CONFIG_ARCH_AARCH64` | on | the bindings and the runtime are aarch64 only |
 //! | `CONFIG_PLAT_QEMU_ARM_VIRT` | on | the loader, memory map and devices are QEMU `virt`'s |
 //! | `CONFIG_ARM_HYPERVISOR_SUPPORT` | on | VCPU objects and EL2 exist only then |
-//! | `CONFIG_KERNEL_MCS` | off | the bindings use the non-MCS API (SaveCaller, TCB_Configure layout) |
+//! | `CONFIG_KERNEL_MCS` | either | selects `mcs`/`mcs-release` (the bindings have both APIs) |
 //! | `CONFIG_MAX_NUM_NODES` | 1 | the runtime is uniprocessor |
 //! | `CONFIG_ARM_PA_SIZE_BITS_44` | on | loader TCR_EL2 value, VSpace size and page-table depth |
 //! | `CONFIG_ARM_GIC_V3_SUPPORT` | off | the VCPU server drives a GICv2 virtual CPU interface |
-//! | `CONFIG_PRINTING` | on | the console is `seL4_DebugPutChar`; tests read it |
+//! | `CONFIG_DEBUG_BUILD`, `CONFIG_PRINTING` | both on or both off | a debug or a release configuration: the bindings offer the debug syscalls exactly when both are on |
 //! | `CONFIG_HARDWARE_DEBUG_API`, `CONFIG_ARM_SMMU`, `CONFIG_TK1_SMMU` | off | they renumber labels or object types |
 //!
-//! Soft (reported in [`KernelInfo::warnings`]): `CONFIG_DEBUG_BUILD` off (no DebugHalt or
-//! DebugNameThread), `CONFIG_ALLOW_SMC_CALLS` off (no PSCI power-off, so QEMU runs end by
+//! An accepted install is exactly one of the four supported configurations (`debug`,
+//! `release`, `mcs`, `mcs-release`: [`sel4::Config`]), named in [`KernelInfo::config`].
+//!
+//! Soft (reported in [`KernelInfo::warnings`]): `CONFIG_ALLOW_SMC_CALLS` off (no PSCI power-off, so QEMU runs end by
 //! timeout), an untyped-list size other than 230 (BootInfo size; the ABI check reports it).
 
 use std::fmt;
@@ -49,6 +51,8 @@ pub struct KernelInfo {
     pub platform: String,
     /// The selected `CONFIG_ARM_CORTEX_*`, lower-case (e.g. `cortex-a57`), if any.
     pub cpu: Option<String>,
+    /// Which supported configuration it is.
+    pub config: sel4::Config,
     /// `CONFIG_DEBUG_BUILD`.
     pub debug_build: bool,
     /// `CONFIG_ALLOW_SMC_CALLS`.
@@ -132,7 +136,8 @@ impl fmt::Display for ConfigError {
                 }
                 write!(
                     f,
-                    "(supported: aarch64 qemu-arm-virt, hypervisor, non-MCS, one core, PA44, GICv2, printing)"
+                    "(supported: aarch64 qemu-arm-virt, hypervisor, one core, PA44, GICv2, in the \
+                     configurations debug, release, mcs and mcs-release)"
                 )
             }
         }
@@ -264,12 +269,6 @@ fn evaluate(
         state(on("CONFIG_ARM_HYPERVISOR_SUPPORT")),
         "enabled (VCPU objects and EL2 exist only in hypervisor builds)",
     );
-    need(
-        !on("CONFIG_KERNEL_MCS"),
-        "CONFIG_KERNEL_MCS",
-        state(on("CONFIG_KERNEL_MCS")),
-        "disabled (MCS is not yet supported: the bindings use the non-MCS API, SaveCaller and the TCB_Configure layout)",
-    );
     let nodes = num("CONFIG_MAX_NUM_NODES").unwrap_or(1);
     need(
         nodes == 1,
@@ -289,11 +288,16 @@ fn evaluate(
         state(on("CONFIG_ARM_GIC_V3_SUPPORT")),
         "disabled (GICv2: the VCPU server maps the GICv2 virtual CPU interface)",
     );
+    let (debug_build, printing) = (on("CONFIG_DEBUG_BUILD"), on("CONFIG_PRINTING"));
     need(
-        on("CONFIG_PRINTING"),
+        debug_build == printing,
         "CONFIG_PRINTING",
-        state(on("CONFIG_PRINTING")),
-        "enabled (the console is seL4_DebugPutChar and tests read it)",
+        format!(
+            "{} with CONFIG_DEBUG_BUILD {}",
+            state(printing),
+            state(debug_build)
+        ),
+        "the same as CONFIG_DEBUG_BUILD (both on: a debug configuration; both off: a release one)",
     );
     for (opt, why) in [
         (
@@ -315,12 +319,10 @@ fn evaluate(
         });
     }
     let mut warnings = Vec::new();
-    let debug_build = on("CONFIG_DEBUG_BUILD");
-    if !debug_build {
-        warnings.push(
-            "CONFIG_DEBUG_BUILD is disabled: DebugHalt and DebugNameThread are unavailable".into(),
-        );
-    }
+    let config = sel4::Config {
+        mcs: on("CONFIG_KERNEL_MCS"),
+        debug: debug_build,
+    };
     let smc_calls_allowed = on("CONFIG_ALLOW_SMC_CALLS");
     if !smc_calls_allowed {
         warnings.push(
@@ -344,6 +346,7 @@ fn evaluate(
         kernel_elf,
         platform: plat,
         cpu,
+        config,
         debug_build,
         smc_calls_allowed,
         root_cnode_size_bits: u32::try_from(num("CONFIG_ROOT_CNODE_SIZE_BITS").unwrap_or(0))

@@ -18,8 +18,10 @@ fn c<T: sel4::CapType>(v: u64) -> Cap<T> {
     Cap::from_cptr(v)
 }
 
-/// Every sample; values are small and distinct so a swapped argument cannot go unnoticed.
-pub fn samples() -> Vec<Sample> {
+/// Every sample for `config`; values are small and distinct so a swapped argument cannot go
+/// unnoticed. Methods whose layout MCS changes are sampled with the builder of the
+/// configuration's layout; methods only one kind of kernel has are sampled only there.
+pub fn samples(config: sel4::Config) -> Vec<Sample> {
     let rights = CapRights::new(true, false, true, true); // 0xB
     let mut regs = UserContext::default();
     for (i, w) in regs.words_mut().iter_mut().enumerate() {
@@ -324,7 +326,93 @@ pub fn samples() -> Vec<Sample> {
         ),
         ("seL4_ARM_SMC_Call", smc, Request::smc_call(&smc_words)),
     ]);
+    let tcb_layout = [
+        "seL4_TCB_Configure",
+        "seL4_TCB_SetSpace",
+        "seL4_TCB_SetSchedParams",
+    ];
+    if config.mcs {
+        v.retain(|(name, _, _)| *name != "seL4_CNode_SaveCaller" && !tcb_layout.contains(name));
+        v.extend(mcs_samples());
+    }
     v
+}
+
+/// The MCS layouts of the TCB methods, and the MCS-only methods.
+fn mcs_samples() -> Vec<Sample> {
+    vec![
+        (
+            "seL4_TCB_Configure",
+            args(&[
+                ("cspace_root", 22),
+                ("cspace_root_data", 33),
+                ("vspace_root", 44),
+                ("vspace_root_data", 55),
+                ("buffer", 66),
+                ("bufferFrame", 77),
+            ]),
+            Request::tcb_configure_mcs(c(22), CNodeCapData::new(0, 33), c(44), 55, 66, c(77)),
+        ),
+        (
+            "seL4_TCB_SetSpace",
+            args(&[
+                ("fault_ep", 11),
+                ("cspace_root", 22),
+                ("cspace_root_data", 33),
+                ("vspace_root", 44),
+                ("vspace_root_data", 55),
+            ]),
+            Request::tcb_set_space_mcs(11, c(22), CNodeCapData::new(0, 33), c(44), 55),
+        ),
+        (
+            "seL4_TCB_SetSchedParams",
+            args(&[
+                ("authority", 11),
+                ("mcp", 22),
+                ("priority", 33),
+                ("sched_context", 44),
+                ("fault_ep", 55),
+            ]),
+            Request::tcb_set_sched_params_mcs(c(11), 22, 33, 44, 55),
+        ),
+        (
+            "seL4_TCB_SetTimeoutEndpoint",
+            args(&[("timeout_fault_ep", 11)]),
+            Request::tcb_set_timeout_endpoint(11),
+        ),
+        (
+            "seL4_SchedControl_ConfigureFlags",
+            args(&[
+                ("schedcontext", 11),
+                ("budget", 22),
+                ("period", 33),
+                ("extra_refills", 44),
+                ("badge", 55),
+                ("flags", 66),
+            ]),
+            Request::sched_control_configure_flags(11, 22, 33, 44, 55, 66),
+        ),
+        (
+            "seL4_SchedContext_Bind",
+            args(&[("cap", 11)]),
+            Request::sched_context_bind(11),
+        ),
+        (
+            "seL4_SchedContext_Unbind",
+            args(&[]),
+            Request::sched_context_unbind(),
+        ),
+        (
+            "seL4_SchedContext_UnbindObject",
+            args(&[("cap", 11)]),
+            Request::sched_context_unbind_object(11),
+        ),
+        (
+            "seL4_SchedContext_Consumed",
+            args(&[]),
+            Request::sched_context_consumed(),
+        ),
+    ]
 }
 
 fn page_name(op: &str) -> &'static str {

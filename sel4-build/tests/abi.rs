@@ -1,40 +1,72 @@
-//! Compares every number of the `sel4` crate with the kernel installed at `SEL4_PREFIX`.
-//! Without `SEL4_PREFIX` the comparison is skipped (and says so); the test then passes.
+//! Compares every number of the `sel4` crate with each installed kernel: `SEL4_PREFIX` and
+//! every prefix of `SEL4_BUILD_EXTRA_PREFIXES` (separated by `:`; `xtask test` passes every installed
+//! configuration there). Each install is compared with the crate's numbers for that install's
+//! configuration. Without either variable the comparison is skipped (and says so).
 
 use std::path::PathBuf;
 
+/// The installs to compare with.
+fn prefixes() -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = std::env::var_os("SEL4_PREFIX")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    if let Some(list) = std::env::var_os("SEL4_BUILD_EXTRA_PREFIXES") {
+        for p in std::env::split_paths(&list) {
+            if !p.as_os_str().is_empty() && !all.contains(&p) {
+                all.push(p);
+            }
+        }
+    }
+    all
+}
+
 #[test]
 fn sel4_crate_matches_installed_headers() {
-    let Some(prefix) = std::env::var_os("SEL4_PREFIX").map(PathBuf::from) else {
+    let all = prefixes();
+    if all.is_empty() {
         eprintln!(
-            "SKIPPED: SEL4_PREFIX is not set, so there are no installed libsel4 headers to \
-             compare the sel4 crate with (set SEL4_PREFIX=/path/to/install to run this check)"
+            "SKIPPED: neither SEL4_PREFIX nor SEL4_BUILD_EXTRA_PREFIXES is set, so there are no installed \
+             libsel4 headers to compare the sel4 crate with (set SEL4_PREFIX=/path/to/install \
+             to run this check)"
         );
         return;
-    };
-    let report = match sel4_build::abi::check_abi(&prefix) {
-        Ok(r) => r,
-        Err(e) => panic!("ABI check of {} failed: {e}", prefix.display()),
-    };
-    eprint!("{report}");
-    assert!(
-        report.checks.len() > 300,
-        "suspiciously few items compared: {}",
-        report.checks.len()
-    );
-    let bad = report.mismatches();
-    assert!(bad.is_empty(), "{report}");
+    }
+    for prefix in all {
+        let report = match sel4_build::abi::check_abi(&prefix) {
+            Ok(r) => r,
+            Err(e) => panic!("ABI check of {} failed: {e}", prefix.display()),
+        };
+        let config = sel4_build::abi::Headers::load(&prefix)
+            .expect("loaded above")
+            .sel4_config();
+        eprint!("{} ({}): {report}", prefix.display(), config.name());
+        assert!(
+            report.checks.len() > 300,
+            "suspiciously few items compared: {}",
+            report.checks.len()
+        );
+        let bad = report.mismatches();
+        assert!(bad.is_empty(), "{}: {report}", prefix.display());
+    }
 }
 
 /// The comparison must notice a changed number (guards against a checker that compares
 /// nothing): renumber one label and one stub word in the loaded headers.
 #[test]
 fn comparison_detects_a_changed_number() {
-    let Some(prefix) = std::env::var_os("SEL4_PREFIX").map(PathBuf::from) else {
+    let all = prefixes();
+    if all.is_empty() {
         eprintln!("SKIPPED: SEL4_PREFIX is not set");
-        return;
-    };
-    let mut headers = sel4_build::abi::Headers::load(&prefix).expect("headers load");
+    }
+    for prefix in all {
+        changed_number_is_detected(&prefix);
+    }
+}
+
+fn changed_number_is_detected(prefix: &std::path::Path) {
+    let mut headers = sel4_build::abi::Headers::load(prefix).expect("headers load");
     headers.labels.insert("TCBConfigure".to_string(), 99);
     if let Some(f) = headers.client.get_mut("seL4_CNode_Mint") {
         f.words.insert(5, "src_index".to_string());
@@ -70,14 +102,20 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
 }
 
 /// A copy of the install's libsel4 whose XML and configuration were edited must be refused:
-/// one extra method before `TCBConfigure` renumbers it and every later label, and a
-/// configuration without printing loses the debug-print syscalls.
+/// one extra method before `TCBConfigure` renumbers it and every later label, and toggling
+/// printing (without the debug build) adds or removes the debug-print syscall.
 #[test]
 fn modified_interface_files_are_detected() {
-    let Some(prefix) = std::env::var_os("SEL4_PREFIX").map(PathBuf::from) else {
+    let all = prefixes();
+    if all.is_empty() {
         eprintln!("SKIPPED: SEL4_PREFIX is not set");
-        return;
-    };
+    }
+    for prefix in all {
+        modified_install_is_detected(&prefix);
+    }
+}
+
+fn modified_install_is_detected(prefix: &std::path::Path) {
     let dir = tempfile::tempdir().expect("tempdir");
     copy_tree(&prefix.join("libsel4"), &dir.path().join("libsel4"));
     let inc = dir.path().join("libsel4/include");
@@ -94,11 +132,13 @@ fn modified_interface_files_are_detected() {
     std::fs::write(&api, edited).expect("write");
     let cfg = inc.join("kernel/gen_config.json");
     let text = std::fs::read_to_string(&cfg).expect("json");
-    std::fs::write(
-        &cfg,
-        text.replace("\"PRINTING\": true", "\"PRINTING\": false"),
-    )
-    .expect("write");
+    let toggled = if text.contains("\"PRINTING\": true") {
+        text.replace("\"PRINTING\": true", "\"PRINTING\": false")
+    } else {
+        text.replace("\"PRINTING\": false", "\"PRINTING\": true")
+    };
+    assert_ne!(toggled, text, "PRINTING is in {}", cfg.display());
+    std::fs::write(&cfg, toggled).expect("write");
 
     let report = sel4_build::abi::check_abi(dir.path()).expect("still readable");
     let bad: Vec<String> = report.mismatches().iter().map(|c| c.item.clone()).collect();
@@ -118,7 +158,7 @@ fn modified_interface_files_are_detected() {
         !bad.iter().any(|b| b == "invocation label UntypedRetype"),
         "labels before the insertion keep their numbers: {bad:?}"
     );
-    let unmodified = sel4_build::abi::check_abi(&prefix).expect("install readable");
+    let unmodified = sel4_build::abi::check_abi(prefix).expect("install readable");
     assert_eq!(
         report.checks.len(),
         unmodified.checks.len(),

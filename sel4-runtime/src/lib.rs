@@ -1,5 +1,6 @@
 //! Runtime for seL4 components written against the `sel4` crate: entry point, stack, panic
-//! handler and console printing.
+//! handler and printing through the console component (or, for a root task without one, the
+//! kernel's debug console).
 //!
 //! # Use
 //! ```ignore
@@ -33,7 +34,7 @@
 //!
 //! # Panics
 //! The panic handler prints `panicked at <file>:<line>:<col>: <message>` and then
-//! [`FAILURE_SENTINEL`] on its own line via `seL4_DebugPutChar`, then stops the thread without
+//! [`FAILURE_SENTINEL`] on its own line through the console (see [`set_console`]), then stops the thread without
 //! burning CPU: it suspends its own TCB if known ([`set_own_tcb`]; `root_task!` sets slot 1),
 //! else it raises a cap fault (a thread without fault handler is then made inactive by the
 //! kernel; otherwise its handler learns of the failure). A QEMU test runner scans the console
@@ -41,9 +42,14 @@
 #![no_std]
 #![deny(unsafe_code)]
 
+mod console;
 mod rt;
 
 use core::fmt;
+
+pub use console::{
+    CONSOLE_SLOT, flush_pending_to_kernel, hold_output, set_console, use_kernel_console,
+};
 
 pub use rt::Stack;
 #[doc(hidden)]
@@ -97,33 +103,29 @@ pub fn stop() -> ! {
     sel4::fault_on_null_cap()
 }
 
-/// A `core::fmt::Write` sink that prints through `seL4_DebugPutChar` (one syscall per byte;
-/// the kernel console is the PL011 UART).
+/// A `core::fmt::Write` sink that prints like [`debug_print!`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DebugWriter;
 
 impl fmt::Write for DebugWriter {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for b in s.bytes() {
-            sel4::debug_put_char(b);
-        }
+        console::print(format_args!("{s}"));
         Ok(())
     }
 }
 
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments<'_>) {
-    // DebugWriter::write_str never fails.
-    let _ = fmt::Write::write_fmt(&mut DebugWriter, args);
+    console::print(args);
 }
 
-/// Prints to the kernel console (`seL4_DebugPutChar`).
+/// Prints to the console (see the `console` module: normally the console component).
 #[macro_export]
 macro_rules! debug_print {
     ($($arg:tt)*) => { $crate::_print(core::format_args!($($arg)*)) };
 }
 
-/// Prints a line to the kernel console (`seL4_DebugPutChar`).
+/// Prints a line to the console (see [`debug_print!`]).
 #[macro_export]
 macro_rules! debug_println {
     () => { $crate::_print(core::format_args!("\n")) };

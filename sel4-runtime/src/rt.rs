@@ -82,6 +82,9 @@ pub unsafe fn start_root_task(
     main: fn(sel4::BootInfo<'static>, &'static mut sel4::IpcBuffer) -> !,
 ) -> ! {
     crate::set_own_tcb(sel4::init::TCB);
+    // Until the root task starts the console, its output waits (slot 8 of the root CNode is
+    // not a console endpoint).
+    crate::hold_output();
     // Safety: by the caller's contract the address is the kernel's BootInfo frame, mapped for
     // the rest of the program.
     let bootinfo = match unsafe { sel4::BootInfo::from_addr(bootinfo_addr) } {
@@ -156,6 +159,9 @@ mod target {
             }
             crate::debug_println!("{}", info.message());
             crate::debug_println!("{}", crate::FAILURE_SENTINEL);
+            // A root task that panics before its console runs: show what it could on a debug
+            // kernel.
+            crate::flush_pending_to_kernel();
         }
         crate::stop()
     }

@@ -9,6 +9,7 @@ use core::fmt;
 use core::ops::Range;
 
 use crate::cap::CPtr;
+use crate::config::{CONFIG, Config};
 
 /// The BootInfo frame is one small page; extra BootInfo starts right after it.
 pub const BOOT_INFO_FRAME_SIZE: usize = 4096;
@@ -16,18 +17,26 @@ pub const BOOT_INFO_FRAME_SIZE: usize = 4096;
 pub const MAX_BOOTINFO_UNTYPEDS: usize = 230;
 /// Size of one `seL4_UntypedDesc`.
 pub const UNTYPED_DESC_SIZE: usize = 16;
-/// `sizeof(seL4_BootInfo)`.
-pub const BOOT_INFO_SIZE: usize = offset::UNTYPED_LIST + MAX_BOOTINFO_UNTYPEDS * UNTYPED_DESC_SIZE;
+/// `sizeof(seL4_BootInfo)` of `config` (MCS adds `schedcontrol`, 16 bytes).
+pub const fn boot_info_size(config: Config) -> usize {
+    offset::untyped_list(config) + MAX_BOOTINFO_UNTYPEDS * UNTYPED_DESC_SIZE
+}
+/// `sizeof(seL4_BootInfo)` for the configuration this crate is built for.
+pub const BOOT_INFO_SIZE: usize = boot_info_size(CONFIG);
 /// Extra-BootInfo chunk id of padding (`SEL4_BOOTINFO_HEADER_PADDING`).
 pub const EXTRA_ID_PADDING: u64 = 0;
 /// Extra-BootInfo chunk id of a flattened device tree (`SEL4_BOOTINFO_HEADER_FDT`).
 pub const EXTRA_ID_FDT: u64 = 6;
 
-const _: () = assert!(BOOT_INFO_SIZE == 3848);
+const _: () = assert!(boot_info_size(Config::DEBUG) == 3848);
+const _: () = assert!(boot_info_size(Config::MCS) == 3864);
 const _: () = assert!(BOOT_INFO_SIZE <= BOOT_INFO_FRAME_SIZE);
 
-/// Byte offsets of the `seL4_BootInfo` fields.
+/// Byte offsets of the `seL4_BootInfo` fields (those after `initThreadDomain` for the
+/// configuration this crate is built for; the functions give any configuration's).
 pub mod offset {
+    use crate::config::{CONFIG, Config};
+
     /// `extraLen`.
     pub const EXTRA_LEN: usize = 0;
     /// `nodeID`.
@@ -54,10 +63,20 @@ pub mod offset {
     pub const INIT_THREAD_CNODE_SIZE_BITS: usize = 136;
     /// `initThreadDomain`.
     pub const INIT_THREAD_DOMAIN: usize = 144;
+    /// `schedcontrol` (MCS only): one SchedControl cap per core.
+    pub const SCHED_CONTROL: usize = 152;
+    /// `untyped` in `config`.
+    pub const fn untyped(config: Config) -> usize {
+        if config.mcs { 168 } else { 152 }
+    }
+    /// `untypedList` in `config`.
+    pub const fn untyped_list(config: Config) -> usize {
+        untyped(config) + 16
+    }
     /// `untyped`.
-    pub const UNTYPED: usize = 152;
+    pub const UNTYPED: usize = untyped(CONFIG);
     /// `untypedList`.
-    pub const UNTYPED_LIST: usize = 168;
+    pub const UNTYPED_LIST: usize = untyped_list(CONFIG);
 }
 
 /// A range of CNode slots `[start, end)` (`seL4_SlotRegion`).
@@ -248,6 +267,15 @@ impl<'a> BootInfo<'a> {
     /// Slots of the untyped caps (`untyped`).
     pub fn untyped(&self) -> SlotRegion {
         self.region(offset::UNTYPED)
+    }
+
+    /// `schedcontrol` (MCS): the SchedControl caps, one per core; empty on other kernels.
+    pub fn sched_control(&self) -> SlotRegion {
+        if CONFIG.mcs {
+            self.region(offset::SCHED_CONTROL)
+        } else {
+            SlotRegion::default()
+        }
     }
 
     /// Number of untyped caps.

@@ -7,8 +7,39 @@
 
 use crate::message::MessageInfo;
 
-/// Fault labels (`seL4_FaultType`).
+/// Fault labels (`seL4_FaultType`). MCS inserts `Timeout` at 5 and moves the later ones up by
+/// one; the constants are those of the configuration this crate is built for, [`in_config`]
+/// gives any configuration's.
 pub mod label {
+    use crate::config::{CONFIG, Config};
+
+    /// The fault labels of one configuration.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub struct Labels {
+        /// `seL4_Fault_Timeout` (MCS only).
+        pub timeout: Option<u64>,
+        /// `seL4_Fault_VMFault`.
+        pub vm_fault: u64,
+        /// `seL4_Fault_VGICMaintenance`.
+        pub vgic_maintenance: u64,
+        /// `seL4_Fault_VCPUFault`.
+        pub vcpu_fault: u64,
+        /// `seL4_Fault_VPPIEvent`.
+        pub vppi_event: u64,
+    }
+
+    /// The labels that depend on the configuration.
+    pub const fn in_config(config: Config) -> Labels {
+        let shift = if config.mcs { 1 } else { 0 };
+        Labels {
+            timeout: if config.mcs { Some(5) } else { None },
+            vm_fault: 5 + shift,
+            vgic_maintenance: 6 + shift,
+            vcpu_fault: 7 + shift,
+            vppi_event: 8 + shift,
+        }
+    }
+
     /// `seL4_Fault_NullFault`.
     pub const NULL_FAULT: u64 = 0;
     /// `seL4_Fault_CapFault`.
@@ -17,14 +48,19 @@ pub mod label {
     pub const UNKNOWN_SYSCALL: u64 = 2;
     /// `seL4_Fault_UserException`.
     pub const USER_EXCEPTION: u64 = 3;
+    /// `seL4_Fault_Timeout` (MCS; on other configurations a value no fault has).
+    pub const TIMEOUT: u64 = match in_config(CONFIG).timeout {
+        Some(l) => l,
+        None => u64::MAX,
+    };
     /// `seL4_Fault_VMFault`.
-    pub const VM_FAULT: u64 = 5;
+    pub const VM_FAULT: u64 = in_config(CONFIG).vm_fault;
     /// `seL4_Fault_VGICMaintenance`.
-    pub const VGIC_MAINTENANCE: u64 = 6;
+    pub const VGIC_MAINTENANCE: u64 = in_config(CONFIG).vgic_maintenance;
     /// `seL4_Fault_VCPUFault`.
-    pub const VCPU_FAULT: u64 = 7;
+    pub const VCPU_FAULT: u64 = in_config(CONFIG).vcpu_fault;
     /// `seL4_Fault_VPPIEvent`.
-    pub const VPPI_EVENT: u64 = 8;
+    pub const VPPI_EVENT: u64 = in_config(CONFIG).vppi_event;
 }
 
 /// Message-register indices of `seL4_Fault_VMFault`.

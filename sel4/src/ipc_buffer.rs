@@ -11,6 +11,7 @@ use core::mem::offset_of;
 use crate::abi::Syscall;
 use crate::arch::{SyscallRegs, syscall};
 use crate::cap::{Badge, CPtr, Cap, cap_type};
+use crate::config::CONFIG;
 use crate::invocation::{Request, Response};
 use crate::message::{FAST_MESSAGE_REGISTERS, MSG_MAX_EXTRA_CAPS, MSG_MAX_LENGTH, MessageInfo};
 
@@ -165,6 +166,29 @@ impl IpcBuffer {
         (MessageInfo::from_word(out.x1), out.x0)
     }
 
+    /// Like `recv_like`, with x6 = `x6` (MCS: the reply object).
+    fn recv_like_x6(
+        &mut self,
+        sys: Syscall,
+        src: CPtr,
+        info: MessageInfo,
+        x6: u64,
+    ) -> (MessageInfo, Badge) {
+        let mrs = self.fast_mrs();
+        let out = crate::arch::syscall_x6(
+            self,
+            sys,
+            SyscallRegs {
+                x0: src,
+                x1: info.word(),
+                mrs,
+            },
+            x6,
+        );
+        self.msg[..FAST_MESSAGE_REGISTERS].copy_from_slice(&out.mrs);
+        (MessageInfo::from_word(out.x1), out.x0)
+    }
+
     fn fast_mrs(&self) -> [u64; FAST_MESSAGE_REGISTERS] {
         let mut mrs = [0u64; FAST_MESSAGE_REGISTERS];
         mrs.copy_from_slice(&self.msg[..FAST_MESSAGE_REGISTERS]);
@@ -176,8 +200,8 @@ impl IpcBuffer {
         self.send_like(Syscall::Reply, 0, info);
     }
 
-    /// Names `tcb` in kernel messages (DEBUG kernels only; the kernel halts if `tcb` is not a
-    /// TCB). The name is truncated to 959 bytes and stops at the first NUL. Corresponds to
+    /// Names `tcb` in kernel messages (debug kernels only: built for a release kernel this
+    /// does nothing; a debug kernel halts if `tcb` is not a TCB). The name is truncated to 959 bytes and stops at the first NUL. Corresponds to
     /// `seL4_DebugNameThread`.
     pub fn debug_name_thread(&mut self, tcb: Cap<cap_type::Tcb>, name: &str) {
         let bytes = name.as_bytes();
@@ -217,9 +241,51 @@ impl Cap<cap_type::Endpoint> {
         ipc.recv_like(Syscall::Call, self.cptr(), info).0
     }
 
-    /// Blocks for a message; returns its tag and the sender's badge. Corresponds to `seL4_Recv`.
+    /// Blocks for a message; returns its tag and the sender's badge. Corresponds to `seL4_Recv`
+    /// (non-MCS: a Call's reply capability goes to the caller slot; on MCS use
+    /// [`Self::recv_reply`] or, for messages that need no reply, [`Self::wait`]).
     pub fn recv(self, ipc: &mut IpcBuffer) -> (MessageInfo, Badge) {
         ipc.recv_like(Syscall::Recv, self.cptr(), MessageInfo::default())
+    }
+
+    /// Blocks for a message, keeping a caller's reply in `reply` (MCS: the reply object in
+    /// x6; non-MCS: plain Recv, `reply` is unused). Corresponds to `seL4_Recv` with a reply.
+    pub fn recv_reply(
+        self,
+        ipc: &mut IpcBuffer,
+        reply: Cap<cap_type::Reply>,
+    ) -> (MessageInfo, Badge) {
+        ipc.recv_like_x6(
+            Syscall::Recv,
+            self.cptr(),
+            MessageInfo::default(),
+            reply.cptr(),
+        )
+    }
+
+    /// Blocks for a message that needs no reply (a Send): `seL4_Wait` on MCS, `seL4_Recv`
+    /// otherwise. A Call received this way can never be answered.
+    pub fn wait(self, ipc: &mut IpcBuffer) -> (MessageInfo, Badge) {
+        let sys = if CONFIG.mcs {
+            Syscall::Wait
+        } else {
+            Syscall::Recv
+        };
+        ipc.recv_like(sys, self.cptr(), MessageInfo::default())
+    }
+
+    /// Sends a message of at most 4 words, all in registers, without touching any IPC buffer
+    /// (`seL4_Send` with length <= 4 and no caps; longer inputs are cut to 4 words). For
+    /// code that has no IPC buffer at hand, such as a panic handler printing.
+    pub fn send_registers(self, label: u64, words: &[u64]) {
+        crate::arch::send_registers(self.cptr(), label, words);
+    }
+
+    /// Calls with a message of at most 4 words, all in registers, without an IPC buffer, and
+    /// returns the reply tag. The receiver must answer with at most 4 words and no
+    /// capabilities (the kernel then writes nothing to the caller's buffer); the console does.
+    pub fn call_registers(self, label: u64, words: &[u64]) -> MessageInfo {
+        crate::arch::call_registers(self.cptr(), label, words)
     }
 
     /// Like [`Self::recv`] but returns badge 0 and an empty tag at once if no sender waits.
@@ -253,15 +319,23 @@ impl Cap<cap_type::Notification> {
     /// Blocks until signalled; returns the notification word and clears it.
     /// Corresponds to `seL4_Wait`.
     pub fn wait(self, ipc: &mut IpcBuffer) -> Badge {
-        ipc.recv_like(Syscall::Recv, self.cptr(), MessageInfo::default())
-            .1
+        let sys = if CONFIG.mcs {
+            Syscall::Wait
+        } else {
+            Syscall::Recv
+        };
+        ipc.recv_like(sys, self.cptr(), MessageInfo::default()).1
     }
 
     /// Returns and clears the notification word without blocking (0 if not signalled, so use
     /// non-zero badges). Corresponds to `seL4_Poll`.
     pub fn poll(self, ipc: &mut IpcBuffer) -> Badge {
-        ipc.recv_like(Syscall::NBRecv, self.cptr(), MessageInfo::default())
-            .1
+        let sys = if CONFIG.mcs {
+            Syscall::NBWait
+        } else {
+            Syscall::NBRecv
+        };
+        ipc.recv_like(sys, self.cptr(), MessageInfo::default()).1
     }
 }
 

@@ -1,8 +1,9 @@
-//! Small, self-contained seL4 bindings for aarch64 with hypervisor support (non-MCS, one core).
+//! Small, self-contained seL4 bindings for aarch64 with hypervisor support (one core), for the
+//! four supported kernel configurations (debug, release, MCS, MCS release: see [`Config`]).
 //!
 //! Written from the facts in the project's seL4 digest and the installed libsel4 headers; no
 //! libsel4 or rust-sel4 code is used. `sel4-build` checks every number here against an
-//! installed kernel (`SEL4_PREFIX`) and refuses kernels configured differently.
+//! installed kernel of each configuration and refuses kernels configured differently.
 //!
 //! # Layers
 //! - **Pure data** (host-tested): [`MessageInfo`], [`CapRights`], [`CNodeCapData`], [`Error`],
@@ -42,6 +43,7 @@ mod abi;
 mod arch;
 mod bootinfo;
 mod cap;
+mod config;
 mod error;
 mod fault;
 mod invocation;
@@ -61,9 +63,10 @@ pub use arch::{
 pub use bootinfo::{
     BOOT_INFO_FRAME_SIZE, BOOT_INFO_SIZE, BootInfo, BootInfoError, EXTRA_ID_FDT, EXTRA_ID_PADDING,
     ExtraChunk, ExtraChunks, MAX_BOOTINFO_UNTYPEDS, SlotRegion, UNTYPED_DESC_SIZE, UntypedDesc,
-    offset as bootinfo_offset,
+    boot_info_size, offset as bootinfo_offset,
 };
 pub use cap::{Badge, CPtr, Cap, CapType, FrameType, NULL_CAP, cap_type, init};
+pub use config::{CONFIG, Config};
 pub use error::{Error, NUM_ERRORS, Result};
 pub use fault::{
     Fault, cap_fault, label as fault_label, unknown_syscall, user_exception, vcpu_fault,
@@ -80,10 +83,11 @@ pub use message::{
 };
 pub use object::{
     ASID_POOL_BITS, ASID_POOL_INDEX_BITS, BADGE_BITS, ENDPOINT_BITS, HUGE_PAGE_BITS,
-    IPC_BUFFER_SIZE_BITS, LARGE_PAGE_BITS, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS, NOTIFICATION_BITS,
-    NUM_ASID_POOLS_BITS, OBJECT_TYPE_COUNT, ObjectType, PAGE_BITS, PAGE_TABLE_BITS,
-    PAGE_TABLE_INDEX_BITS, SLOT_BITS, TCB_BITS, USER_TOP, VCPU_BITS, VSPACE_BITS,
-    VSPACE_INDEX_BITS, VmAttributes, init_slot,
+    IPC_BUFFER_SIZE_BITS, LARGE_PAGE_BITS, MAX_UNTYPED_BITS, MIN_SCHED_CONTEXT_BITS,
+    MIN_UNTYPED_BITS, NOTIFICATION_BITS, NUM_ASID_POOLS_BITS, OBJECT_TYPE_COUNT, ObjectType,
+    PAGE_BITS, PAGE_TABLE_BITS, PAGE_TABLE_INDEX_BITS, REPLY_BITS, SLOT_BITS, TCB_BITS, USER_TOP,
+    VCPU_BITS, VSPACE_BITS, VSPACE_INDEX_BITS, VmAttributes, init_slot, notification_bits,
+    object_type_count,
 };
 pub use user_context::{USER_CONTEXT_WORDS, UserContext, VCPU_REG_NUM, VcpuReg};
 

@@ -1,7 +1,9 @@
 //! Object types for `Untyped_Retype`, object sizes, VM attributes and the initial cap slots.
 //!
-//! Sizes hold for the supported configuration (aarch64, hypervisor, PA44, non-MCS); the PA40
-//! build differs in `VSPACE_BITS` (13) and `USER_TOP`.
+//! Sizes hold for aarch64, hypervisor, PA44 (the PA40 build differs in `VSPACE_BITS` (13) and
+//! `USER_TOP`); where MCS differs, a `const fn` of the [`Config`] gives the value.
+
+use crate::config::{CONFIG, Config};
 
 /// `seL4_PageBits`: a small frame is 4 KiB.
 pub const PAGE_BITS: u32 = 12;
@@ -15,8 +17,16 @@ pub const SLOT_BITS: u32 = 5;
 pub const TCB_BITS: u32 = 11;
 /// `seL4_EndpointBits`.
 pub const ENDPOINT_BITS: u32 = 4;
-/// `seL4_NotificationBits` (non-MCS).
-pub const NOTIFICATION_BITS: u32 = 5;
+/// `seL4_NotificationBits` of `config` (32 bytes; 64 on MCS).
+pub const fn notification_bits(config: Config) -> u32 {
+    if config.mcs { 6 } else { 5 }
+}
+/// `seL4_NotificationBits` for the configuration this crate is built for.
+pub const NOTIFICATION_BITS: u32 = notification_bits(CONFIG);
+/// `seL4_ReplyBits` (MCS): a reply object is 32 bytes.
+pub const REPLY_BITS: u32 = 5;
+/// `seL4_MinSchedContextBits` (MCS): a scheduling context with no extra refills.
+pub const MIN_SCHED_CONTEXT_BITS: u32 = 7;
 /// `seL4_PageTableBits`.
 pub const PAGE_TABLE_BITS: u32 = 12;
 /// `seL4_PageTableIndexBits`: 512 entries per table.
@@ -44,46 +54,56 @@ pub const NUM_ASID_POOLS_BITS: u32 = 7;
 /// `seL4_ASIDPoolIndexBits`: 512 ASIDs per pool.
 pub const ASID_POOL_INDEX_BITS: u32 = 9;
 
-/// An object type for `Untyped_Retype` (`seL4_ObjectType` + the ARM extensions).
+/// An object type for `Untyped_Retype` (`seL4_ObjectType` + the ARM extensions). Numbers
+/// depend on the configuration ([`ObjectType::value_in`]): MCS inserts SchedContext and Reply.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-#[repr(u64)]
 pub enum ObjectType {
     /// `seL4_UntypedObject`: size_bits = log2 bytes.
-    Untyped = 0,
+    Untyped,
     /// `seL4_TCBObject`.
-    Tcb = 1,
+    Tcb,
     /// `seL4_EndpointObject`.
-    Endpoint = 2,
+    Endpoint,
     /// `seL4_NotificationObject`.
-    Notification = 3,
+    Notification,
     /// `seL4_CapTableObject` (a CNode): size_bits = log2 slots.
-    CNode = 4,
+    CNode,
+    /// `seL4_SchedContextObject` (MCS): size_bits = log2 bytes, at least [`MIN_SCHED_CONTEXT_BITS`].
+    SchedContext,
+    /// `seL4_ReplyObject` (MCS).
+    Reply,
     /// `seL4_ARM_HugePageObject` (1 GiB frame).
-    HugePage = 5,
+    HugePage,
     /// `seL4_ARM_VSpaceObject` (stage-2 root table).
-    VSpace = 6,
+    VSpace,
     /// `seL4_ARM_SmallPageObject` (4 KiB frame).
-    SmallPage = 7,
+    SmallPage,
     /// `seL4_ARM_LargePageObject` (2 MiB frame).
-    LargePage = 8,
+    LargePage,
     /// `seL4_ARM_PageTableObject`.
-    PageTable = 9,
+    PageTable,
     /// `seL4_ARM_VCPUObject`.
-    Vcpu = 10,
+    Vcpu,
 }
 
-/// `seL4_ObjectTypeCount` for the supported configuration.
-pub const OBJECT_TYPE_COUNT: u64 = 11;
-const _: () = assert!(ObjectType::ALL.len() as u64 == OBJECT_TYPE_COUNT);
+/// `seL4_ObjectTypeCount` of `config`.
+pub const fn object_type_count(config: Config) -> u64 {
+    if config.mcs { 13 } else { 11 }
+}
+
+/// `seL4_ObjectTypeCount` for the configuration this crate is built for.
+pub const OBJECT_TYPE_COUNT: u64 = object_type_count(CONFIG);
 
 impl ObjectType {
-    /// Every type, in number order.
-    pub const ALL: [ObjectType; 11] = [
+    /// Every type of any configuration, in MCS number order.
+    pub const ALL: [ObjectType; 13] = [
         ObjectType::Untyped,
         ObjectType::Tcb,
         ObjectType::Endpoint,
         ObjectType::Notification,
         ObjectType::CNode,
+        ObjectType::SchedContext,
+        ObjectType::Reply,
         ObjectType::HugePage,
         ObjectType::VSpace,
         ObjectType::SmallPage,
@@ -92,9 +112,46 @@ impl ObjectType {
         ObjectType::Vcpu,
     ];
 
-    /// The type number passed to `Untyped_Retype`.
+    /// The type number passed to `Untyped_Retype` in `config`, or `None` if that configuration
+    /// has no such object.
+    pub const fn value_in(self, config: Config) -> Option<u64> {
+        match (self, config.mcs) {
+            (ObjectType::Untyped, false) => Some(0),
+            (ObjectType::Untyped, true) => Some(0),
+            (ObjectType::Tcb, false) => Some(1),
+            (ObjectType::Tcb, true) => Some(1),
+            (ObjectType::Endpoint, false) => Some(2),
+            (ObjectType::Endpoint, true) => Some(2),
+            (ObjectType::Notification, false) => Some(3),
+            (ObjectType::Notification, true) => Some(3),
+            (ObjectType::CNode, false) => Some(4),
+            (ObjectType::CNode, true) => Some(4),
+            (ObjectType::SchedContext, false) => None,
+            (ObjectType::SchedContext, true) => Some(5),
+            (ObjectType::Reply, false) => None,
+            (ObjectType::Reply, true) => Some(6),
+            (ObjectType::HugePage, false) => Some(5),
+            (ObjectType::HugePage, true) => Some(7),
+            (ObjectType::VSpace, false) => Some(6),
+            (ObjectType::VSpace, true) => Some(8),
+            (ObjectType::SmallPage, false) => Some(7),
+            (ObjectType::SmallPage, true) => Some(9),
+            (ObjectType::LargePage, false) => Some(8),
+            (ObjectType::LargePage, true) => Some(10),
+            (ObjectType::PageTable, false) => Some(9),
+            (ObjectType::PageTable, true) => Some(11),
+            (ObjectType::Vcpu, false) => Some(10),
+            (ObjectType::Vcpu, true) => Some(12),
+        }
+    }
+
+    /// The type number in the configuration this crate is built for; for a type it lacks,
+    /// [`OBJECT_TYPE_COUNT`] (an invalid type, refused by the kernel).
     pub const fn value(self) -> u64 {
-        self as u64
+        match self.value_in(CONFIG) {
+            Some(v) => v,
+            None => OBJECT_TYPE_COUNT,
+        }
     }
 
     /// The libsel4 name, e.g. `seL4_ARM_VCPUObject`.
@@ -105,6 +162,8 @@ impl ObjectType {
             ObjectType::Endpoint => "seL4_EndpointObject",
             ObjectType::Notification => "seL4_NotificationObject",
             ObjectType::CNode => "seL4_CapTableObject",
+            ObjectType::SchedContext => "seL4_SchedContextObject",
+            ObjectType::Reply => "seL4_ReplyObject",
             ObjectType::HugePage => "seL4_ARM_HugePageObject",
             ObjectType::VSpace => "seL4_ARM_VSpaceObject",
             ObjectType::SmallPage => "seL4_ARM_SmallPageObject",
@@ -124,6 +183,8 @@ impl ObjectType {
             ObjectType::Tcb => TCB_BITS,
             ObjectType::Endpoint => ENDPOINT_BITS,
             ObjectType::Notification => NOTIFICATION_BITS,
+            ObjectType::SchedContext => size_bits,
+            ObjectType::Reply => REPLY_BITS,
             ObjectType::CNode => match size_bits.checked_add(SLOT_BITS) {
                 Some(b) => b,
                 None => return None,
@@ -237,10 +298,17 @@ mod tests {
     use super::{ObjectType, VmAttributes, init_slot};
 
     #[test]
-    fn object_numbers_are_dense() {
-        for (i, t) in ObjectType::ALL.iter().enumerate() {
-            assert_eq!(t.value(), i as u64, "{}", t.c_name());
+    fn object_numbers_are_dense_in_every_configuration() {
+        for config in crate::Config::ALL {
+            let numbers: std::vec::Vec<u64> = ObjectType::ALL
+                .iter()
+                .filter_map(|t| t.value_in(config))
+                .collect();
+            let dense: std::vec::Vec<u64> = (0..super::object_type_count(config)).collect();
+            assert_eq!(numbers, dense, "{config:?}");
         }
+        assert_eq!(ObjectType::Vcpu.value_in(crate::Config::MCS), Some(12));
+        assert_eq!(ObjectType::Reply.value_in(crate::Config::RELEASE), None);
     }
 
     #[test]

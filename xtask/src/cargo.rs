@@ -36,6 +36,10 @@ impl Dir {
 pub struct Workspace {
     /// The target directory (honours `CARGO_TARGET_DIR`).
     pub target_dir: PathBuf,
+    /// The kernel configuration seL4 programs and the root task are built for: its `sel4`
+    /// cargo features are enabled in those builds (`sel4::Config::features`). Cargo keeps the
+    /// artifacts of each feature set apart, so switching configurations rebuilds nothing twice.
+    pub sel4_config: sel4::Config,
     /// seL4 programs: bin target name -> package, for every bin of a package that depends on
     /// `sel4-runtime` (a package without it is not, or not yet, an seL4 program).
     pub programs: BTreeMap<String, String>,
@@ -99,6 +103,7 @@ impl Workspace {
         }
         Ok(Workspace {
             target_dir,
+            sel4_config: sel4::Config::DEBUG,
             programs,
             embeds,
         })
@@ -125,6 +130,7 @@ impl Workspace {
             return Ok(());
         }
         let mut cmd = self.cross(Dir::Programs, clippy);
+        self.select_config(&mut cmd);
         let mut embedded: Vec<&str> = Vec::new();
         for bin in bins {
             let package = self
@@ -162,6 +168,7 @@ impl Workspace {
     pub fn build_root_task(&self, plan_rs: &Path, clippy: bool) -> Result<PathBuf, String> {
         let mut cmd = self.cross(Dir::RootTask, clippy);
         cmd.args(["-p", "root-task", "--bin", "root-task"]);
+        self.select_config(&mut cmd);
         cmd.env("VCPU_PLAN_RS", plan_rs);
         if clippy {
             cmd.args(["--", "-D", "warnings"]);
@@ -179,6 +186,20 @@ impl Workspace {
         cmd.env_remove("SEL4_DTB");
         run(cmd, "building the loader image")?;
         Ok(self.binary(Dir::Loader, "vcpu-loader"))
+    }
+
+    /// Enables the `sel4` features of [`Self::sel4_config`] (for builds of packages that depend
+    /// on `sel4`).
+    pub fn select_config(&self, cmd: &mut Command) {
+        let features: Vec<String> = self
+            .sel4_config
+            .features()
+            .iter()
+            .map(|f| format!("sel4/{f}"))
+            .collect();
+        if !features.is_empty() {
+            cmd.args(["--features", &features.join(",")]);
+        }
     }
 
     fn cross(&self, dir: Dir, clippy: bool) -> Command {

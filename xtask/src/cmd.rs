@@ -145,8 +145,10 @@ pub fn check_manifests(files: &[String]) -> Result<(), String> {
 pub fn build(args: &[String]) -> Result<PathBuf, String> {
     let manifest = manifest_arg(args)?;
     let prefix = kernel::prefix(Network::Allowed)?;
-    kernel::check(&prefix)?;
-    image::build(&Workspace::load()?, &manifest, &prefix)
+    let info = kernel::check(&prefix)?;
+    let mut ws = Workspace::load()?;
+    ws.sel4_config = info.config;
+    image::build(&ws, &manifest, &prefix)
 }
 
 /// `run [--manifest FILE]`.
@@ -247,10 +249,19 @@ pub fn test_all(args: &[String]) -> Result<(), String> {
     if let Ok(prefix) = &kernel {
         host.env("SEL4_PREFIX", prefix);
     }
+    // The ABI test compares the bindings with every installed configuration too.
+    let others: Vec<PathBuf> = kernel::installed_supported()
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    if !others.is_empty() {
+        let joined = std::env::join_paths(&others).map_err(|e| e.to_string())?;
+        host.env("SEL4_BUILD_EXTRA_PREFIXES", joined);
+    }
     cargo::run(host, "host tests (cargo test)")?;
     build_targets(false)?;
     match kernel {
-        Ok(prefix) => test_qemu_with(&prefix, all_manifests()?, Duration::from_secs(300)),
+        Ok(prefix) => test_qemu_each(prefix, all_manifests()?, Duration::from_secs(300)),
         Err(Skip(why)) => {
             println!("QEMU tier: SKIPPED ({why})");
             Ok(())
@@ -306,13 +317,55 @@ pub fn test_qemu(args: &[String]) -> Result<(), String> {
         // `linux_manifests_agree` checks it): one Linux boot per tier run is enough.
         files.retain(|f| !f.ends_with(LINUX_MANIFEST));
     }
-    test_qemu_with(&prefix, files, timeout)
+    test_qemu_each(prefix, files, timeout)
+}
+
+/// Runs the QEMU tier on `selected` when the user chose a kernel (`SEL4_PREFIX`, `KERNEL`);
+/// otherwise on every installed supported configuration (at least `selected`, the default).
+fn test_qemu_each(selected: PathBuf, files: Vec<PathBuf>, timeout: Duration) -> Result<(), String> {
+    let mut kernels: Vec<(String, PathBuf)> = Vec::new();
+    if !kernel::one_selected() {
+        kernels = kernel::installed_supported()
+            .into_iter()
+            .map(|(n, p)| (n.to_string(), p))
+            .collect();
+    }
+    if !kernels.iter().any(|(_, p)| *p == selected) {
+        let name = sel4_build::config::check_config(&selected)
+            .map_or_else(|_| "selected".to_string(), |i| i.config.name().to_string());
+        kernels.insert(0, (name, selected));
+    }
+    let mut failed = Vec::new();
+    let all = kernels.len() > 1;
+    kernels.retain(|(name, prefix)| {
+        let runs = image::runs_on(prefix);
+        if let (Err(why), true) = (&runs, all) {
+            println!("QEMU tier on kernel `{name}`: SKIPPED ({why})");
+        }
+        runs.is_ok() || !all
+    });
+    for (name, prefix) in &kernels {
+        println!("== QEMU tier on kernel `{name}` ({})", prefix.display());
+        if let Err(e) = test_qemu_with(prefix, files.clone(), timeout) {
+            println!("== kernel `{name}`: {e}");
+            failed.push(format!("{name}: {e}"));
+        }
+    }
+    let names: Vec<&str> = kernels.iter().map(|(n, _)| n.as_str()).collect();
+    match failed.is_empty() {
+        true => {
+            println!("QEMU tier passed on kernel(s) {}", names.join(", "));
+            Ok(())
+        }
+        false => Err(format!("QEMU tier failed on {}", failed.join("; "))),
+    }
 }
 
 /// Checks the kernel at `prefix`, then boots and judges each manifest of `files`.
 fn test_qemu_with(prefix: &Path, files: Vec<PathBuf>, timeout: Duration) -> Result<(), String> {
-    kernel::check(prefix)?;
-    let ws = Workspace::load()?;
+    let info = kernel::check(prefix)?;
+    let mut ws = Workspace::load()?;
+    ws.sel4_config = info.config;
     let mut failures = Vec::new();
     let mut skipped = Vec::new();
     for file in &files {

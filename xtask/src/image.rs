@@ -72,10 +72,32 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
         .map_err(|e| format!("copying {} to {}: {e}", from.display(), to.display()))
 }
 
+/// Whether images can be built for the kernel at `prefix`: every configuration the check
+/// accepts except MCS ones, which the root task and the server do not support yet (they need
+/// scheduling contexts for every thread and reply objects instead of `CNode_SaveCaller`).
+pub fn runs_on(prefix: &Path) -> Result<(), String> {
+    let info = sel4_build::config::check_config(prefix).map_err(|e| e.to_string())?;
+    if info.config.mcs {
+        return Err(format!(
+            "configuration `{}`: the root task and the VCPU server do not support MCS kernels \
+             yet (scheduling contexts and reply objects); only the bindings and the ABI check do",
+            info.config.name()
+        ));
+    }
+    Ok(())
+}
+
 /// Builds the bootable image of the manifest at `path` with the kernel at `prefix` (already
-/// checked). Returns the image's path.
+/// checked; `ws.sel4_config` is its configuration), after the deployment check (a system with
+/// untrusted guests is refused on a debug kernel, see `deploy`). Returns the image's path.
 pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, String> {
+    runs_on(prefix)?;
     let system = load(path)?;
+    crate::deploy::check(
+        system.untrusted_guests.as_deref(),
+        ws.sel4_config,
+        &prefix.display().to_string(),
+    )?;
     let missing = missing(ws, &system);
     if !missing.is_empty() {
         return Err(format!(

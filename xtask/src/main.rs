@@ -18,6 +18,7 @@
 mod bench;
 mod cargo;
 mod cmd;
+mod deploy;
 mod image;
 mod kernel;
 mod linux;

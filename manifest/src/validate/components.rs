@@ -441,3 +441,50 @@ pub(crate) fn check_priorities(cx: &mut Ctx<'_>, comps: &[Comp], hv: Option<&Hv>
         );
     }
 }
+
+/// Name and program of the console component every system gets (see `plan::console`).
+pub const CONSOLE: &str = "console";
+/// Priority of the console's thread: above every component thread, below the root task, so a
+/// print is written as soon as it is made.
+pub const CONSOLE_PRIORITY: u8 = 254;
+/// Stack of the console's thread.
+pub const CONSOLE_STACK: u64 = 16 << 10;
+
+/// Appends the console component (isolated: it holds no endpoint to the server) and returns its
+/// index; `span` is where errors about it point (the system name). A manifest component of the
+/// same name is an error: the name is reserved.
+pub(crate) fn add_console(cx: &mut Ctx<'_>, comps: &mut Vec<Comp>, span: Span) -> usize {
+    if let Some(c) = comps.iter().find(|c| c.name == CONSOLE) {
+        cx.err(
+            ErrorKind::DuplicateName,
+            c.name_span.clone(),
+            "the component name `console` is reserved: every system gets the console component, \
+             which owns the UART",
+        );
+    }
+    comps.push(Comp {
+        name: CONSOLE.to_string(),
+        name_span: span.clone(),
+        program: CONSOLE.to_string(),
+        description: Some(
+            "the console: owns the PL011 UART; every component prints through it".into(),
+        ),
+        role: Role::Isolated,
+        role_span: span.clone(),
+        client_id: None,
+        cspace_bits: None,
+        heap_size: 0,
+        heap_span: None,
+        threads: vec![Thr {
+            name: "main".to_string(),
+            name_span: span.clone(),
+            id: None,
+            priority: CONSOLE_PRIORITY,
+            priority_span: span,
+            entry: 0,
+            stack_size: CONSOLE_STACK,
+        }],
+        endpoint: None,
+    });
+    comps.len() - 1
+}

@@ -21,8 +21,10 @@ pub(crate) struct Input<'a> {
     pub description: Option<String>,
     pub platform: Platform,
     pub kernel: KernelRequirements,
+    pub untrusted_guests: Option<String>,
     pub comps: &'a [Comp],
     pub server: usize,
+    pub console: usize,
     pub hv: Option<&'a Hv>,
     pub grants: &'a Grants,
     pub regions: &'a [Reg],
@@ -36,6 +38,24 @@ pub const DEFAULT_CSPACE_BITS: u8 = 10;
 /// Rights of the server's own endpoint: receive, send, and pass capabilities both ways.
 pub fn server_endpoint_rights() -> Rights {
     Rights::READ | Rights::WRITE | Rights::TRANSFER
+}
+
+/// The console endpoint capability of component `index`: the console's own receives
+/// (unbadged); every other component's sends and is answered (Write + GrantReply: a `Call`
+/// through a capability without GrantReply would leave the caller blocked for ever).
+pub fn console_cap(index: usize, console: usize) -> Cap {
+    use caps::sel4::Sel4Rights;
+    if index == console {
+        Cap::ConsoleEndpoint {
+            rights: Sel4Rights::READ.union(Sel4Rights::WRITE).word(),
+            badge: 0,
+        }
+    } else {
+        Cap::ConsoleEndpoint {
+            rights: Sel4Rights::WRITE.union(Sel4Rights::GRANT_REPLY).word(),
+            badge: plan::console::badge(index as u16),
+        }
+    }
 }
 
 /// Rights of a fault endpoint capability: send (and get a reply) only.
@@ -96,8 +116,10 @@ pub(crate) fn build(cx: &mut Ctx<'_>, input: Input<'_>) -> ValidatedSystem {
         description: input.description,
         platform: input.platform,
         kernel: input.kernel,
+        untrusted_guests: input.untrusted_guests,
         components,
         server: input.server,
+        console: input.console,
         hypervisor: input.hv.map(|hv| Hypervisor {
             untyped_size_bits: hv.untyped_size_bits.clone(),
             untyped_bytes: hv.untyped_bytes,
@@ -138,6 +160,10 @@ fn component(
     caps.push(CapPlan {
         slot: cspace::VSPACE,
         cap: Cap::VSpace,
+    });
+    caps.push(CapPlan {
+        slot: cspace::CONSOLE,
+        cap: console_cap(index, input.console),
     });
     if is_server {
         if input.hv.is_some() {

@@ -30,6 +30,10 @@ pub(crate) struct Reg {
 fn allowed(platform: &Platform, source: MemorySource) -> Range {
     match source {
         MemorySource::VmMemory => platform.vm_memory,
+        MemorySource::Device => Range {
+            start: platform.uart,
+            end: platform.uart + 0x1000,
+        },
         MemorySource::Ram => Range {
             start: platform.ram_reserved.end,
             end: platform.ram.end,
@@ -203,6 +207,7 @@ fn source_name(source: MemorySource) -> &'static str {
     match source {
         MemorySource::Ram => "RAM",
         MemorySource::VmMemory => "vm-memory",
+        MemorySource::Device => "device",
     }
 }
 
@@ -246,5 +251,23 @@ fn place_vm_memory(
                 }
             }
         }
+    }
+}
+
+/// The console's region: the PL011's 4 KiB of registers, mapped read-write (uncached, never
+/// executable) into the console component `owner`.
+pub(crate) fn console_region(owner: usize, platform: &Platform) -> Reg {
+    Reg {
+        owner,
+        name: "uart".to_string(),
+        size: 0x1000,
+        size_span: 0..0,
+        page_bits: 12,
+        source: MemorySource::Device,
+        paddr: Some(platform.uart),
+        paddr_given: true,
+        map: true,
+        writable: true,
+        guest: false,
     }
 }

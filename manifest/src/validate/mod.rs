@@ -71,12 +71,23 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
     };
 
     let (platform, kernel) = check_system(&mut cx, &raw);
+    let untrusted_guests = raw
+        .system
+        .get_ref()
+        .kernel
+        .as_ref()
+        .and_then(|k| k.untrusted_guests.as_ref())
+        .filter(|u| *u.get_ref())
+        .map(|u| {
+            let (line, col) = src.line_col(u.span().start);
+            format!("{}:{line}:{col}", src.name())
+        });
     let mut comps = components::check_components(&mut cx, &raw);
     let server = check_server_count(&mut cx, &raw, &comps);
     components::check_endpoints(&mut cx, &raw, &mut comps);
     let hv = grants::check_hypervisor(&mut cx, &raw, &platform, &kernel);
     let grants = grants::check_grants(&mut cx, &raw, &comps, hv.as_ref());
-    let regions = memory::check_regions(&mut cx, &raw, &comps, &platform);
+    let mut regions = memory::check_regions(&mut cx, &raw, &comps, &platform);
     // Out-of-range priorities were replaced by fallbacks; ordering them would only echo that.
     if !cx.errors.iter().any(|d| d.kind == ErrorKind::PriorityRange) {
         components::check_priorities(&mut cx, &comps, hv.as_ref());
@@ -87,6 +98,11 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
     let Some(server) = server else {
         return Err(cx.errors);
     };
+    let console = components::add_console(&mut cx, &mut comps, raw.system.get_ref().name.span());
+    regions.push(memory::console_region(console, &platform));
+    if !cx.errors.is_empty() {
+        return Err(cx.errors);
+    }
     let system = layout::build(
         &mut cx,
         layout::Input {
@@ -95,8 +111,10 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
             description: raw.system.get_ref().description.clone(),
             platform,
             kernel,
+            untrusted_guests,
             comps: &comps,
             server,
+            console,
             hv: hv.as_ref(),
             grants: &grants,
             regions: &regions,
@@ -158,7 +176,8 @@ fn check_system(cx: &mut Ctx<'_>, raw: &RawManifest) -> (Platform, KernelRequire
             cx.err(
                 ErrorKind::KernelRequirement,
                 mcs.span(),
-                "MCS kernels are not supported (the root task and server use the non-MCS API)",
+                "MCS kernels are not supported yet (the root task and server use the non-MCS API; \
+                 build against the `debug` or `release` kernel configuration)",
             );
         }
     }

@@ -10,6 +10,8 @@ mod plan_generated {
     static ELF_1: &[u8] = include_bytes!("/elf/vmm.elf");
     /// ELF of program `irq-source`.
     static ELF_2: &[u8] = include_bytes!("/elf/irq-source.elf");
+    /// ELF of program `console`.
+    static ELF_3: &[u8] = include_bytes!("/elf/console.elf");
 
     /// The boot plan of system `default`.
     pub static PLAN: Plan = Plan {
@@ -53,6 +55,7 @@ mod plan_generated {
                     CapPlan { slot: 4, cap: Cap::ServerEndpoint { rights: 0xf, badge: 0x0 } },
                     CapPlan { slot: 5, cap: Cap::DeviceFrame { paddr: 0x804_0000, size_bits: 12, rights: 0x3 } },
                     CapPlan { slot: 6, cap: Cap::DeviceFrame { paddr: 0x804_1000, size_bits: 12, rights: 0x3 } },
+                    CapPlan { slot: 8, cap: Cap::ConsoleEndpoint { rights: 0x9, badge: 0x1 } },
                     CapPlan { slot: 16, cap: Cap::Tcb { thread: 0 } },
                     CapPlan { slot: 32, cap: Cap::FaultEndpoint { rights: 0x9, badge: 0x4000_0000_0000_0000 } },
                     CapPlan { slot: 40, cap: Cap::Untyped { size_bits: 23 } },
@@ -108,6 +111,7 @@ mod plan_generated {
                 caps: &[
                     CapPlan { slot: 1, cap: Cap::CNode },
                     CapPlan { slot: 2, cap: Cap::VSpace },
+                    CapPlan { slot: 8, cap: Cap::ConsoleEndpoint { rights: 0x9, badge: 0x2 } },
                     CapPlan { slot: 16, cap: Cap::Tcb { thread: 0 } },
                     CapPlan { slot: 17, cap: Cap::Tcb { thread: 1 } },
                     CapPlan { slot: 24, cap: Cap::ServerEndpoint { rights: 0xd, badge: 0x8000_0001_0000_0001 } },
@@ -168,6 +172,7 @@ mod plan_generated {
                 caps: &[
                     CapPlan { slot: 1, cap: Cap::CNode },
                     CapPlan { slot: 2, cap: Cap::VSpace },
+                    CapPlan { slot: 8, cap: Cap::ConsoleEndpoint { rights: 0x9, badge: 0x3 } },
                     CapPlan { slot: 16, cap: Cap::Tcb { thread: 0 } },
                     CapPlan { slot: 24, cap: Cap::ServerEndpoint { rights: 0x9, badge: 0x8000_0002_0000_0003 } },
                     CapPlan { slot: 32, cap: Cap::FaultEndpoint { rights: 0x9, badge: 0x4000_0000_0002_0000 } },
@@ -175,8 +180,64 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
             },
+            ComponentPlan {
+                index: 3,
+                name: "console",
+                program: "console",
+                elf: ELF_3,
+                role: Role::Isolated,
+                client_id: 0,
+                cspace_size_bits: 10,
+                first_free_slot: 65,
+                heap_vaddr: 0x0,
+                heap_size: 0x0,
+                threads: &[
+                    ThreadPlan {
+                        index: 0,
+                        name: "main",
+                        id: 0,
+                        entry: 0,
+                        priority: 254,
+                        mcp: 0,
+                        stack_top: 0x2100_0000,
+                        stack_size: 0x4000,
+                        ipc_buffer: 0x1001_0000,
+                        tcb_slot: 16,
+                        endpoint_slot: 0,
+                        badge: 0x0,
+                        fault_slot: 32,
+                        fault_badge: 0x4000_0000_0003_0000,
+                    },
+                ],
+                caps: &[
+                    CapPlan { slot: 1, cap: Cap::CNode },
+                    CapPlan { slot: 2, cap: Cap::VSpace },
+                    CapPlan { slot: 8, cap: Cap::ConsoleEndpoint { rights: 0x3, badge: 0x0 } },
+                    CapPlan { slot: 16, cap: Cap::Tcb { thread: 0 } },
+                    CapPlan { slot: 32, cap: Cap::FaultEndpoint { rights: 0x9, badge: 0x4000_0000_0003_0000 } },
+                    CapPlan { slot: 64, cap: Cap::RegionFrames { region: 0, count: 1 } },
+                ],
+                regions: &[
+                    RegionPlan {
+                        name: "uart",
+                        size: 0x1000,
+                        page_bits: 12,
+                        source: MemorySource::Device,
+                        paddr: Some(0x900_0000),
+                        vaddr: Some(0x4000_0000),
+                        rights: 0x3,
+                        execute_never: true,
+                        guest: false,
+                        zero_fill: false,
+                        frame_slot: 64,
+                        frame_count: 1,
+                    },
+                ],
+                handles: &[],
+            },
         ],
         server: 0,
+        console: 3,
         hypervisor: Some(HypervisorPlan {
             untyped_size_bits: &[23],
             untyped_bytes: 0x80_0000,

@@ -8,4 +8,4 @@ pub use syscall::{
     SyscallRegs, debug_halt, debug_put_char, fault_on_null_cap, suspend_without_ipc_buffer,
     yield_now,
 };
-pub(crate) use syscall::{signal, syscall};
+pub(crate) use syscall::{call_registers, send_registers, signal, syscall, syscall_x6};

@@ -1,9 +1,14 @@
 //! The crate's only `unsafe` code: the `svc #0` trap, and turning kernel-provided addresses
 //! (IPC buffer, BootInfo frame) into references.
 //!
-//! Register convention (aarch64, non-MCS): x7 = syscall number; x0 = cptr in / badge out;
-//! x1 = message info both ways; x2..x5 = MR0..MR3 both ways. The kernel restores every other
+//! Register convention (aarch64): x7 = syscall number; x0 = cptr in / badge out; x1 = message
+//! info both ways; x2..x5 = MR0..MR3 both ways; on MCS also x6 = reply object (Recv,
+//! ReplyRecv) and x8 = send destination (NBSendRecv). The kernel restores every other
 //! register, so only x0..x5 are outputs.
+//!
+//! A syscall the configuration this crate is built for lacks (`Syscall::number` is `None`, e.g.
+//! any debug syscall on a release kernel, `Reply` on MCS) is never issued: the trap answers it
+//! like an `IllegalOperation` reply instead, so no code path can reach it on the kernel.
 //!
 //! Invariant that makes the safe API sound: a syscall that may read or write the IPC buffer is
 //! only made through [`syscall`], which borrows the buffer mutably for the duration of the trap
@@ -22,6 +27,7 @@ use crate::bootinfo::{BOOT_INFO_FRAME_SIZE, BootInfo, BootInfoError};
 use crate::cap::{CPtr, Cap, cap_type};
 use crate::invocation::Request;
 use crate::ipc_buffer::IpcBuffer;
+use crate::message::MessageInfo;
 
 /// The registers a syscall reads and writes (x0, x1, x2..x5).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -36,7 +42,60 @@ pub struct SyscallRegs {
 
 /// A syscall that may use the IPC buffer: the buffer is exclusively borrowed meanwhile.
 pub(crate) fn syscall(buf: &mut IpcBuffer, sys: Syscall, regs: SyscallRegs) -> SyscallRegs {
-    trap(Some(buf), sys, regs)
+    trap(Some(buf), sys, regs, 0)
+}
+
+/// Like [`syscall`], with x6 = `x6` (the MCS reply object of Recv and ReplyRecv; the send
+/// destination of NBSendWait).
+pub(crate) fn syscall_x6(
+    buf: &mut IpcBuffer,
+    sys: Syscall,
+    regs: SyscallRegs,
+    x6: u64,
+) -> SyscallRegs {
+    trap(Some(buf), sys, regs, x6)
+}
+
+/// Calls with a message of at most four words in registers, without an IPC buffer
+/// (`seL4_Call`, length <= 4, no caps): the kernel reads nothing from the caller's buffer, and
+/// writes nothing to it as long as the reply has at most four words and no caps (the
+/// caller's contract, see `Cap::<Endpoint>::call_registers`). Returns the reply tag.
+pub(crate) fn call_registers(dest: CPtr, label: u64, words: &[u64]) -> MessageInfo {
+    let n = words.len().min(4);
+    let mut mrs = [0u64; 4];
+    mrs[..n].copy_from_slice(&words[..n]);
+    let info = MessageInfo::new(label, 0, 0, n as u64);
+    let out = trap(
+        None,
+        Syscall::Call,
+        SyscallRegs {
+            x0: dest,
+            x1: info.word(),
+            mrs,
+        },
+        0,
+    );
+    MessageInfo::from_word(out.x1)
+}
+
+/// Sends a message of at most four words, all in registers, without an IPC buffer
+/// (`seL4_Send` with length <= 4 and no caps: the kernel copies MR0..3 from x2..x5 and reads
+/// nothing from the sender's buffer). Longer lengths and extra caps are cut off.
+pub(crate) fn send_registers(dest: CPtr, label: u64, words: &[u64]) {
+    let n = words.len().min(4);
+    let mut mrs = [0u64; 4];
+    mrs[..n].copy_from_slice(&words[..n]);
+    let info = MessageInfo::new(label, 0, 0, n as u64);
+    trap(
+        None,
+        Syscall::Send,
+        SyscallRegs {
+            x0: dest,
+            x1: info.word(),
+            mrs,
+        },
+        0,
+    );
 }
 
 /// Signals a notification (`seL4_Signal`). Send with an empty tag: the kernel copies no
@@ -49,16 +108,17 @@ pub(crate) fn signal(ntfn: CPtr) {
             x0: ntfn,
             ..SyscallRegs::default()
         },
+        0,
     );
 }
 
 /// Gives up the rest of the time slice (`seL4_Yield`). Uses no registers and no buffer.
 pub fn yield_now() {
-    trap(None, Syscall::Yield, SyscallRegs::default());
+    trap(None, Syscall::Yield, SyscallRegs::default(), 0);
 }
 
-/// Prints one byte on the kernel console (`seL4_DebugPutChar`, PRINTING kernels only; on a
-/// kernel without it this becomes an UnknownSyscall fault). Uses only x0.
+/// Prints one byte on the kernel console (`seL4_DebugPutChar`, debug kernels only; built for a
+/// release kernel it does nothing). Uses only x0.
 pub fn debug_put_char(c: u8) {
     trap(
         None,
@@ -67,12 +127,14 @@ pub fn debug_put_char(c: u8) {
             x0: u64::from(c),
             ..SyscallRegs::default()
         },
+        0,
     );
 }
 
-/// Halts the whole machine (`seL4_DebugHalt`, DEBUG kernels only). Uses no buffer.
+/// Halts the whole machine (`seL4_DebugHalt`, debug kernels only; built for a release kernel it
+/// does nothing). Uses no buffer.
 pub fn debug_halt() {
-    trap(None, Syscall::DebugHalt, SyscallRegs::default());
+    trap(None, Syscall::DebugHalt, SyscallRegs::default(), 0);
 }
 
 /// Suspends `tcb` without an IPC buffer (for panic handlers). Corresponds to
@@ -87,7 +149,7 @@ pub fn suspend_without_ipc_buffer(tcb: Cap<cap_type::Tcb>) {
         x1: request.info().word(),
         mrs: [0; 4],
     };
-    trap(None, Syscall::Send, regs);
+    trap(None, Syscall::Send, regs, 0);
 }
 
 /// Stops the calling thread by raising a cap fault: `Call` on the null cptr. The kernel looks the
@@ -98,7 +160,7 @@ pub fn suspend_without_ipc_buffer(tcb: Cap<cap_type::Tcb>) {
 /// it faults again.
 pub fn fault_on_null_cap() -> ! {
     loop {
-        trap(None, Syscall::Call, SyscallRegs::default());
+        trap(None, Syscall::Call, SyscallRegs::default(), 0);
     }
 }
 
@@ -143,8 +205,19 @@ impl BootInfo<'static> {
     }
 }
 
+/// The answer to a syscall this configuration lacks: an `IllegalOperation` reply, badge 0.
+fn absent(mut regs: SyscallRegs) -> SyscallRegs {
+    regs.x0 = 0;
+    let illegal = crate::error::Error::IllegalOperation.code();
+    regs.x1 = crate::message::MessageInfo::new(illegal, 0, 0, 0).word();
+    regs
+}
+
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
-fn trap(buf: Option<&mut IpcBuffer>, sys: Syscall, regs: SyscallRegs) -> SyscallRegs {
+fn trap(buf: Option<&mut IpcBuffer>, sys: Syscall, regs: SyscallRegs, x6: u64) -> SyscallRegs {
+    let Some(number) = sys.number() else {
+        return absent(regs);
+    };
     let buf_addr: *mut IpcBuffer = match buf {
         Some(b) => b,
         None => core::ptr::null_mut(),
@@ -169,7 +242,8 @@ fn trap(buf: Option<&mut IpcBuffer>, sys: Syscall, regs: SyscallRegs) -> Syscall
             inout("x3") x3,
             inout("x4") x4,
             inout("x5") x5,
-            in("x7") sys.number(),
+            in("x6") x6,
+            in("x7") number,
             options(nostack),
         );
     }
@@ -181,14 +255,13 @@ fn trap(buf: Option<&mut IpcBuffer>, sys: Syscall, regs: SyscallRegs) -> Syscall
 }
 
 #[cfg(not(all(target_arch = "aarch64", target_os = "none")))]
-fn trap(buf: Option<&mut IpcBuffer>, sys: Syscall, mut regs: SyscallRegs) -> SyscallRegs {
+fn trap(buf: Option<&mut IpcBuffer>, sys: Syscall, mut regs: SyscallRegs, _x6: u64) -> SyscallRegs {
+    if sys.number().is_none() {
+        return absent(regs);
+    }
     match host::handler() {
         Some(handler) => handler(sys, &mut regs, buf),
-        None => {
-            regs.x0 = 0;
-            let illegal = crate::error::Error::IllegalOperation.code();
-            regs.x1 = crate::message::MessageInfo::new(illegal, 0, 0, 0).word();
-        }
+        None => regs = absent(regs),
     }
     regs
 }

@@ -8,6 +8,7 @@
 
 mod cnode;
 mod irq;
+mod mcs;
 mod paging;
 mod tcb;
 mod untyped;
@@ -35,6 +36,7 @@ pub const MAX_RESPONSE_WORDS: usize = USER_CONTEXT_WORDS;
 /// One invocation, ready to send: the tag, the word arguments and the cap arguments.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Request {
+    id: InvocationLabel,
     info: MessageInfo,
     words: [u64; MAX_REQUEST_WORDS],
     caps: [CPtr; MSG_MAX_EXTRA_CAPS],
@@ -45,6 +47,7 @@ impl Request {
     /// [`MAX_REQUEST_WORDS`] words and 3 caps are kept; the builders never pass more).
     pub fn new(label: InvocationLabel, words: &[u64], caps: &[CPtr]) -> Request {
         let mut r = Request {
+            id: label,
             info: MessageInfo::default(),
             words: [0; MAX_REQUEST_WORDS],
             caps: [0; MSG_MAX_EXTRA_CAPS],
@@ -62,9 +65,15 @@ impl Request {
         self.info
     }
 
-    /// The invocation label.
+    /// The invocation label (its number in the configuration this crate is built for).
     pub fn label(&self) -> u64 {
         self.info.label()
+    }
+
+    /// Which method the request invokes (its number in any configuration is
+    /// `label_id().value_in(config)`).
+    pub fn label_id(&self) -> InvocationLabel {
+        self.id
     }
 
     /// The word arguments (MR0..), `info().length()` of them.

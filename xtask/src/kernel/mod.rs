@@ -104,10 +104,40 @@ pub fn ensure(
     Ok(entry.install)
 }
 
-/// Checks the kernel at `prefix`; prints its warnings.
+/// The cached installs of every configuration the project supports (`sel4::Config::ALL`) that
+/// are built, in that order, with their names. Never builds anything.
+pub fn installed_supported() -> Vec<(&'static str, PathBuf)> {
+    let (Ok(root), spec) = (cache::root(), Spec::from_env()) else {
+        return Vec::new();
+    };
+    let Ok(commit) = source::intended_commit(&spec, &root) else {
+        return Vec::new();
+    };
+    sel4::Config::ALL
+        .iter()
+        .filter_map(|c| KernelConfig::find(c.name()).ok())
+        .map(|c| (c.name, Entry::new(&root, c, &commit)))
+        .filter(|(_, e)| e.is_complete())
+        .map(|(n, e)| (n, e.install))
+        .collect()
+}
+
+/// True if the user chose one kernel (`SEL4_PREFIX` or `KERNEL`).
+pub fn one_selected() -> bool {
+    ["SEL4_PREFIX", "KERNEL"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|p| !p.is_empty()))
+}
+
+/// Checks the kernel at `prefix`; says which configuration it is and prints its warnings.
 pub fn check(prefix: &Path) -> Result<KernelInfo, String> {
     let refused = |why: String| format!("the kernel at {} is refused:\n{why}", prefix.display());
     let info = sel4_build::config::check_config(prefix).map_err(|e| refused(e.to_string()))?;
+    println!(
+        "xtask: kernel at {}: configuration `{}`",
+        prefix.display(),
+        info.config.name()
+    );
     for w in &info.warnings {
         eprintln!("xtask: warning: kernel at {}: {w}", prefix.display());
     }
