@@ -269,5 +269,6 @@ pub(crate) fn console_region(owner: usize, platform: &Platform) -> Reg {
         map: true,
         writable: true,
         guest: false,
+        preload: None,
     }
 }
