@@ -51,6 +51,8 @@ fn main() {
             .ok();
         }
     }
+    let cores = kernel_cores();
+    writeln!(payload, "pub const KERNEL_CORES: u64 = {cores};").ok();
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR unset")));
     if let Err(e) = fs::write(out.join("payload.rs"), payload) {
         fail(&format!("cannot write payload.rs: {e}"));
@@ -61,6 +63,41 @@ fn main() {
     println!("cargo:rerun-if-changed={}", script.display());
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
         println!("cargo:rustc-link-arg-bins=-T{}", script.display());
+    }
+}
+
+/// The cores the kernel expects (`MAX_NUM_NODES` of the install the kernel ELF comes from,
+/// `<prefix>/bin/kernel.elf` next to `<prefix>/libsel4/include/kernel/gen_config.json`); 1 for
+/// a kernel outside an install. An SMP kernel waits at boot until that many cores entered it.
+fn kernel_cores() -> u64 {
+    let Some(elf) = env::var_os("SEL4_KERNEL_ELF") else {
+        return 1;
+    };
+    let elf = resolve("SEL4_KERNEL_ELF", Path::new(&elf));
+    let Some(prefix) = elf.parent().and_then(Path::parent) else {
+        return 1;
+    };
+    let config = prefix.join("libsel4/include/kernel/gen_config.json");
+    println!("cargo:rerun-if-changed={}", config.display());
+    let Ok(text) = fs::read_to_string(&config) else {
+        return 1;
+    };
+    let key = "\"MAX_NUM_NODES\":";
+    let Some(rest) = text.find(key).map(|i| &text[i + key.len()..]) else {
+        return 1;
+    };
+    let digits: String = rest
+        .trim_start()
+        .trim_start_matches('"')
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    match digits.parse::<u64>() {
+        Ok(n @ 1..=8) => n,
+        _ => fail(&format!(
+            "{}: MAX_NUM_NODES is not a number from 1 to 8",
+            config.display()
+        )),
     }
 }
 

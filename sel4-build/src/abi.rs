@@ -244,11 +244,12 @@ impl fmt::Display for AbiReport {
 impl Headers {
     /// The `sel4` crate's configuration these headers belong to: MCS from
     /// `CONFIG_KERNEL_MCS`, debug from `CONFIG_DEBUG_BUILD` (the configuration check makes
-    /// sure `CONFIG_PRINTING` agrees).
+    /// sure `CONFIG_PRINTING` agrees), SMP from `CONFIG_ENABLE_SMP_SUPPORT`.
     pub fn sel4_config(&self) -> sel4::Config {
         sel4::Config {
             mcs: self.config.is_defined("CONFIG_KERNEL_MCS"),
             debug: self.config.is_defined("CONFIG_DEBUG_BUILD"),
+            smp: self.config.is_defined("CONFIG_ENABLE_SMP_SUPPORT"),
         }
     }
 }

@@ -9,14 +9,15 @@
 //! | `CONFIG_PLAT_QEMU_ARM_VIRT` | on | the loader, memory map and devices are QEMU `virt`'s |
 //! | `CONFIG_ARM_HYPERVISOR_SUPPORT` | on | VCPU objects and EL2 exist only then |
 //! | `CONFIG_KERNEL_MCS` | either | selects `mcs`/`mcs-release` (the bindings have both APIs) |
-//! | `CONFIG_MAX_NUM_NODES` | 1 | the runtime is uniprocessor |
+//! | `CONFIG_MAX_NUM_NODES` | 1 to 8 | GICv2 serves at most 8 cores; more than 1 selects `smp`/`mcs-smp` (`CONFIG_ENABLE_SMP_SUPPORT`) |
 //! | `CONFIG_ARM_PA_SIZE_BITS_44` | on | loader TCR_EL2 value, VSpace size and page-table depth |
 //! | `CONFIG_ARM_GIC_V3_SUPPORT` | off | the VCPU server drives a GICv2 virtual CPU interface |
 //! | `CONFIG_DEBUG_BUILD`, `CONFIG_PRINTING` | both on or both off | a debug or a release configuration: the bindings offer the debug syscalls exactly when both are on |
 //! | `CONFIG_HARDWARE_DEBUG_API`, `CONFIG_ARM_SMMU`, `CONFIG_TK1_SMMU` | off | they renumber labels or object types |
 //!
-//! An accepted install is exactly one of the four supported configurations (`debug`,
-//! `release`, `mcs`, `mcs-release`: [`sel4::Config`]), named in [`KernelInfo::config`].
+//! An accepted install is exactly one of the six supported configurations (`debug`,
+//! `release`, `mcs`, `mcs-release`, `smp`, `mcs-smp`: [`sel4::Config`]), named in
+//! [`KernelInfo::config`]; its number of cores (QEMU's `-smp`) is [`KernelInfo::cores`].
 //!
 //! Soft (reported in [`KernelInfo::warnings`]): `CONFIG_ALLOW_SMC_CALLS` off (no PSCI power-off, so QEMU runs end by
 //! timeout), an untyped-list size other than 230 (BootInfo size; the ABI check reports it).
@@ -53,6 +54,8 @@ pub struct KernelInfo {
     pub cpu: Option<String>,
     /// Which supported configuration it is.
     pub config: sel4::Config,
+    /// `CONFIG_MAX_NUM_NODES`: the cores the kernel runs on (QEMU is started with as many).
+    pub cores: u32,
     /// `CONFIG_DEBUG_BUILD`.
     pub debug_build: bool,
     /// `CONFIG_ALLOW_SMC_CALLS`.
@@ -136,8 +139,9 @@ impl fmt::Display for ConfigError {
                 }
                 write!(
                     f,
-                    "(supported: aarch64 qemu-arm-virt, hypervisor, one core, PA44, GICv2, in the \
-                     configurations debug, release, mcs and mcs-release)"
+                    "(supported: aarch64 qemu-arm-virt, hypervisor, PA44, GICv2, in the \
+                     configurations debug, release, mcs, mcs-release (one core), smp and mcs-smp \
+                     (debug builds on 2 to 8 cores))"
                 )
             }
         }
@@ -271,10 +275,17 @@ fn evaluate(
     );
     let nodes = num("CONFIG_MAX_NUM_NODES").unwrap_or(1);
     need(
-        nodes == 1,
+        (1..=8).contains(&nodes),
         "CONFIG_MAX_NUM_NODES",
         nodes.to_string(),
-        "1 (SMP is not yet supported: the runtime is uniprocessor)",
+        "1 to 8 (the GICv2 distributor serves at most 8 cores)",
+    );
+    let smp = on("CONFIG_ENABLE_SMP_SUPPORT");
+    need(
+        smp == (nodes > 1),
+        "CONFIG_ENABLE_SMP_SUPPORT",
+        format!("{} with CONFIG_MAX_NUM_NODES {nodes}", state(smp)),
+        "enabled exactly when CONFIG_MAX_NUM_NODES > 1",
     );
     need(
         on("CONFIG_ARM_PA_SIZE_BITS_44"),
@@ -312,6 +323,17 @@ fn evaluate(
     ] {
         need(!on(opt), opt, state(on(opt)), why);
     }
+    let config = sel4::Config {
+        mcs: on("CONFIG_KERNEL_MCS"),
+        debug: debug_build,
+        smp,
+    };
+    need(
+        config.is_supported() || debug_build != printing,
+        "CONFIG_DEBUG_BUILD",
+        format!("{} on several cores", state(debug_build)),
+        "enabled on SMP kernels (the project builds and tests no SMP release configuration)",
+    );
     if !problems.is_empty() {
         return Err(ConfigError::Unsupported {
             prefix: prefix.to_path_buf(),
@@ -319,10 +341,6 @@ fn evaluate(
         });
     }
     let mut warnings = Vec::new();
-    let config = sel4::Config {
-        mcs: on("CONFIG_KERNEL_MCS"),
-        debug: debug_build,
-    };
     let smc_calls_allowed = on("CONFIG_ALLOW_SMC_CALLS");
     if !smc_calls_allowed {
         warnings.push(
@@ -347,6 +365,7 @@ fn evaluate(
         platform: plat,
         cpu,
         config,
+        cores: u32::try_from(nodes).unwrap_or(1),
         debug_build,
         smc_calls_allowed,
         root_cnode_size_bits: u32::try_from(num("CONFIG_ROOT_CNODE_SIZE_BITS").unwrap_or(0))

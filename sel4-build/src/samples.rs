@@ -335,6 +335,13 @@ pub fn samples(config: sel4::Config) -> Vec<Sample> {
         v.retain(|(name, _, _)| *name != "seL4_CNode_SaveCaller" && !tcb_layout.contains(name));
         v.extend(mcs_samples());
     }
+    if config.smp && !config.mcs {
+        v.push((
+            "seL4_TCB_SetAffinity",
+            args(&[("affinity", 3)]),
+            Request::tcb_set_affinity(3),
+        ));
+    }
     v
 }
 

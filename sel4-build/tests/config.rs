@@ -78,7 +78,12 @@ fn each_unsupported_option_is_named_with_what_is_supported() {
         ("x86_64", "CONFIG_SEL4_ARCH", "x86_64"),
         ("not_qemu", "CONFIG_PLAT", "odroidc4"),
         ("no_hyp", "CONFIG_ARM_HYPERVISOR_SUPPORT", "disabled"),
-        ("smp", "CONFIG_MAX_NUM_NODES", "4"),
+        ("smp16", "CONFIG_MAX_NUM_NODES", "16"),
+        (
+            "smp_release",
+            "CONFIG_DEBUG_BUILD",
+            "disabled on several cores",
+        ),
         ("pa40", "CONFIG_ARM_PA_SIZE_BITS_44", "disabled"),
         ("gicv3", "CONFIG_ARM_GIC_V3_SUPPORT", "enabled"),
         (
@@ -102,6 +107,18 @@ fn each_unsupported_option_is_named_with_what_is_supported() {
 #[test]
 fn all_problems_are_reported_at_once() {
     let (options, _) = refused("smp_and_gicv3");
+    assert_eq!(options, ["CONFIG_ARM_GIC_V3_SUPPORT"]);
+    let (_d, p) = prefix("pa40");
+    let mut json = fs::read_to_string(Path::new(FIXTURES).join("smp16.gen_config.json")).unwrap();
+    json = json.replace(
+        "\"ARM_GIC_V3_SUPPORT\": false",
+        "\"ARM_GIC_V3_SUPPORT\": true",
+    );
+    fs::write(p.join("libsel4/include/kernel/gen_config.json"), json).unwrap();
+    let Err(ConfigError::Unsupported { problems, .. }) = check_config(&p) else {
+        panic!("expected Unsupported");
+    };
+    let options: Vec<&str> = problems.iter().map(|u| u.option).collect();
     assert_eq!(
         options,
         ["CONFIG_MAX_NUM_NODES", "CONFIG_ARM_GIC_V3_SUPPORT"]
@@ -115,10 +132,13 @@ fn each_supported_configuration_is_named() {
         ("release_no_smc", sel4::Config::RELEASE),
         ("mcs", sel4::Config::MCS),
         ("mcs_release", sel4::Config::MCS_RELEASE),
+        ("smp", sel4::Config::SMP),
+        ("mcs_smp", sel4::Config::MCS_SMP),
     ] {
         let (_d, p) = prefix(fixture);
         let info = check_config(&p).unwrap_or_else(|e| panic!("{fixture}: {e}"));
         assert_eq!(info.config, config, "{fixture}");
+        assert_eq!(info.cores, if config.smp { 4 } else { 1 }, "{fixture}");
     }
     let (options, _) = refused("mcs_and_gicv3");
     assert_eq!(options, ["CONFIG_ARM_GIC_V3_SUPPORT"]);

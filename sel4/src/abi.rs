@@ -1,6 +1,6 @@
 //! Syscall numbers and invocation labels of every supported kernel configuration
-//! ([`Config`]): aarch64, hypervisor, one core, no SMMU, no hardware-debug API, MCS or not,
-//! debug or release. `sel4-build`'s ABI test compares each one, by its C name, with the
+//! ([`Config`]): aarch64, hypervisor, no SMMU, no hardware-debug API, MCS or not, debug or
+//! release, one core or several (SMP). `sel4-build`'s ABI test compares each one, by its C name, with the
 //! headers of every installed configuration.
 
 use crate::config::{CONFIG, Config};
@@ -45,11 +45,15 @@ pub enum Syscall {
     DebugSnapshot,
     /// `seL4_SysDebugNameThread`: debug kernels only: name a thread in kernel messages.
     DebugNameThread,
+    /// `seL4_SysDebugSendIPI`: debug SMP kernels only: send an SGI to a core.
+    DebugSendIPI,
+    /// `seL4_SysDebugGetThreadAffinity`: debug SMP kernels only: the core a thread runs on.
+    DebugGetThreadAffinity,
 }
 
 impl Syscall {
     /// Every syscall of any supported configuration.
-    pub const ALL: [Syscall; 18] = [
+    pub const ALL: [Syscall; 20] = [
         Syscall::Call,
         Syscall::ReplyRecv,
         Syscall::NBSendRecv,
@@ -68,6 +72,8 @@ impl Syscall {
         Syscall::DebugCapIdentify,
         Syscall::DebugSnapshot,
         Syscall::DebugNameThread,
+        Syscall::DebugSendIPI,
+        Syscall::DebugGetThreadAffinity,
     ];
 
     /// The value for x7 in `config`, or `None` if that configuration has no such syscall.
@@ -181,6 +187,20 @@ impl Syscall {
                     None
                 }
             }
+            (Syscall::DebugSendIPI, mcs) => {
+                if config.debug && config.smp {
+                    Some(if mcs { -18 } else { -15 })
+                } else {
+                    None
+                }
+            }
+            (Syscall::DebugGetThreadAffinity, mcs) => {
+                if config.debug && config.smp {
+                    Some(if mcs { -19 } else { -16 })
+                } else {
+                    None
+                }
+            }
         }
     }
 
@@ -200,6 +220,8 @@ impl Syscall {
                 | Syscall::DebugCapIdentify
                 | Syscall::DebugSnapshot
                 | Syscall::DebugNameThread
+                | Syscall::DebugSendIPI
+                | Syscall::DebugGetThreadAffinity
         )
     }
 
@@ -224,6 +246,8 @@ impl Syscall {
             Syscall::DebugCapIdentify => "seL4_SysDebugCapIdentify",
             Syscall::DebugSnapshot => "seL4_SysDebugSnapshot",
             Syscall::DebugNameThread => "seL4_SysDebugNameThread",
+            Syscall::DebugSendIPI => "seL4_SysDebugSendIPI",
+            Syscall::DebugGetThreadAffinity => "seL4_SysDebugGetThreadAffinity",
         }
     }
 }
@@ -235,7 +259,9 @@ macro_rules! labels {
         /// Only the labels the project uses or that sit between them are listed; the C names
         /// are the generated enumerators of `sel4/invocation.h`, `sel4/sel4_arch/invocation.h`
         /// and `sel4/arch/invocation.h`. Numbers depend on the configuration
-        /// ([`InvocationLabel::value_in`]).
+        /// ([`InvocationLabel::value_in`]): the table gives the one-core numbers (non-MCS,
+        /// MCS); a non-MCS SMP kernel inserts `TCBSetAffinity` after `TCBUnbindNotification`,
+        /// moving every later label up by one.
         #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
         #[allow(non_camel_case_types)] // variant names are the C enumerators
         pub enum InvocationLabel {
@@ -255,8 +281,16 @@ macro_rules! labels {
 
             /// The label in `config`, or `None` if that configuration has no such method.
             pub const fn value_in(self, config: Config) -> Option<u64> {
-                match self {
+                let one_core = match self {
                     $(InvocationLabel::$name => if config.mcs { $mcs } else { $non_mcs },)*
+                };
+                let affinity = !config.mcs && config.smp;
+                match (self, one_core) {
+                    (InvocationLabel::TCBSetAffinity, _) => {
+                        if affinity { Some(SET_AFFINITY_SMP) } else { None }
+                    }
+                    (_, Some(v)) if affinity && v >= SET_AFFINITY_SMP => Some(v + 1),
+                    (_, v) => v,
                 }
             }
         }
@@ -294,6 +328,8 @@ labels! {
     TCBBindNotification = Some(13), Some(14);
     /// `seL4_TCB_UnbindNotification`.
     TCBUnbindNotification = Some(14), Some(15);
+    /// `seL4_TCB_SetAffinity` (non-MCS SMP only; its number is `SET_AFFINITY_SMP`).
+    TCBSetAffinity = None, None;
     /// `seL4_TCB_SetTLSBase`.
     TCBSetTLSBase = Some(15), Some(16);
     /// `seL4_TCB_SetFlags`.
@@ -384,6 +420,9 @@ labels! {
     ARMIRQIssueIRQHandlerTrigger = Some(54), Some(60);
 }
 
+/// `TCBSetAffinity` on a non-MCS SMP kernel: right after `TCBUnbindNotification` (14).
+const SET_AFFINITY_SMP: u64 = 15;
+
 impl InvocationLabel {
     /// The label value for the message-info word in the configuration this crate is built for
     /// ([`CONFIG`]); 0 (`InvalidInvocation`, refused by the kernel) for a method that
@@ -409,9 +448,10 @@ mod tests {
                     assert!(n < 0 && !seen.contains(&n), "{} in {config:?}", s.c_name());
                     seen.push(n);
                 }
+                let smp_only = matches!(s, Syscall::DebugSendIPI | Syscall::DebugGetThreadAffinity);
                 assert_eq!(
                     s.is_debug() && s.number_in(config).is_some(),
-                    s.is_debug() && config.debug
+                    s.is_debug() && config.debug && (config.smp || !smp_only)
                 );
             }
         }
@@ -442,5 +482,35 @@ mod tests {
         assert_eq!(InvocationLabel::CNodeRotate.value_in(Config::MCS), Some(25));
         assert_eq!(InvocationLabel::CNodeSaveCaller.value_in(Config::MCS), None);
         assert_eq!(InvocationLabel::ARMVCPUSetTCB.c_name(), "ARMVCPUSetTCB");
+        assert_eq!(
+            InvocationLabel::TCBSetAffinity.value_in(Config::SMP),
+            Some(15)
+        );
+        assert_eq!(
+            InvocationLabel::TCBSetTLSBase.value_in(Config::SMP),
+            Some(16)
+        );
+        assert_eq!(
+            InvocationLabel::ARMVCPUSetTCB.value_in(Config::SMP),
+            Some(50)
+        );
+        assert_eq!(
+            InvocationLabel::TCBSetAffinity.value_in(Config::DEBUG),
+            None
+        );
+        assert_eq!(
+            InvocationLabel::TCBSetAffinity.value_in(Config::MCS_SMP),
+            None
+        );
+        assert_eq!(
+            InvocationLabel::ARMVCPUSetTCB.value_in(Config::MCS_SMP),
+            Some(55)
+        );
+        assert_eq!(Syscall::DebugSendIPI.number_in(Config::SMP), Some(-15));
+        assert_eq!(
+            Syscall::DebugGetThreadAffinity.number_in(Config::MCS_SMP),
+            Some(-19)
+        );
+        assert_eq!(Syscall::DebugSendIPI.number_in(Config::DEBUG), None);
     }
 }

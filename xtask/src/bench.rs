@@ -40,7 +40,7 @@ pub fn bench_linux(args: &[String]) -> Result<(), String> {
         ));
     }
     let prefix = kernel::prefix(crate::kernel::source::Network::Allowed)?;
-    kernel::check(&prefix)?;
+    let info = kernel::check(&prefix)?;
     let cmdline = linux::cmdline(linux::CMDLINE_QUIET);
     let files = linux::guest_files()?;
     let ws = Workspace::load()?;
@@ -51,7 +51,7 @@ pub fn bench_linux(args: &[String]) -> Result<(), String> {
 
     println!("xtask: bench-linux: server run (bootargs \"{cmdline}\")");
     let log = dir.join("bench-int.log");
-    let mut server = qemu::qemu_command(&image);
+    let mut server = qemu::qemu_command(&image, info.cores);
     server.args(&extra).args(["-d", "int", "-D"]).arg(&log);
     let (server_out, server_wall) = capture(server)?;
 

@@ -141,22 +141,22 @@ pub fn check_manifests(files: &[String]) -> Result<(), String> {
     }
 }
 
-/// `build [--manifest FILE]`: returns the bootable image.
-pub fn build(args: &[String]) -> Result<PathBuf, String> {
+/// `build [--manifest FILE]`: returns the bootable image and the kernel's number of cores.
+pub fn build(args: &[String]) -> Result<(PathBuf, u32), String> {
     let manifest = manifest_arg(args)?;
     let prefix = kernel::prefix(Network::Allowed)?;
     let info = kernel::check(&prefix)?;
     let mut ws = Workspace::load()?;
     ws.sel4_config = info.config;
-    image::build(&ws, &manifest, &prefix)
+    Ok((image::build(&ws, &manifest, &prefix)?, info.cores))
 }
 
 /// `run [--manifest FILE]`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let manifest = manifest_arg(args)?;
-    let image = build(args)?;
+    let (image, cores) = build(args)?;
     let extra = preload_args(&manifest, &image, linux::CMDLINE)?;
-    let mut cmd = qemu::qemu_command(&image);
+    let mut cmd = qemu::qemu_command(&image, cores);
     cmd.args(&extra);
     cargo::run(cmd, "qemu")
 }
@@ -387,7 +387,7 @@ fn test_qemu_with(prefix: &Path, files: Vec<PathBuf>, timeout: Duration) -> Resu
             }
             Err(why) => return Err(why),
         };
-        let verdict = qemu::run_test(&image, &extra, limit, &format!("[{name}] "))?;
+        let verdict = qemu::run_test(&image, info.cores, &extra, limit, &format!("[{name}] "))?;
         println!(
             "== {name}: {} passed, {} failed{}{}",
             verdict.passed.len(),

@@ -16,8 +16,16 @@ pub const SUCCESS_SENTINEL: &str = "*** ALL TESTS PASSED ***";
 /// Printed by a test image (or a panicking component) on failure.
 pub const FAILURE_SENTINEL: &str = "*** TEST FAILURE ***";
 
-/// QEMU's machine for the supported kernel configuration (see README "Supported kernel").
-pub fn qemu_command(loader: &Path) -> Command {
+/// QEMU's machine for the supported kernel configurations (see README "Supported kernel"),
+/// with `cores` CPUs: the kernel's `CONFIG_MAX_NUM_NODES` (`KernelInfo::cores`), because an
+/// SMP kernel waits at boot until exactly that many cores have entered it.
+///
+/// One core runs with `-icount shift=0,sleep=off` (instruction-counted virtual time: the timer
+/// advances with the guest's work, not the loaded host's). Several cores run without it:
+/// `-icount` forces one host thread round-robin over all CPUs, and with it QEMU 7.2 never
+/// let the second core of an SMP seL4 kernel get past its timer set-up (observed: the boot
+/// core then waits forever for it); multi-threaded TCG gives each core its own host thread.
+pub fn qemu_command(loader: &Path, cores: u32) -> Command {
     let mut cmd = Command::new("qemu-system-aarch64");
     cmd.args([
         "-machine",
@@ -25,15 +33,15 @@ pub fn qemu_command(loader: &Path) -> Command {
         "-cpu",
         "cortex-a57",
         "-smp",
-        "1",
+        &cores.to_string(),
         "-m",
         "2048",
         "-nographic",
-        "-icount",
-        "shift=0,sleep=off",
-        "-kernel",
     ]);
-    cmd.arg(loader);
+    if cores <= 1 {
+        cmd.args(["-icount", "shift=0,sleep=off"]);
+    }
+    cmd.arg("-kernel").arg(loader);
     cmd
 }
 
@@ -84,11 +92,12 @@ impl Verdict {
 /// period for trailing output) or at `timeout`.
 pub fn run_test(
     loader: &Path,
+    cores: u32,
     extra: &[String],
     timeout: Duration,
     prefix: &str,
 ) -> Result<Verdict, String> {
-    let mut child = qemu_command(loader)
+    let mut child = qemu_command(loader, cores)
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

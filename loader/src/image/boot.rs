@@ -36,6 +36,7 @@ enum Error {
     Layout(LayoutError),
     Map(MapError),
     TablesTaken,
+    CpuOn(u64, i64),
 }
 
 impl fmt::Display for Error {
@@ -45,6 +46,13 @@ impl fmt::Display for Error {
             Self::Layout(e) => write!(f, "layout: {e}"),
             Self::Map(e) => write!(f, "page tables: {e}"),
             Self::TablesTaken => f.write_str("page-table buffer already in use"),
+            Self::CpuOn(core, status) => write!(
+                f,
+                "PSCI CPU_ON of core {core} failed with {status} (the kernel needs {} cores: \
+                 start QEMU with -smp {})",
+                payload::KERNEL_CORES,
+                payload::KERNEL_CORES
+            ),
         }
     }
 }
@@ -124,20 +132,51 @@ fn boot() -> Result<Infallible, Error> {
     arch::clean_dcache_to_poc(tables_pa..tables_end);
     arch::invalidate_icache();
 
+    if payload::KERNEL_CORES > 1 {
+        start_secondaries(mem::Handover {
+            tables_pa,
+            entry: plan.kernel_entry,
+            args: *args,
+        })?;
+    }
     say!("loader: entering seL4 at {:#x}", plan.kernel_entry);
-    hand_over(tables_pa, plan.kernel_entry, args)
+    hand_over(tables_pa, plan.kernel_entry, args, 0)
 }
 
-/// Turns the MMU on with the loader's tables and branches into the kernel.
+/// Starts cores 1..KERNEL_CORES (an SMP kernel waits until every one of them has entered
+/// it). Each enters the kernel on its own, possibly before this core does: the kernel is
+/// loaded and its BSS zeroed already, and the kernel makes secondaries wait for the boot core.
+fn start_secondaries(h: mem::Handover) -> Result<(), Error> {
+    mem::publish_handover(h);
+    for core in 1..payload::KERNEL_CORES {
+        let status = arch::psci_cpu_on(core);
+        if status != 0 {
+            return Err(Error::CpuOn(core, status));
+        }
+    }
+    say!("loader: started cores 1..{}", payload::KERNEL_CORES - 1);
+    Ok(())
+}
+
+/// Called by a secondary core's entry assembly with its index (1..KERNEL_CORES).
+pub extern "C" fn secondary_main(core: u64) -> ! {
+    match mem::handover() {
+        Some(h) => hand_over(h.tables_pa, h.entry, &h.args, core),
+        None => arch::halt(),
+    }
+}
+
+/// Turns the MMU on with the loader's tables and branches into the kernel as core `core`.
 #[allow(unsafe_code)]
-fn hand_over(tables_pa: u64, entry: u64, args: &KernelArgs) -> ! {
+fn hand_over(tables_pa: u64, entry: u64, args: &KernelArgs, core: u64) -> ! {
     // Safety: the tables at `tables_pa` hold the plan's mappings (built and
     // cleaned to PoC above): this image and the UART identity-mapped, so
     // execution continues after the switch, and the kernel window the kernel
     // needs at entry. The kernel, its zeroed BSS, the DTB and the root task
-    // are in place and cleaned to PoC, as spec §4.2 requires.
+    // are in place and cleaned to PoC, as spec §4.2 requires; every core uses
+    // the same tables, so the kernel sees the same cacheable memory on each.
     unsafe {
-        arch::enable_mmu(tables_pa);
+        arch::enable_mmu(tables_pa, core);
         arch::enter_kernel(entry, args)
     }
 }

@@ -108,6 +108,11 @@ impl Request {
         )
     }
 
+    /// Builds `seL4_TCB_SetAffinity` (non-MCS SMP kernels): w0 the core (node) index.
+    pub fn tcb_set_affinity(core: u64) -> Request {
+        Request::new(InvocationLabel::TCBSetAffinity, &[core], &[])
+    }
+
     /// Builds `seL4_TCB_Suspend` (no arguments).
     pub fn tcb_suspend() -> Request {
         Request::new(InvocationLabel::TCBSuspend, &[], &[])
@@ -267,6 +272,15 @@ impl Tcb {
             &Request::tcb_set_sched_params(authority, mcp, priority),
         )
         .result()
+    }
+
+    /// Moves the thread to core `core` (< the kernel's number of nodes; the kernel migrates a
+    /// running thread at once). Non-MCS SMP kernels only: elsewhere the label is
+    /// `InvalidInvocation` and the kernel answers `IllegalOperation`.
+    /// Corresponds to `seL4_TCB_SetAffinity`.
+    pub fn tcb_set_affinity(self, ipc: &mut IpcBuffer, core: u64) -> Result<()> {
+        ipc.invoke(self.cptr(), &Request::tcb_set_affinity(core))
+            .result()
     }
 
     /// Stops the thread. Corresponds to `seL4_TCB_Suspend`.

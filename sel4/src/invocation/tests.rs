@@ -156,6 +156,12 @@ fn tcb_layouts() {
         &[1],
     );
     check(
+        &Request::tcb_set_affinity(3),
+        InvocationLabel::TCBSetAffinity,
+        &[3],
+        &[],
+    );
+    check(
         &Request::tcb_suspend(),
         InvocationLabel::TCBSuspend,
         &[],

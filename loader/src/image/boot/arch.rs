@@ -56,6 +56,61 @@ _start:
     main = sym super::loader_main,
 );
 
+// Entry of a secondary core started by PSCI CPU_ON (EL2, MMU and caches off, x0 = the
+// context id: the core's index 1..7): mask interrupts, take that core's stack, allow FP/SIMD
+// at EL2, then call `secondary_main(index)`.
+global_asm!(
+    r#"
+    .section .text
+    .global _secondary_start
+    .balign 4
+_secondary_start:
+    msr     daifset, #0xf
+    adrp    x9, __secondary_stacks
+    add     x9, x9, :lo12:__secondary_stacks
+    add     x9, x9, x0, lsl #12
+    mov     sp, x9
+    mrs     x10, cptr_el2
+    bic     x10, x10, #(1 << 10)
+    msr     cptr_el2, x10
+    isb
+    bl      {main}
+1:  wfe
+    b       1b
+"#,
+    main = sym super::secondary_main,
+);
+
+unsafe extern "C" {
+    /// Entry of secondary cores (above).
+    fn _secondary_start();
+}
+
+/// PSCI `CPU_ON` (SMC64).
+const PSCI_CPU_ON: u64 = 0xC400_0003;
+
+/// Starts the core with MPIDR affinity `core` at `_secondary_start` with x0 = `core`, through
+/// PSCI `CPU_ON` over SMC (QEMU's conduit with `virtualization=on`). Returns PSCI's status
+/// (0 success, -2 unknown core, -4 already on).
+pub fn psci_cpu_on(core: u64) -> i64 {
+    let entry = _secondary_start as *const () as usize as u64;
+    let mut x0 = PSCI_CPU_ON;
+    // Safety: a PSCI call to QEMU's firmware emulation: it only powers the target core on at
+    // `entry` (this image's code, identity-addressed with the MMU off) and touches no memory
+    // of this core; x1..x3 may be clobbered per the SMC calling convention.
+    unsafe {
+        asm!(
+            "smc #0",
+            inout("x0") x0,
+            inout("x1") core => _,
+            inout("x2") entry => _,
+            inout("x3") core => _,
+            options(nostack),
+        )
+    };
+    x0 as i64
+}
+
 /// Raw CurrentEL register.
 pub fn current_el() -> u64 {
     let el: u64;
@@ -109,12 +164,13 @@ pub fn invalidate_icache() {
 }
 
 /// Loads MAIR/TCR/TTBR0 for EL2, flushes the EL2 TLB and enables the MMU
-/// and caches; also zeroes CNTVOFF_EL2 and TPIDR_EL1 for the kernel.
+/// and caches; also zeroes CNTVOFF_EL2 and sets TPIDR_EL1 to `core`, the
+/// logical core index an SMP kernel takes its stack by (0 on the boot core).
 ///
 /// # Safety
 /// `root_pa` must be a level-0 table (cleaned to PoC) that maps the code,
 /// data and stack of this program and the UART at their current addresses.
-pub unsafe fn enable_mmu(root_pa: u64) {
+pub unsafe fn enable_mmu(root_pa: u64, core: u64) {
     let sctlr: u64;
     // Safety: reading SCTLR_EL2 at EL2 has no side effects.
     unsafe { asm!("mrs {}, sctlr_el2", out(reg) sctlr, options(nomem, nostack, preserves_flags)) };
@@ -133,12 +189,13 @@ pub unsafe fn enable_mmu(root_pa: u64) {
             "msr sctlr_el2, {sctlr}",
             "isb",
             "msr cntvoff_el2, xzr",
-            "msr tpidr_el1, xzr",
+            "msr tpidr_el1, {core}",
             "isb",
             mair = in(reg) MAIR_EL2,
             tcr = in(reg) TCR_EL2,
             ttbr = in(reg) root_pa,
             sctlr = in(reg) sctlr,
+            core = in(reg) core,
             options(nostack, preserves_flags),
         );
     }

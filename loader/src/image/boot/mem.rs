@@ -7,7 +7,7 @@
 use core::ops::Range;
 use core::ptr;
 
-use vcpu_loader::layout::{Image, LayoutError, Plan};
+use vcpu_loader::layout::{Image, KernelArgs, LayoutError, Plan};
 use vcpu_loader::pagetable::Table;
 use vcpu_loader::qemu_virt::KERNEL_RAM;
 
@@ -50,6 +50,40 @@ pub fn page_tables() -> Option<(&'static mut [Table], u64)> {
         let pa = tables.as_ptr() as u64;
         Some((tables, pa))
     }
+}
+
+/// What a secondary core needs to enter the kernel: the boot core's page tables, the
+/// kernel's entry and its arguments (ignored on secondaries; passed as elfloader does).
+#[derive(Clone, Copy)]
+pub struct Handover {
+    /// Level-0 table of the EL2 mappings.
+    pub tables_pa: u64,
+    /// Kernel virtual entry.
+    pub entry: u64,
+    /// x0..x5.
+    pub args: KernelArgs,
+}
+
+static mut HANDOVER: Option<Handover> = None;
+
+/// Publishes the hand-over for secondary cores. Called on the boot core with the MMU off
+/// (writes go straight to memory) before any secondary is started.
+pub fn publish_handover(h: Handover) {
+    // Safety: only the boot core writes, before it starts any other core (so nothing reads
+    // concurrently); the write is a plain store of a `Copy` value.
+    unsafe {
+        let slot = &raw mut HANDOVER;
+        slot.write_volatile(Some(h));
+    }
+    // Safety: barrier only: the store is visible before the PSCI call that starts a reader.
+    unsafe { core::arch::asm!("dsb sy", options(nostack, preserves_flags)) };
+}
+
+/// The hand-over the boot core published (read by secondary cores, MMU off).
+pub fn handover() -> Option<Handover> {
+    // Safety: written once by the boot core before this core was started (and a DSB); never
+    // written again, so this read cannot race with a write.
+    unsafe { (&raw const HANDOVER).read_volatile() }
 }
 
 /// The bytes each [`Image`] of a plan is copied from.
