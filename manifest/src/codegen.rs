@@ -313,6 +313,7 @@ fn component(w: &mut W, c: &Component, elf: usize) {
         w.line(&format!("badge: {},", hex(badge)));
         w.line(&format!("fault_slot: {},", t.fault_slot));
         w.line(&format!("fault_badge: {},", hex(t.fault_badge)));
+        w.line(&format!("core: {},", t.core));
         w.close("},");
     }
     w.close("],");

@@ -76,6 +76,8 @@ error_kinds! {
     ThreadCount = "thread-count",
     /// A priority outside 0..=254 (255 is the root task's).
     PriorityRange = "priority-range",
+    /// A thread `core` outside 0..=7 (GICv2 serves at most 8 cores).
+    CoreRange = "core-range",
     /// Priorities break the ordering rule (VCPUs < clients < server).
     PriorityOrder = "priority-order",
     /// A stack size that is zero, not page aligned or too large.

@@ -103,6 +103,10 @@ pub struct Thread {
     pub fault_slot: u64,
     /// Fault badge.
     pub fault_badge: u64,
+    /// The core it runs on (manifest `core`, default 0).
+    pub core: u8,
+    /// Where the manifest names the core (`file:line:col`), if it does.
+    pub core_location: Option<String>,
 }
 
 /// A client's connection to the server.

@@ -78,6 +78,7 @@ pub struct RawThread {
     pub priority: Option<Spanned<i64>>,
     pub entry: Option<Spanned<i64>>,
     pub stack_size: Option<Spanned<SizeRepr>>,
+    pub core: Option<Spanned<i64>>,
 }
 
 /// `[[endpoint]]`.

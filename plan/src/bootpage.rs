@@ -62,8 +62,10 @@ pub struct BootPage {
     pub handle_count: u16,
     /// The CNode has `2^cspace_size_bits` slots.
     pub cspace_size_bits: u16,
-    /// Zero.
-    pub reserved0: u16,
+    /// Cores the kernel runs on (BootInfo `numNodes`, written by the root task at boot).
+    pub cores: u8,
+    /// The core thread 0 runs on (its manifest `core`).
+    pub main_core: u8,
     /// Slot of the own CNode (resolve at depth 64).
     pub cnode: u64,
     /// Slot of the own VSpace.
@@ -379,6 +381,8 @@ pub(crate) fn build(plan: &Plan, c: &ComponentPlan) -> BootPage {
     page.role = c.role as u16;
     page.client_id = c.client_id;
     page.cspace_size_bits = c.cspace_size_bits as u16;
+    page.cores = 1;
+    page.main_core = c.threads.first().map_or(0, |t| t.core);
     page.cnode = cspace::CNODE;
     page.vspace = cspace::VSPACE;
     page.first_free_slot = c.first_free_slot;

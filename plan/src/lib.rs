@@ -188,6 +188,8 @@ pub struct ThreadPlan {
     pub fault_slot: u64,
     /// The fault endpoint's badge ([`fault_badge`]).
     pub fault_badge: u64,
+    /// The core the thread runs on (`TCB_SetAffinity` before it starts; 0 = the boot core).
+    pub core: u8,
 }
 
 /// A capability placed at a fixed slot of a component's CSpace.

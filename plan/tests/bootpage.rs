@@ -41,6 +41,7 @@ const fn thread(index: u8, name: &'static str, id: u16, endpoint: bool) -> Threa
         },
         fault_slot: cspace::fault(index as usize),
         fault_badge: plan::fault_badge(1, index as u16),
+        core: 0,
     }
 }
 

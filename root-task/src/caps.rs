@@ -24,6 +24,8 @@ pub struct Shared {
     pub fault_ep: Cap<cap_type::Endpoint>,
     /// The console's endpoint (the original).
     pub console_ep: Cap<cap_type::Endpoint>,
+    /// Cores the kernel runs on (BootInfo `numNodes`).
+    pub cores: u8,
 }
 
 /// Places every capability of `c`'s plan into its CNode.
@@ -172,6 +174,7 @@ pub fn configure_threads(
     ipc: &mut sel4::IpcBuffer,
     p: &Process,
     c: &ComponentPlan,
+    cores: u8,
 ) -> Result<(), BootError> {
     let guard = CNodeCapData::for_single_level(u32::from(c.cspace_size_bits)).ok_or(
         BootError::new("configure a TCB", None, Cause::BadPlan("CNode size")),
@@ -190,6 +193,18 @@ pub fn configure_threads(
         .at("configure a TCB", t.tcb_slot)?;
         tcb.tcb_set_sched_params(ipc, init::TCB, u64::from(t.mcp), u64::from(t.priority))
             .at("set a thread's priority and MCP", u64::from(t.priority))?;
+        if t.core >= cores {
+            return Err(BootError::new(
+                "place a thread on its core",
+                Some(u64::from(t.core)),
+                Cause::BadPlan("the thread's core is not one of the kernel's cores"),
+            ));
+        }
+        if t.core != 0 {
+            // A new TCB has the affinity of the core that retyped it: the root task's, 0.
+            tcb.tcb_set_affinity(ipc, u64::from(t.core))
+                .at("place a thread on its core (TCB_SetAffinity)", u64::from(t.core))?;
+        }
         let mut regs = UserContext::default();
         regs.set_pc(p.entry);
         regs.set_sp(t.stack_top);

@@ -124,6 +124,7 @@ fn boot(
         server_ep,
         fault_ep,
         console_ep,
+        cores: u8::try_from(bootinfo.num_nodes()).unwrap_or(u8::MAX),
     };
     // The console first: created and started before any other component, so that from then
     // on the root task (whose output waited so far) and every component print through it.
@@ -186,9 +187,9 @@ fn create(
     shared: &Shared,
 ) -> Result<Process, BootError> {
     let c = &plan.components[i];
-    let p = spawn::create(ipc, alloc, plan, i).map_err(|e| e.in_component(c.name))?;
+    let p = spawn::create(ipc, alloc, plan, i, shared.cores).map_err(|e| e.in_component(c.name))?;
     caps::place(ipc, alloc, &p, c, shared).map_err(|e| e.in_component(c.name))?;
-    caps::configure_threads(ipc, &p, c).map_err(|e| e.in_component(c.name))?;
+    caps::configure_threads(ipc, &p, c, shared.cores).map_err(|e| e.in_component(c.name))?;
     Ok(p)
 }
 

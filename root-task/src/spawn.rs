@@ -83,6 +83,7 @@ pub fn create(
     alloc: &mut Alloc,
     plan: &Plan,
     index: usize,
+    cores: u8,
 ) -> Result<Process, BootError> {
     let c = plan.components.get(index).ok_or(BootError::new(
         "find the component",
@@ -123,7 +124,7 @@ pub fn create(
         let _ = p.tcbs.push(tcb);
     }
     load_image(ipc, alloc, &mut p, &image)?;
-    boot_page(ipc, alloc, &mut p, plan, index)?;
+    boot_page(ipc, alloc, &mut p, plan, index, cores)?;
     for t in c.threads {
         let frame = alloc.retype(ipc, ObjectType::SmallPage, 0, "retype an IPC buffer")?;
         p.map(
@@ -226,12 +227,14 @@ fn boot_page(
     p: &mut Process,
     plan: &Plan,
     index: usize,
+    cores: u8,
 ) -> Result<(), BootError> {
-    let page = plan.boot_page(index).ok_or(BootError::new(
+    let mut page = plan.boot_page(index).ok_or(BootError::new(
         "build the boot page",
         None,
         Cause::BadPlan("no such component"),
     ))?;
+    page.cores = cores;
     let frame: Cap<cap_type::SmallPage> =
         alloc.retype(ipc, ObjectType::SmallPage, 0, "retype the boot page")?;
     mem::with_frame(ipc, alloc, frame, 12, After::Nothing, |bytes| {

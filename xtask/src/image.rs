@@ -93,6 +93,10 @@ pub fn runs_on(prefix: &Path) -> Result<(), String> {
 pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, String> {
     runs_on(prefix)?;
     let system = load(path)?;
+    let cores = sel4_build::config::check_config(prefix)
+        .map_err(|e| e.to_string())?
+        .cores;
+    check_cores(&system, cores)?;
     crate::deploy::check(
         system.untrusted_guests.as_deref(),
         ws.sel4_config,
@@ -124,4 +128,25 @@ pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, Stri
     copy(&loader, &image)?;
     println!("xtask: image `{stem}`: {}", image.display());
     Ok(image)
+}
+
+/// Every thread's manifest `core` must be one of the kernel's `cores`; the error names where
+/// the manifest says it (the root task refuses such a plan at boot too).
+fn check_cores(system: &ValidatedSystem, cores: u32) -> Result<(), String> {
+    for c in &system.components {
+        for t in &c.threads {
+            if u32::from(t.core) >= cores {
+                let at = t.core_location.as_deref().unwrap_or("(default)");
+                return Err(format!(
+                    "{at}: thread `{}/{}` is placed on core {}, but the kernel runs on {cores} \
+                     core(s) (0..={}); choose a smaller `core` or an SMP kernel (KERNEL=smp)",
+                    c.name,
+                    t.name,
+                    t.core,
+                    cores - 1
+                ));
+            }
+        }
+    }
+    Ok(())
 }

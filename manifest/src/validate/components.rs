@@ -26,6 +26,9 @@ pub(crate) struct Comp {
     pub endpoint: Option<Ep>,
 }
 
+/// Highest thread `core` a manifest may name (the build also checks it against the kernel).
+const MAX_CORE: i64 = 7;
+
 /// A thread after the checks.
 pub(crate) struct Thr {
     pub name: String,
@@ -35,6 +38,10 @@ pub(crate) struct Thr {
     pub priority_span: Span,
     pub entry: u32,
     pub stack_size: u64,
+    pub core: u8,
+    /// Where the manifest names the core (`file:line:col`), for the build's check against the
+    /// kernel's number of cores.
+    pub core_location: Option<String>,
 }
 
 /// A client's endpoint entry.
@@ -276,7 +283,16 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
                 ),
                 None => default_stack,
             };
+            let core = match &rt.core {
+                Some(c) => cx.int_in(ErrorKind::CoreRange, "core", c, 0, MAX_CORE),
+                None => Some(0),
+            };
             threads.push(Thr {
+                core: core.unwrap_or(0) as u8,
+                core_location: rt.core.as_ref().map(|c| {
+                    let (line, col) = cx.src.line_col(c.span().start);
+                    format!("{}:{line}:{col}", cx.src.name())
+                }),
                 name: tname,
                 name_span: rt.name.span(),
                 id,
@@ -483,6 +499,8 @@ pub(crate) fn add_console(cx: &mut Ctx<'_>, comps: &mut Vec<Comp>, span: Span) -
             priority_span: span,
             entry: 0,
             stack_size: CONSOLE_STACK,
+            core: 0,
+            core_location: None,
         }],
         endpoint: None,
     });

@@ -245,6 +245,8 @@ fn component(
             endpoint: ep.map(|(slot, badge, _)| (slot, badge)),
             fault_slot: cspace::fault(i),
             fault_badge,
+            core: t.core,
+            core_location: t.core_location.clone(),
         });
     }
     if let (true, Some(hv)) = (is_server, input.hv) {

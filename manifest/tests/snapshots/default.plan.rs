@@ -46,6 +46,7 @@ mod plan_generated {
                         badge: 0x0,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0000_0000,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -90,6 +91,7 @@ mod plan_generated {
                         badge: 0x8000_0001_0000_0001,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0001_0000,
+                        core: 0,
                     },
                     ThreadPlan {
                         index: 1,
@@ -106,6 +108,7 @@ mod plan_generated {
                         badge: 0x8000_0001_0000_0002,
                         fault_slot: 33,
                         fault_badge: 0x4000_0000_0001_0001,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -167,6 +170,7 @@ mod plan_generated {
                         badge: 0x8000_0002_0000_0003,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0002_0000,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -207,6 +211,7 @@ mod plan_generated {
                         badge: 0x0,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0003_0000,
+                        core: 0,
                     },
                 ],
                 caps: &[

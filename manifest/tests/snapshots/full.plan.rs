@@ -46,6 +46,7 @@ mod plan_generated {
                         badge: 0x0,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0000_0000,
+                        core: 0,
                     },
                     ThreadPlan {
                         index: 1,
@@ -62,6 +63,7 @@ mod plan_generated {
                         badge: 0x0,
                         fault_slot: 33,
                         fault_badge: 0x4000_0000_0000_0001,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -107,6 +109,7 @@ mod plan_generated {
                         badge: 0x8000_000a_0000_0064,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0001_0000,
+                        core: 0,
                     },
                     ThreadPlan {
                         index: 1,
@@ -123,6 +126,7 @@ mod plan_generated {
                         badge: 0x8000_000a_0000_0065,
                         fault_slot: 33,
                         fault_badge: 0x4000_0000_0001_0001,
+                        core: 0,
                     },
                     ThreadPlan {
                         index: 2,
@@ -139,6 +143,7 @@ mod plan_generated {
                         badge: 0x0,
                         fault_slot: 34,
                         fault_badge: 0x4000_0000_0001_0002,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -233,6 +238,7 @@ mod plan_generated {
                         badge: 0x8000_ffff_0000_ffff,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0002_0000,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -291,6 +297,7 @@ mod plan_generated {
                         badge: 0x0,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0003_0000,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -346,6 +353,7 @@ mod plan_generated {
                         badge: 0x0,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0004_0000,
+                        core: 0,
                     },
                 ],
                 caps: &[

@@ -48,6 +48,7 @@ mod plan_generated {
                         badge: 0x0,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0000_0000,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -88,6 +89,7 @@ mod plan_generated {
                         badge: 0x8000_0001_0000_0001,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0001_0000,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -128,6 +130,7 @@ mod plan_generated {
                         badge: 0x8000_0002_0000_0002,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0002_0000,
+                        core: 0,
                     },
                     ThreadPlan {
                         index: 1,
@@ -144,6 +147,7 @@ mod plan_generated {
                         badge: 0x8000_0002_0000_0003,
                         fault_slot: 33,
                         fault_badge: 0x4000_0000_0002_0001,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -187,6 +191,7 @@ mod plan_generated {
                         badge: 0x0,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0003_0000,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -226,6 +231,7 @@ mod plan_generated {
                         badge: 0x0,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0004_0000,
+                        core: 0,
                     },
                 ],
                 caps: &[
@@ -265,6 +271,7 @@ mod plan_generated {
                         badge: 0x0,
                         fault_slot: 32,
                         fault_badge: 0x4000_0000_0005_0000,
+                        core: 0,
                     },
                 ],
                 caps: &[

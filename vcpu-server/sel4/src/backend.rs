@@ -38,6 +38,10 @@ pub struct Config {
     pub max_guests: u16,
     /// Most VCPUs at once (0 = no limit beyond the core's).
     pub max_vcpus: u16,
+    /// Cores the kernel runs on (1 on a uniprocessor kernel).
+    pub cores: u8,
+    /// The core the server's event loop runs on.
+    pub server_core: u8,
 }
 
 impl Config {
@@ -50,6 +54,8 @@ impl Config {
         vcpu_priority: 0,
         max_guests: 0,
         max_vcpus: 0,
+        cores: 1,
+        server_core: 0,
     };
 }
 
@@ -63,6 +69,21 @@ pub struct Sel4Backend {
     num_lrs: usize,
     guests: u16,
     vcpus: u16,
+    /// Live VCPUs per core (the placement policy's load).
+    per_core: [u16; MAX_CORES],
+}
+
+/// Most cores the placement tracks (GICv2's limit).
+pub const MAX_CORES: usize = 8;
+
+/// The core for a new VCPU: the one with the fewest live VCPUs; among equals the first after
+/// the server's core, in order, wrapping (so a lone VCPU does not share the server's core).
+pub fn place(per_core: &[u16], server_core: usize) -> usize {
+    let n = per_core.len().max(1);
+    (1..=n)
+        .map(|i| (server_core + i) % n)
+        .min_by_key(|&c| per_core.get(c).copied().unwrap_or(u16::MAX))
+        .unwrap_or(0)
 }
 
 /// Maps a kernel error to the status a client sees.
@@ -84,7 +105,39 @@ impl Sel4Backend {
             num_lrs: DEFAULT_LIST_REGISTERS,
             guests: 0,
             vcpus: 0,
+            per_core: [0; MAX_CORES],
         }
+    }
+
+    fn cores(&self) -> usize {
+        usize::from(self.cfg.cores).clamp(1, MAX_CORES)
+    }
+
+    /// Runs `op` with the server's thread on `core` (then back on its own): a VCPU register
+    /// the kernel does not write back when the VCPU merely stops (e.g. SP_EL1) is read or
+    /// written correctly only on the core where that VCPU was last loaded (spec: seL4 SMP,
+    /// VCPU_ReadRegs/WriteRegs have no remote path).
+    fn on_core<T>(
+        &mut self,
+        core: u8,
+        op: impl FnOnce(&mut Self) -> Result<T, Status>,
+    ) -> Result<T, Status> {
+        if !sel4::CONFIG.smp || core == self.cfg.server_core {
+            return op(self);
+        }
+        let own: Cap<sel4::cap_type::Tcb> = Cap::from_cptr(self.cfg.tcb);
+        let ipc = self.k.ipc()?;
+        own.tcb_set_affinity(ipc, u64::from(core))
+            .map_err(kernel_status)?;
+        let result = op(self);
+        let back = self
+            .k
+            .ipc()
+            .and_then(|ipc| {
+                own.tcb_set_affinity(ipc, u64::from(self.cfg.server_core))
+                    .map_err(kernel_status)
+            });
+        result.and_then(|r| back.map(|()| r))
     }
 
     /// Connects the backend: `k` must already have its IPC buffer, slots and untypeds. Builds
@@ -206,13 +259,35 @@ impl Backend for Sel4Backend {
             return Err(Status::ERR_NO_MEMORY);
         }
         let params = self.params();
-        let v = vcpu::create(&mut self.k, &params, guest.cap(), key, entry, vmpidr)?;
+        let cores = self.cores();
+        let core = place(&self.per_core[..cores], usize::from(self.cfg.server_core)) as u8;
+        let mut v = vcpu::create(&mut self.k, &params, guest.cap(), key, entry, vmpidr)?;
+        if sel4::CONFIG.smp && core != self.cfg.server_core {
+            // A new TCB has the affinity of the core that retyped it (the server's); the VCPU
+            // thread has never run, so nothing of it is loaded anywhere yet.
+            let placed = self
+                .k
+                .ipc()
+                .and_then(|ipc| {
+                    v.tcb()
+                        .tcb_set_affinity(ipc, u64::from(core))
+                        .map_err(kernel_status)
+                });
+            if let Err(e) = placed {
+                vcpu::destroy(&mut self.k, v);
+                return Err(e);
+            }
+        }
+        v.core = core;
+        self.per_core[usize::from(core)] += 1;
         self.vcpus += 1;
         Ok(v)
     }
 
     fn destroy_vcpu(&mut self, v: Sel4Vcpu) {
+        let core = usize::from(v.core);
         vcpu::destroy(&mut self.k, v);
+        self.per_core[core] = self.per_core[core].saturating_sub(1);
         self.vcpus = self.vcpus.saturating_sub(1);
     }
 
@@ -252,17 +327,29 @@ impl Backend for Sel4Backend {
     }
 
     fn read_sysreg(&mut self, v: &mut Sel4Vcpu, reg: SysReg) -> Result<u64, Status> {
-        let ipc = self.k.ipc()?;
-        v.vcpu()
-            .vcpu_read_regs(ipc, vcpu::vcpu_reg(reg))
-            .map_err(kernel_status)
+        let cap = v.vcpu();
+        let read = move |b: &mut Self| {
+            let ipc = b.k.ipc()?;
+            cap.vcpu_read_regs(ipc, vcpu::vcpu_reg(reg))
+                .map_err(kernel_status)
+        };
+        match vcpu::saved_when_stopped(reg) {
+            true => read(self),
+            false => self.on_core(v.core, read),
+        }
     }
 
     fn write_sysreg(&mut self, v: &mut Sel4Vcpu, reg: SysReg, value: u64) -> Result<(), Status> {
-        let ipc = self.k.ipc()?;
-        v.vcpu()
-            .vcpu_write_regs(ipc, vcpu::vcpu_reg(reg), value)
-            .map_err(kernel_status)
+        let cap = v.vcpu();
+        let write = move |b: &mut Self| {
+            let ipc = b.k.ipc()?;
+            cap.vcpu_write_regs(ipc, vcpu::vcpu_reg(reg), value)
+                .map_err(kernel_status)
+        };
+        match vcpu::saved_when_stopped(reg) {
+            true => write(self),
+            false => self.on_core(v.core, write),
+        }
     }
 
     fn num_list_registers(&self) -> usize {

@@ -133,6 +133,8 @@ pub fn check(page: &BootPage, thread: usize) -> Result<Start, StartError> {
         vcpu_priority: s.vcpu_priority,
         max_guests: s.max_guests,
         max_vcpus: s.max_vcpus,
+        cores: page.cores.max(1),
+        server_core: page.main_core,
     };
     if s.untyped_count == 0 || s.untyped_first == 0 {
         return Err(StartError::Missing("untyped memory"));

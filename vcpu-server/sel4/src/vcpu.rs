@@ -41,6 +41,8 @@ pub struct Sel4Vcpu {
     pub cnode: Obj,
     /// Where its fault reply capability is saved.
     pub reply: u64,
+    /// The core its thread runs on, for its whole life (see `docs/SERVER.md`, placement).
+    pub core: u8,
 }
 
 impl Sel4Vcpu {
@@ -87,6 +89,17 @@ pub fn vcpu_reg(reg: SysReg) -> VcpuReg {
     match reg {
         SysReg::SpEl1 => VcpuReg::SpEl1,
         SysReg::CntvCtl => VcpuReg::CntvCtl,
+    }
+}
+
+/// True for the registers seL4 writes back to the VCPU object whenever the VCPU stops running
+/// on its core (`vcpu_disable`: SCTLR, CPACR and the virtual timer), so any core reads or
+/// writes them correctly while the VCPU is stopped; the others stay in that core's registers
+/// until another VCPU is loaded there.
+pub fn saved_when_stopped(reg: SysReg) -> bool {
+    match reg {
+        SysReg::CntvCtl => true,
+        SysReg::SpEl1 => false,
     }
 }
 
@@ -139,6 +152,7 @@ pub fn create(
         vcpu,
         cnode,
         reply,
+        core: 0,
     };
     match configure(k, p, &v, vspace, key, entry, vmpidr) {
         Ok(()) => Ok(v),
