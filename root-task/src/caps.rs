@@ -202,8 +202,10 @@ pub fn configure_threads(
         }
         if t.core != 0 {
             // A new TCB has the affinity of the core that retyped it: the root task's, 0.
-            tcb.tcb_set_affinity(ipc, u64::from(t.core))
-                .at("place a thread on its core (TCB_SetAffinity)", u64::from(t.core))?;
+            tcb.tcb_set_affinity(ipc, u64::from(t.core)).at(
+                "place a thread on its core (TCB_SetAffinity)",
+                u64::from(t.core),
+            )?;
         }
         let mut regs = UserContext::default();
         regs.set_pc(p.entry);

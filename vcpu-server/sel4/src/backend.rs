@@ -130,13 +130,10 @@ impl Sel4Backend {
         own.tcb_set_affinity(ipc, u64::from(core))
             .map_err(kernel_status)?;
         let result = op(self);
-        let back = self
-            .k
-            .ipc()
-            .and_then(|ipc| {
-                own.tcb_set_affinity(ipc, u64::from(self.cfg.server_core))
-                    .map_err(kernel_status)
-            });
+        let back = self.k.ipc().and_then(|ipc| {
+            own.tcb_set_affinity(ipc, u64::from(self.cfg.server_core))
+                .map_err(kernel_status)
+        });
         result.and_then(|r| back.map(|()| r))
     }
 
@@ -265,14 +262,11 @@ impl Backend for Sel4Backend {
         if sel4::CONFIG.smp && core != self.cfg.server_core {
             // A new TCB has the affinity of the core that retyped it (the server's); the VCPU
             // thread has never run, so nothing of it is loaded anywhere yet.
-            let placed = self
-                .k
-                .ipc()
-                .and_then(|ipc| {
-                    v.tcb()
-                        .tcb_set_affinity(ipc, u64::from(core))
-                        .map_err(kernel_status)
-                });
+            let placed = self.k.ipc().and_then(|ipc| {
+                v.tcb()
+                    .tcb_set_affinity(ipc, u64::from(core))
+                    .map_err(kernel_status)
+            });
             if let Err(e) = placed {
                 vcpu::destroy(&mut self.k, v);
                 return Err(e);
