@@ -307,9 +307,24 @@ pub fn kick_wfi(g: &mut G) -> CaseResult {
         let v = g.boot(&gvm, images::IRQ)?;
         let r = (|| {
             helper::inputs(gvm.vm.guest, v, 0, 0);
-            g.ctx.start(HELPER, JOB_ALARM_KICK);
             let mut devs = Devices::new(1);
             let mut lines = Lines::new();
+            // Run to READY first, then let the helper's alarm and kick go: on several cores the
+            // helper would otherwise run beside the guest from its first instruction.
+            let ready = run(&mut g.ctx.t, v, MAX_EXITS, |_, p| {
+                let was_ready = devs.testdev.status == Some(STATUS_READY);
+                let step = devs.handle(p, &mut |_| {});
+                match !was_ready && devs.testdev.status == Some(STATUS_READY) {
+                    true => Step::Stop,
+                    false => step,
+                }
+            });
+            expect_eq(
+                "run to READY",
+                true,
+                matches!(ready, RunEnd::Packet(_)) && devs.testdev.status == Some(STATUS_READY),
+            )?;
+            g.ctx.start(HELPER, JOB_ALARM_KICK);
             let end = g.run(v, &mut devs, &mut lines);
             g.ctx.wait(HELPER);
             expect_eq(
