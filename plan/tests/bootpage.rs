@@ -106,6 +106,7 @@ static PLAN: Plan = Plan {
         },
     ],
     server: 0,
+    console: 1,
     hypervisor: Some(HypervisorPlan {
         untyped_size_bits: &[22, 20],
         untyped_bytes: 0x50_0000,

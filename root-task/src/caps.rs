@@ -24,6 +24,9 @@ pub struct Shared {
     pub fault_ep: Cap<cap_type::Endpoint>,
     /// The console's endpoint (the original).
     pub console_ep: Cap<cap_type::Endpoint>,
+    /// MCS kernels: the SchedControl capability of core 0 (configures every thread's
+    /// scheduling context); unused otherwise.
+    pub sched_control: Cap<cap_type::SchedControl>,
 }
 
 /// Places every capability of `c`'s plan into its CNode.
@@ -166,30 +169,42 @@ pub fn place(
     Ok(())
 }
 
+/// Budget and period of every component thread's scheduling context on MCS kernels (µs):
+/// equal, so round-robin with a 10 ms slice (the non-MCS kernels' 5 ticks of 2 ms).
+pub const SC_PERIOD_US: u64 = 10_000;
+
 /// Configures every thread of `c` (spaces, IPC buffer, fault endpoint, priorities, registers)
-/// without starting it.
+/// without starting it. On MCS kernels each thread also gets a scheduling context (from
+/// `sched_control`), a reply object at `plan::cspace::reply(t)`, and its fault endpoint as a
+/// capability held by the TCB.
 pub fn configure_threads(
     ipc: &mut sel4::IpcBuffer,
+    alloc: &mut Alloc,
     p: &Process,
     c: &ComponentPlan,
+    shared: &Shared,
 ) -> Result<(), BootError> {
     let guard = CNodeCapData::for_single_level(u32::from(c.cspace_size_bits)).ok_or(
         BootError::new("configure a TCB", None, Cause::BadPlan("CNode size")),
     )?;
     for (t, (tcb, frame)) in c.threads.iter().zip(p.tcbs.iter().zip(&p.ipc_frames)) {
-        tcb.tcb_configure(
-            ipc,
-            t.fault_slot,
-            p.cnode,
-            guard,
-            p.vspace,
-            0,
-            t.ipc_buffer,
-            *frame,
-        )
-        .at("configure a TCB", t.tcb_slot)?;
-        tcb.tcb_set_sched_params(ipc, init::TCB, u64::from(t.mcp), u64::from(t.priority))
-            .at("set a thread's priority and MCP", u64::from(t.priority))?;
+        if sel4::CONFIG.mcs {
+            configure_mcs(ipc, alloc, p, c, t, *tcb, *frame, guard, shared)?;
+        } else {
+            tcb.tcb_configure(
+                ipc,
+                t.fault_slot,
+                p.cnode,
+                guard,
+                p.vspace,
+                0,
+                t.ipc_buffer,
+                *frame,
+            )
+            .at("configure a TCB", t.tcb_slot)?;
+            tcb.tcb_set_sched_params(ipc, init::TCB, u64::from(t.mcp), u64::from(t.priority))
+                .at("set a thread's priority and MCP", u64::from(t.priority))?;
+        }
         let mut regs = UserContext::default();
         regs.set_pc(p.entry);
         regs.set_sp(t.stack_top);
@@ -211,4 +226,80 @@ pub fn start(ipc: &mut sel4::IpcBuffer, p: &Process) -> Result<(), BootError> {
         tcb.tcb_resume(ipc).at("resume a thread", tcb.cptr())?;
     }
     Ok(())
+}
+
+/// The MCS part of [`configure_threads`] for thread `t`: spaces and IPC buffer, a reply object
+/// in the component's CSpace, a round-robin scheduling context, priority, MCP and the fault
+/// endpoint (a badged copy minted into a root slot for the call, held by the TCB after it).
+#[allow(clippy::too_many_arguments)]
+fn configure_mcs(
+    ipc: &mut sel4::IpcBuffer,
+    alloc: &mut Alloc,
+    p: &Process,
+    c: &ComponentPlan,
+    t: &plan::ThreadPlan,
+    tcb: Cap<cap_type::Tcb>,
+    frame: Cap<cap_type::SmallPage>,
+    guard: CNodeCapData,
+    shared: &Shared,
+) -> Result<(), BootError> {
+    tcb.tcb_configure_mcs(ipc, p.cnode, guard, p.vspace, 0, t.ipc_buffer, frame)
+        .at("configure a TCB", t.tcb_slot)?;
+    let reply = cspace::reply(usize::from(t.index));
+    alloc.retype_into(
+        ipc,
+        ObjectType::Reply,
+        0,
+        p.cnode,
+        reply,
+        "retype a reply object",
+    )?;
+    let sc: Cap<cap_type::SchedContext> = alloc.retype(
+        ipc,
+        ObjectType::SchedContext,
+        sel4::MIN_SCHED_CONTEXT_BITS,
+        "retype a scheduling context",
+    )?;
+    shared
+        .sched_control
+        .sched_control_configure_flags(ipc, sc, SC_PERIOD_US, SC_PERIOD_US, 0, t.fault_badge, 0)
+        .at("configure a scheduling context", SC_PERIOD_US)?;
+    let rights = c
+        .caps
+        .iter()
+        .find_map(|cp| match cp.cap {
+            Planned::FaultEndpoint { rights, .. } if cp.slot == t.fault_slot => Some(rights),
+            _ => None,
+        })
+        .ok_or(BootError::new(
+            "install a fault endpoint",
+            Some(t.fault_slot),
+            Cause::BadPlan("no fault endpoint at the thread's fault slot"),
+        ))?;
+    let temp = alloc.slot("mint a fault endpoint for a TCB")?;
+    init::CNODE
+        .cnode_mint(
+            ipc,
+            temp,
+            WORD_DEPTH,
+            init::CNODE,
+            shared.fault_ep.cptr(),
+            WORD_DEPTH,
+            CapRights::from_word(rights),
+            t.fault_badge,
+        )
+        .at("mint a fault endpoint for a TCB", temp)?;
+    let set = tcb.tcb_set_sched_params_mcs(
+        ipc,
+        init::TCB,
+        u64::from(t.mcp),
+        u64::from(t.priority),
+        sc.cptr(),
+        temp,
+    );
+    alloc.delete(ipc, temp)?;
+    set.at(
+        "set a thread's scheduling context, priority, MCP and fault endpoint",
+        u64::from(t.priority),
+    )
 }

@@ -124,7 +124,18 @@ fn boot(
         server_ep,
         fault_ep,
         console_ep,
+        sched_control: Cap::from_cptr(bootinfo.sched_control().start),
     };
+    if sel4::CONFIG.mcs {
+        // The root task's own reply object, for the fault endpoint it serves.
+        let reply: Cap<cap_type::Reply> = alloc.retype(
+            ipc,
+            ObjectType::Reply,
+            0,
+            "retype the root task's reply object",
+        )?;
+        ipc.set_reply_object(reply.cptr());
+    }
     // The console first: created and started before any other component, so that from then
     // on the root task (whose output waited so far) and every component print through it.
     let console = usize::from(plan.console);
@@ -188,7 +199,7 @@ fn create(
     let c = &plan.components[i];
     let p = spawn::create(ipc, alloc, plan, i).map_err(|e| e.in_component(c.name))?;
     caps::place(ipc, alloc, &p, c, shared).map_err(|e| e.in_component(c.name))?;
-    caps::configure_threads(ipc, &p, c).map_err(|e| e.in_component(c.name))?;
+    caps::configure_threads(ipc, alloc, &p, c, shared).map_err(|e| e.in_component(c.name))?;
     Ok(p)
 }
 
