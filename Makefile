@@ -8,6 +8,7 @@
 #   make test-qemu  boot every QEMU test manifest and judge the serial output
 #   make check      rustfmt + clippy (host and aarch64 targets)
 #   make targets    build every seL4-side crate for aarch64-unknown-none
+#   make bench      boot the benchmark image, print its numbers, write docs/perf/sel4.tsv
 #   make docs       regenerate the generated docs: rights and guest tables, the system diagram
 #                   (Graphviz `dot`) and the benchmark plot (`gnuplot`; Debian: graphviz,
 #                   gnuplot-nox)
@@ -18,7 +19,7 @@
 MANIFEST ?= manifests/default.toml
 CARGO ?= cargo
 
-.PHONY: test host-test test-qemu run setup kernel check targets docs clean
+.PHONY: test host-test test-qemu run setup kernel check targets docs clean bench
 
 test:
 	$(CARGO) xtask test
@@ -55,3 +56,8 @@ docs:
 
 clean:
 	$(CARGO) clean
+
+# The seL4 benchmark image (tests/bench/bench.toml): prints one `bench` line per path and writes
+# docs/perf/sel4.tsv (plotted by `make docs`). Measures only; `make test` never runs it.
+bench:
+	$(CARGO) xtask bench --tsv docs/perf/sel4.tsv

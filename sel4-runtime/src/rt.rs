@@ -34,6 +34,27 @@ impl<const N: usize> Default for Stack<N> {
     }
 }
 
+/// The virtual counter `CNTVCT_EL0` (seL4 `KernelArmExportVCNTUser` makes it readable at EL0;
+/// under QEMU `-icount shift=0` it ticks once per 16 instructions), after an `isb` so that it
+/// is not read ahead of earlier instructions.
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub fn virtual_counter() -> u64 {
+    let ticks: u64;
+    // Safety: reads a system register and synchronises the pipeline; no memory is touched.
+    // With the counter not exported to EL0 the read traps, which the kernel reports as a fault
+    // of this thread (never undefined behaviour).
+    unsafe {
+        core::arch::asm!("isb", "mrs {t}, cntvct_el0", t = out(reg) ticks, options(nomem, nostack));
+    }
+    ticks
+}
+
+/// On the host there is no virtual counter: always 0.
+#[cfg(not(all(target_arch = "aarch64", target_os = "none")))]
+pub fn virtual_counter() -> u64 {
+    0
+}
+
 /// Sets the calling thread's runtime word (its own TCB cptr, see `crate::set_own_tcb`).
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub fn set_thread_word(value: u64) {

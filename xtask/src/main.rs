@@ -6,7 +6,8 @@
 //!   against a generated plan (no kernel needed; this is what CI checks);
 //! - `check-manifest FILE...`: validate manifests and print their reports;
 //! - `build`, `run`: compose a bootable image from a manifest and boot it in QEMU;
-//! - `test-qemu`: boot every manifest (`manifests/`, `tests/qemu/`) and judge the serial output.
+//! - `test-qemu`: boot every manifest (`manifests/`, `tests/qemu/`) and judge the serial output;
+//! - `bench`: boot the benchmark image and collect its numbers (`bench.rs`).
 //!
 //! - `setup`: install the host tools; `kernel`: build and cache kernel configurations.
 //!
@@ -15,6 +16,7 @@
 //! be had, `test-qemu --if-kernel` reports the tier as skipped and why. The image pipeline is in `image.rs`, cargo
 //! invocations and target directories in `cargo.rs`.
 
+mod bench;
 mod cargo;
 mod cmd;
 mod image;
@@ -44,6 +46,9 @@ commands:
   run [--manifest FILE]    build and boot it in QEMU, console on stdio
   test                     what `make test` runs: setup (best effort), host tests, target builds,
                            the QEMU tier (skipped, saying why, when no kernel can be had offline)
+  bench [--tsv FILE] [--timeout SECS]
+                           build and boot the benchmark image (tests/bench/bench.toml), print
+                           its `bench` lines (and write them to FILE as TSV); never part of test
   test-qemu [--if-kernel] [--timeout SECS] [FILE...]
                            boot and judge each manifest (default: manifests/*.toml and
                            tests/qemu/*.toml);
@@ -70,6 +75,7 @@ fn main() -> ExitCode {
         "test-qemu" => cmd::test_qemu(rest),
         "kernel" => kernel::command(rest),
         "test" => cmd::test_all(rest),
+        "bench" => bench::command(rest),
         "setup" => setup::setup(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

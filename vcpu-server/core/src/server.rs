@@ -147,6 +147,11 @@ impl<B: Backend> Server<B> {
         }
     }
 
+    /// Bytes of the server's own record of one guest (kernel objects not included).
+    pub const GUEST_RECORD_BYTES: usize = size_of::<Guest<B::Guest>>();
+    /// Bytes of the server's own record of one VCPU (its vGIC state included).
+    pub const VCPU_RECORD_BYTES: usize = size_of::<Vcpu<B::Vcpu>>();
+
     /// The backend.
     pub fn backend(&self) -> &B {
         &self.backend

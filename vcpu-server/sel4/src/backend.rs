@@ -102,7 +102,8 @@ impl Sel4Backend {
         &self.cfg
     }
 
-    fn params(&self) -> VcpuParams {
+    /// What a new VCPU is made with (its fault endpoint, priority and authority).
+    pub(crate) fn params(&self) -> VcpuParams {
         VcpuParams {
             endpoint: self.cfg.endpoint,
             authority: Cap::from_cptr(self.cfg.tcb),
