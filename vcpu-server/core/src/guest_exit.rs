@@ -85,6 +85,13 @@ impl<B: Backend> Server<B> {
         generation: u16,
         exit: GuestExit,
     ) -> Completions {
+        self.serve_guest_exit(slot, generation, exit);
+        core::mem::take(&mut self.completions)
+    }
+
+    /// [`Server::handle_guest_exit`] without moving the completions out (see
+    /// [`Server::deliver_completions`]).
+    pub fn serve_guest_exit(&mut self, slot: u16, generation: u16, exit: GuestExit) {
         if let Some(vcpu) = self.vcpus.get_checked_mut(slot, generation) {
             self.backend.take_fault(&mut vcpu.backend);
             vcpu.resume = crate::backend::Resume::Fault;
@@ -100,7 +107,6 @@ impl<B: Backend> Server<B> {
                 let _ = self.exit_action(slot, exit);
             }
         }
-        core::mem::take(&mut self.completions)
     }
 
     fn apply(&mut self, v: u16, action: Action) {

@@ -229,6 +229,22 @@ impl<B: Backend> Server<B> {
         req: Request<'_>,
         frame: Option<B::Frame>,
     ) -> Response {
+        let outcome = self.serve_request(sender, req, frame);
+        Response {
+            outcome,
+            completions: core::mem::take(&mut self.completions),
+        }
+    }
+
+    /// [`Server::handle_request`] without moving the completions out: they stay in the server
+    /// until [`Server::deliver_completions`] (the transport's path: the list is large, and
+    /// usually empty).
+    pub fn serve_request(
+        &mut self,
+        sender: Sender,
+        req: Request<'_>,
+        frame: Option<B::Frame>,
+    ) -> Outcome {
         self.abandon(sender.thread);
         let frame = match req {
             Request::VmarMap(_) => frame,
@@ -239,7 +255,7 @@ impl<B: Backend> Server<B> {
                 None
             }
         };
-        let outcome = match req {
+        match req {
             Request::GuestCreate(r) => Outcome::Reply(self.guest_create(sender, r)),
             Request::GuestSetTrap(r) => Outcome::Reply(self.guest_set_trap(sender, r)),
             Request::VcpuCreate(r) => Outcome::Reply(self.vcpu_create(sender, r)),
@@ -259,11 +275,16 @@ impl<B: Backend> Server<B> {
             Request::PortCreate(r) => Outcome::Reply(self.port_create(sender, r)),
             Request::PortWait(r) => self.port_wait(sender, r),
             Request::VmarMap(r) => Outcome::Reply(self.vmar_map(sender, r, frame)),
-        };
-        Response {
-            outcome,
-            completions: core::mem::take(&mut self.completions),
         }
+    }
+
+    /// Hands each completion made since the last delivery to `deliver` (oldest first, with the
+    /// backend, for the kernel work of replying), then forgets them. Nothing is copied.
+    pub fn deliver_completions(&mut self, mut deliver: impl FnMut(&mut B, &Completion)) {
+        for c in &self.completions.items {
+            deliver(&mut self.backend, c);
+        }
+        self.completions.items.clear();
     }
 
     /// Drops any call `thread` still has deferred, without a reply: the transport calls this

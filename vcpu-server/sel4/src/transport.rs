@@ -153,9 +153,9 @@ impl Transport {
                         return self.encode(server, &Err(status));
                     }
                 };
-                let response = server.handle_request(sender, request, frame);
-                self.complete(server, response.completions.as_slice());
-                match response.outcome {
+                let outcome = server.serve_request(sender, request, frame);
+                self.complete(server);
+                match outcome {
                     vcpu_server::Outcome::Reply(r) => self.encode(server, &r),
                     vcpu_server::Outcome::Deferred => {
                         self.defer(server, sender.thread);
@@ -168,8 +168,8 @@ impl Transport {
                     server.backend_mut().k.clear(self.rx);
                 }
                 let exit = exit::decode(info.label(), words);
-                let completions = server.handle_guest_exit(slot, generation, exit);
-                self.complete(server, completions.as_slice());
+                server.serve_guest_exit(slot, generation, exit);
+                self.complete(server);
                 None
             }
             Badge::Invalid => {
@@ -189,17 +189,18 @@ impl Transport {
     }
 
     /// Sends each completion on its thread's saved reply capability.
-    fn complete(&mut self, server: &mut Server<Sel4Backend>, completions: &[Completion]) {
-        for c in completions {
-            let Some(slot) = self.replies.get(c.thread) else {
-                continue;
+    fn complete(&mut self, server: &mut Server<Sel4Backend>) {
+        let replies = &self.replies;
+        server.deliver_completions(|backend, c: &Completion| {
+            let Some(slot) = replies.get(c.thread) else {
+                return;
             };
-            if let Some(info) = self.encode(server, &c.reply) {
-                if let Ok(ipc) = server.backend_mut().k.ipc() {
-                    Cap::<cap_type::Reply>::from_cptr(slot).send(ipc, info);
-                }
+            if let Ok(ipc) = backend.k.ipc() {
+                let n = encode_reply(&c.reply, ipc.msg_mut());
+                let info = MessageInfo::new(0, 0, 0, n as u64);
+                Cap::<cap_type::Reply>::from_cptr(slot).send(ipc, info);
             }
-        }
+        });
     }
 
     /// Saves the caller's reply capability in its thread's slot. If no slot can be had, the
