@@ -63,6 +63,22 @@ pub struct Sel4Backend {
     num_lrs: usize,
     guests: u16,
     vcpus: u16,
+    /// The fault message being handled: its reply capability is still the server's caller
+    /// (not saved yet), and this is where it goes if it must wait ([`Sel4Backend::end_fault`]).
+    fault_caller: Option<u64>,
+    /// The guest of that fault was resumed: answer the caller with the next `ReplyRecv`.
+    reply_caller: bool,
+}
+
+/// What the transport does with the fault message it just handled ([`Sel4Backend::end_fault`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultEnd {
+    /// Not a fault of a live VCPU, or already dealt with: nothing.
+    Nothing,
+    /// The guest goes on: answer the caller (an empty reply) with the next `ReplyRecv`.
+    Reply,
+    /// The guest waits: save the caller into this slot before the next receive.
+    Save(u64),
 }
 
 /// Maps a kernel error to the status a client sees.
@@ -84,7 +100,23 @@ impl Sel4Backend {
             num_lrs: DEFAULT_LIST_REGISTERS,
             guests: 0,
             vcpus: 0,
+            fault_caller: None,
+            reply_caller: false,
         }
+    }
+
+    /// After a fault message was handled: whether the fault is answered now or kept (see
+    /// [`FaultEnd`]); resets the record for the next message. Answering a fault the core
+    /// resumes at once with the receive's `ReplyRecv` saves a `CNode_SaveCaller` and a `Send`.
+    pub fn end_fault(&mut self) -> FaultEnd {
+        let end = match (self.reply_caller, self.fault_caller) {
+            (true, _) => FaultEnd::Reply,
+            (false, Some(slot)) => FaultEnd::Save(slot),
+            (false, None) => FaultEnd::Nothing,
+        };
+        self.reply_caller = false;
+        self.fault_caller = None;
+        end
     }
 
     /// Connects the backend: `k` must already have its IPC buffer, slots and untypeds. Builds
@@ -218,11 +250,19 @@ impl Backend for Sel4Backend {
     }
 
     fn take_fault(&mut self, v: &mut Sel4Vcpu) {
-        vcpu::take_fault(&mut self.k, v);
+        // Kept as the caller until the transport ends the message (`end_fault`): a resumed
+        // guest is answered by the next ReplyRecv, a waiting one is saved then.
+        self.fault_caller = Some(v.reply);
+        self.reply_caller = false;
     }
 
     fn resume_vcpu(&mut self, v: &mut Sel4Vcpu, how: Resume) -> Result<(), Status> {
         match how {
+            Resume::Fault if self.fault_caller == Some(v.reply) => {
+                self.fault_caller = None;
+                self.reply_caller = true;
+                Ok(())
+            }
             Resume::Fault => vcpu::reply_fault(&mut self.k, v),
             Resume::Start | Resume::Restart => {
                 let ipc = self.k.ipc()?;

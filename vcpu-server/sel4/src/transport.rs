@@ -9,9 +9,11 @@
 //!   saved (`CNode_SaveCaller`) in the slot kept for its thread.
 //! - `VcpuFault { slot, generation }`: a guest exit, or anything a guest sent through its fault
 //!   endpoint with an HVC syscall: the same thing to the server. [`exit::decode`] is total;
-//!   [`Server::handle_guest_exit`] saves the reply capability itself (through the backend) and
-//!   answers it later. The transport never replies to such a message directly, and drops any
-//!   capability that came with it.
+//!   [`Server::serve_guest_exit`] decides. The reply capability stays the server's caller
+//!   meanwhile (the backend's `take_fault` only notes it): if the core resumed the guest, the
+//!   next `ReplyRecv` answers it (one syscall instead of SaveCaller + Send + Recv); if the guest
+//!   must wait, it is saved (`CNode_SaveCaller`) into the VCPU's reply slot before the next
+//!   receive and answered later with `Send`. Any capability that came with it is dropped.
 //! - `Invalid`: dropped: no reply (the next receive deletes the reply capability) and any
 //!   capability that came with it is deleted.
 //!
@@ -25,7 +27,7 @@ use sel4::{Cap, MessageInfo, WORD_DEPTH, cap_type};
 use vcpu_protocol::{Badge, MSG_MAX_WORDS, Reply, Request, Status, ThreadId, encode_reply};
 use vcpu_server::{Completion, Server, exit};
 
-use crate::backend::Sel4Backend;
+use crate::backend::{FaultEnd, Sel4Backend};
 use crate::frame;
 
 // The core decodes fault labels with its own constants (it does not depend on the seL4
@@ -170,7 +172,15 @@ impl Transport {
                 let exit = exit::decode(info.label(), words);
                 server.serve_guest_exit(slot, generation, exit);
                 self.complete(server);
-                None
+                let backend = server.backend_mut();
+                match backend.end_fault() {
+                    FaultEnd::Reply => Some(MessageInfo::new(0, 0, 0, 0)),
+                    FaultEnd::Save(slot) => {
+                        crate::vcpu::save_caller(&mut backend.k, slot);
+                        None
+                    }
+                    FaultEnd::Nothing => None,
+                }
             }
             Badge::Invalid => {
                 if got_cap {

@@ -245,11 +245,6 @@ pub fn destroy(k: &mut Objects, v: Sel4Vcpu) {
     k.free(v.cnode);
 }
 
-/// Keeps the reply capability of the fault message just received (non-MCS `CNode_SaveCaller`).
-pub fn take_fault(k: &mut Objects, v: &Sel4Vcpu) {
-    save_caller(k, v.reply);
-}
-
 /// `CNode_SaveCaller` into `slot`. The slot is normally empty (a saved reply capability is
 /// consumed by its reply, and deleted by the kernel when its thread is suspended or
 /// destroyed); if a stale one is there, it is deleted and the save repeated. True if saved
