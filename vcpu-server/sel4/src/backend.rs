@@ -7,7 +7,7 @@
 
 use sel4::{Cap, VirqInjection};
 use vcpu_protocol::Status;
-use vcpu_server::{Backend, GuestRegs, MapPerms, Resume, SysReg, VcpuKey};
+use vcpu_server::{Backend, GuestRegs, MapPerms, RegSet, Resume, SysReg, VcpuKey};
 
 use crate::alloc::Objects;
 use crate::frame::{self, Probe, Sel4Frame};
@@ -289,6 +289,27 @@ impl Backend for Sel4Backend {
         let ipc = self.k.ipc()?;
         v.tcb()
             .tcb_write_registers(ipc, false, REG_COUNT, &vcpu::to_context(regs))
+            .map_err(kernel_status)
+    }
+
+    fn read_regs_in(&mut self, v: &mut Sel4Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
+        let ipc = self.k.ipc()?;
+        let c = v
+            .tcb()
+            .tcb_read_registers(ipc, false, vcpu::reg_count(set))
+            .map_err(kernel_status)?;
+        Ok(vcpu::from_context(&c))
+    }
+
+    fn write_regs_in(
+        &mut self,
+        v: &mut Sel4Vcpu,
+        regs: &GuestRegs,
+        set: RegSet,
+    ) -> Result<(), Status> {
+        let ipc = self.k.ipc()?;
+        v.tcb()
+            .tcb_write_registers(ipc, false, vcpu::reg_count(set), &vcpu::to_context(regs))
             .map_err(kernel_status)
     }
 

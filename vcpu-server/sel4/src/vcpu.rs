@@ -16,7 +16,7 @@ use sel4::{
     WORD_DEPTH, cap_type,
 };
 use vcpu_protocol::{Badge, Status};
-use vcpu_server::{GuestRegs, SysReg, VcpuKey};
+use vcpu_server::{GuestRegs, RegSet, SysReg, VcpuKey};
 
 use crate::alloc::{Obj, Objects};
 
@@ -80,6 +80,18 @@ pub fn from_context(c: &UserContext) -> GuestRegs {
         *x = c.x(n as u8).unwrap_or(0);
     }
     regs
+}
+
+/// How many registers of `seL4_UserContext` (order: pc, sp, spsr, x0..x8, x16..x18, x29, x30,
+/// x9..x15, x19..x28) cover `set`: the pc is first, so the pc alone is 1; x0 needs 4.
+pub fn reg_count(set: RegSet) -> u64 {
+    let last = set.x.map_or(0, |n| {
+        (0..=n)
+            .filter_map(UserContext::index_of_x)
+            .max()
+            .unwrap_or(0)
+    });
+    (last + 1) as u64
 }
 
 /// The seL4 VCPU register for a core [`SysReg`].
@@ -303,6 +315,20 @@ mod tests {
         assert_eq!(&w[34..], &[0, 0], "TLS registers untouched");
         assert_eq!(from_context(&c), regs);
         assert_eq!(UserContext::index_of_x(30), Some(16));
+    }
+
+    #[test]
+    fn register_counts_cover_the_set() {
+        use super::reg_count;
+        use vcpu_server::RegSet;
+        assert_eq!(reg_count(RegSet::PC), 1);
+        assert_eq!(reg_count(RegSet::pc_and_x(0)), 4);
+        assert_eq!(reg_count(RegSet::pc_and_x(2)), 6);
+        assert_eq!(reg_count(RegSet::pc_and_x(8)), 12);
+        assert_eq!(reg_count(RegSet::pc_and_x(9)), 18, "x9 comes after x30");
+        assert_eq!(reg_count(RegSet::pc_and_x(16)), 24, "x0..x16 need x15 too");
+        assert_eq!(reg_count(RegSet::pc_and_x(30)), 34);
+        assert_eq!(reg_count(RegSet::pc_and_x(31)), 34, "no x31: as x30");
     }
 
     #[test]
