@@ -5,7 +5,7 @@
 //! to the kernel at start-up by [`Sel4Backend::start`]. Before that every method fails with
 //! `ZX_ERR_BAD_STATE` (or does nothing).
 
-use sel4::{Cap, VirqInjection};
+use sel4::{Cap, UserContext, VirqInjection};
 use vcpu_protocol::Status;
 use vcpu_server::{Backend, GuestRegs, MapPerms, RegSet, Resume, SysReg, VcpuKey};
 
@@ -68,6 +68,9 @@ pub struct Sel4Backend {
     fault_caller: Option<u64>,
     /// The guest of that fault was resumed: answer the caller with the next `ReplyRecv`.
     reply_caller: bool,
+    /// Scratch register context for partial register transfers (only the words a transfer
+    /// names are meaningful), so that none is zeroed or built per exit.
+    context: UserContext,
 }
 
 /// What the transport does with the fault message it just handled ([`Sel4Backend::end_fault`]).
@@ -102,6 +105,7 @@ impl Sel4Backend {
             vcpus: 0,
             fault_caller: None,
             reply_caller: false,
+            context: UserContext::zeroed(),
         }
     }
 
@@ -293,12 +297,12 @@ impl Backend for Sel4Backend {
     }
 
     fn read_regs_in(&mut self, v: &mut Sel4Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
+        let n = vcpu::reg_count(set);
         let ipc = self.k.ipc()?;
-        let c = v
-            .tcb()
-            .tcb_read_registers(ipc, false, vcpu::reg_count(set))
+        v.tcb()
+            .tcb_read_registers_into(ipc, false, n, &mut self.context)
             .map_err(kernel_status)?;
-        Ok(vcpu::from_context(&c))
+        Ok(vcpu::from_context_first(&self.context, n))
     }
 
     fn write_regs_in(
@@ -307,9 +311,11 @@ impl Backend for Sel4Backend {
         regs: &GuestRegs,
         set: RegSet,
     ) -> Result<(), Status> {
+        let n = vcpu::reg_count(set);
+        vcpu::to_context_first(&mut self.context, regs, n);
         let ipc = self.k.ipc()?;
         v.tcb()
-            .tcb_write_registers(ipc, false, vcpu::reg_count(set), &vcpu::to_context(regs))
+            .tcb_write_registers(ipc, false, n, &self.context)
             .map_err(kernel_status)
     }
 
