@@ -128,7 +128,17 @@ pub struct Server<B: Backend> {
     pub(crate) mappings: Table<Mapping<B::Frame>, MAX_MAPPINGS>,
     pub(crate) ports: Table<Port, MAX_PORTS>,
     pub(crate) completions: Completions,
+    /// Threads that may have a deferred call (pending enter or port wait): added when a call
+    /// is deferred, removed when it is completed or abandoned. [`Server::abandon`], made for
+    /// every request, has nothing to do for a thread not in it.
+    pub(crate) deferred: Vec<ThreadId, MAX_DEFERRED>,
+    /// A deferral found `deferred` full (cannot happen within the capacities): every
+    /// [`Server::abandon`] then searches all VCPUs and ports.
+    pub(crate) deferred_overflow: bool,
 }
+
+/// Calls that can be deferred at once: one enter per VCPU, the waiters of every port.
+const MAX_DEFERRED: usize = MAX_VCPUS + MAX_PORTS * crate::MAX_PORT_WAITERS;
 
 impl<B: Backend> Server<B> {
     /// A server with no clients and no objects. `const`, so that a server can be built at
@@ -144,6 +154,8 @@ impl<B: Backend> Server<B> {
             mappings: Table::new(),
             ports: Table::new(),
             completions: Completions { items: Vec::new() },
+            deferred: Vec::new(),
+            deferred_overflow: false,
         }
     }
 
@@ -246,6 +258,14 @@ impl<B: Backend> Server<B> {
         frame: Option<B::Frame>,
     ) -> Outcome {
         self.abandon(sender.thread);
+        let outcome = self.dispatch(sender, req, frame);
+        if outcome == Outcome::Deferred && self.deferred.push(sender.thread).is_err() {
+            self.deferred_overflow = true;
+        }
+        outcome
+    }
+
+    fn dispatch(&mut self, sender: Sender, req: Request<'_>, frame: Option<B::Frame>) -> Outcome {
         let frame = match req {
             Request::VmarMap(_) => frame,
             _ => {
@@ -293,6 +313,13 @@ impl<B: Backend> Server<B> {
     /// `vcpu_enter` stops the guest (kick flag untouched; a doorbell waiting for port space is
     /// dropped); a pending `port_wait` is forgotten.
     pub fn abandon(&mut self, thread: ThreadId) {
+        match self.deferred.iter().position(|t| *t == thread) {
+            Some(i) => {
+                self.deferred.swap_remove(i);
+            }
+            None if !self.deferred_overflow => return,
+            None => {}
+        }
         self.abandon_enter(thread);
         for p in self.ports.slots_where(|_| true) {
             if let Some(port) = self.ports.get_mut(p) {
@@ -353,6 +380,9 @@ impl<B: Backend> Server<B> {
     }
 
     pub(crate) fn complete(&mut self, thread: ThreadId, reply: Reply) {
+        if let Some(i) = self.deferred.iter().position(|t| *t == thread) {
+            self.deferred.swap_remove(i);
+        }
         self.completions.push(Completion { thread, reply });
     }
 
