@@ -75,6 +75,16 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
 /// Builds the bootable image of the manifest at `path` with the kernel at `prefix` (already
 /// checked). Returns the image's path.
 pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, String> {
+    build_with(ws, path, prefix, &[])
+}
+
+/// Like [`build`], with the programs built with cargo `features` (`package/feature`).
+pub fn build_with(
+    ws: &Workspace,
+    path: &Path,
+    prefix: &Path,
+    features: &[&str],
+) -> Result<PathBuf, String> {
     let system = load(path)?;
     let missing = missing(ws, &system);
     if !missing.is_empty() {
@@ -90,7 +100,7 @@ pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, Stri
         "xtask: image `{stem}`: building programs {}",
         system.programs().join(", ")
     );
-    ws.build_programs(&system.programs(), false)?;
+    ws.build_programs_with(&system.programs(), false, features)?;
     let plan = generate(ws, &system, &stem)?;
     let dir = ws.image_dir(&stem);
     println!("xtask: image `{stem}`: plan {}", plan.display());
