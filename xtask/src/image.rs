@@ -91,6 +91,16 @@ pub fn unsupported(system: &ValidatedSystem, config: sel4::Config) -> Option<Str
 /// checked; `ws.sel4_config` is its configuration), after the deployment check (a system with
 /// untrusted guests is refused on a debug kernel, see `deploy`). Returns the image's path.
 pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, String> {
+    build_with(ws, path, prefix, &[])
+}
+
+/// Like [`build`], with the programs built with cargo `features` (`package/feature`).
+pub fn build_with(
+    ws: &Workspace,
+    path: &Path,
+    prefix: &Path,
+    features: &[&str],
+) -> Result<PathBuf, String> {
     let system = load(path)?;
     if let Some(why) = unsupported(&system, ws.sel4_config) {
         return Err(format!("{}: {why}", path.display()));
@@ -114,7 +124,7 @@ pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, Stri
         "xtask: image `{stem}`: building programs {}",
         system.programs().join(", ")
     );
-    ws.build_programs(&system.programs(), false)?;
+    ws.build_programs_with(&system.programs(), false, features)?;
     let plan = generate(ws, &system, &stem)?;
     let dir = ws.image_dir(&stem);
     println!("xtask: image `{stem}`: plan {}", plan.display());

@@ -58,7 +58,7 @@ mod server;
 mod vcpu;
 pub mod vgic;
 
-pub use backend::{Backend, GuestRegs, MapPerms, Resume, SysReg, VcpuKey};
+pub use backend::{Backend, GuestRegs, MapPerms, RegSet, Resume, SysReg, VcpuKey};
 pub use exit::GuestExit;
 pub use server::{Completion, Completions, ObjectCounts, Outcome, Response, Server};
 pub use vcpu_protocol::{ClientId, HandleValue, Sender, Status, ThreadId};

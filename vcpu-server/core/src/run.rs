@@ -101,6 +101,18 @@ pub(crate) fn check_invariants<B: Backend>(s: &Server<B>) -> Result<(), &'static
             return Err("a thread owns two VCPUs");
         }
     }
+    // Every thread with a deferred call is known as one (else `abandon` would skip it).
+    if !s.deferred_overflow {
+        let enters = s
+            .vcpus
+            .iter()
+            .filter(|(_, v)| v.run != Run::Idle)
+            .map(|(_, v)| v.owner);
+        let waits = s.ports.iter().flat_map(|(_, p)| p.waiters.iter().copied());
+        if enters.chain(waits).any(|t| !s.deferred.contains(&t)) {
+            return Err("a deferred call is not recorded as one");
+        }
+    }
     // Reference counts match the handles that exist (tables and inboxes).
     let mut counted = HandleCounts::default();
     for c in &s.clients {

@@ -128,7 +128,17 @@ pub struct Server<B: Backend> {
     pub(crate) mappings: Table<Mapping<B::Frame>, MAX_MAPPINGS>,
     pub(crate) ports: Table<Port, MAX_PORTS>,
     pub(crate) completions: Completions,
+    /// Threads that may have a deferred call (pending enter or port wait): added when a call
+    /// is deferred, removed when it is completed or abandoned. [`Server::abandon`], made for
+    /// every request, has nothing to do for a thread not in it.
+    pub(crate) deferred: Vec<ThreadId, MAX_DEFERRED>,
+    /// A deferral found `deferred` full (cannot happen within the capacities): every
+    /// [`Server::abandon`] then searches all VCPUs and ports.
+    pub(crate) deferred_overflow: bool,
 }
+
+/// Calls that can be deferred at once: one enter per VCPU, the waiters of every port.
+const MAX_DEFERRED: usize = MAX_VCPUS + MAX_PORTS * crate::MAX_PORT_WAITERS;
 
 impl<B: Backend> Server<B> {
     /// A server with no clients and no objects. `const`, so that a server can be built at
@@ -144,8 +154,15 @@ impl<B: Backend> Server<B> {
             mappings: Table::new(),
             ports: Table::new(),
             completions: Completions { items: Vec::new() },
+            deferred: Vec::new(),
+            deferred_overflow: false,
         }
     }
+
+    /// Bytes of the server's own record of one guest (kernel objects not included).
+    pub const GUEST_RECORD_BYTES: usize = size_of::<Guest<B::Guest>>();
+    /// Bytes of the server's own record of one VCPU (its vGIC state included).
+    pub const VCPU_RECORD_BYTES: usize = size_of::<Vcpu<B::Vcpu>>();
 
     /// The backend.
     pub fn backend(&self) -> &B {
@@ -224,7 +241,31 @@ impl<B: Backend> Server<B> {
         req: Request<'_>,
         frame: Option<B::Frame>,
     ) -> Response {
+        let outcome = self.serve_request(sender, req, frame);
+        Response {
+            outcome,
+            completions: core::mem::take(&mut self.completions),
+        }
+    }
+
+    /// [`Server::handle_request`] without moving the completions out: they stay in the server
+    /// until [`Server::deliver_completions`] (the transport's path: the list is large, and
+    /// usually empty).
+    pub fn serve_request(
+        &mut self,
+        sender: Sender,
+        req: Request<'_>,
+        frame: Option<B::Frame>,
+    ) -> Outcome {
         self.abandon(sender.thread);
+        let outcome = self.dispatch(sender, req, frame);
+        if outcome == Outcome::Deferred && self.deferred.push(sender.thread).is_err() {
+            self.deferred_overflow = true;
+        }
+        outcome
+    }
+
+    fn dispatch(&mut self, sender: Sender, req: Request<'_>, frame: Option<B::Frame>) -> Outcome {
         let frame = match req {
             Request::VmarMap(_) => frame,
             _ => {
@@ -234,7 +275,7 @@ impl<B: Backend> Server<B> {
                 None
             }
         };
-        let outcome = match req {
+        match req {
             Request::GuestCreate(r) => Outcome::Reply(self.guest_create(sender, r)),
             Request::GuestSetTrap(r) => Outcome::Reply(self.guest_set_trap(sender, r)),
             Request::VcpuCreate(r) => Outcome::Reply(self.vcpu_create(sender, r)),
@@ -254,11 +295,16 @@ impl<B: Backend> Server<B> {
             Request::PortCreate(r) => Outcome::Reply(self.port_create(sender, r)),
             Request::PortWait(r) => self.port_wait(sender, r),
             Request::VmarMap(r) => Outcome::Reply(self.vmar_map(sender, r, frame)),
-        };
-        Response {
-            outcome,
-            completions: core::mem::take(&mut self.completions),
         }
+    }
+
+    /// Hands each completion made since the last delivery to `deliver` (oldest first, with the
+    /// backend, for the kernel work of replying), then forgets them. Nothing is copied.
+    pub fn deliver_completions(&mut self, mut deliver: impl FnMut(&mut B, &Completion)) {
+        for c in &self.completions.items {
+            deliver(&mut self.backend, c);
+        }
+        self.completions.items.clear();
     }
 
     /// Drops any call `thread` still has deferred, without a reply: the transport calls this
@@ -267,6 +313,13 @@ impl<B: Backend> Server<B> {
     /// `vcpu_enter` stops the guest (kick flag untouched; a doorbell waiting for port space is
     /// dropped); a pending `port_wait` is forgotten.
     pub fn abandon(&mut self, thread: ThreadId) {
+        match self.deferred.iter().position(|t| *t == thread) {
+            Some(i) => {
+                self.deferred.swap_remove(i);
+            }
+            None if !self.deferred_overflow => return,
+            None => {}
+        }
         self.abandon_enter(thread);
         for p in self.ports.slots_where(|_| true) {
             if let Some(port) = self.ports.get_mut(p) {
@@ -327,6 +380,9 @@ impl<B: Backend> Server<B> {
     }
 
     pub(crate) fn complete(&mut self, thread: ThreadId, reply: Reply) {
+        if let Some(i) = self.deferred.iter().position(|t| *t == thread) {
+            self.deferred.swap_remove(i);
+        }
         self.completions.push(Completion { thread, reply });
     }
 

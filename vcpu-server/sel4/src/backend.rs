@@ -5,9 +5,9 @@
 //! to the kernel at start-up by [`Sel4Backend::start`]. Before that every method fails with
 //! `ZX_ERR_BAD_STATE` (or does nothing).
 
-use sel4::{Cap, VirqInjection};
+use sel4::{Cap, UserContext, VirqInjection};
 use vcpu_protocol::Status;
-use vcpu_server::{Backend, GuestRegs, MapPerms, Resume, SysReg, VcpuKey};
+use vcpu_server::{Backend, GuestRegs, MapPerms, RegSet, Resume, SysReg, VcpuKey};
 
 use crate::alloc::Objects;
 use crate::frame::{self, Probe, Sel4Frame};
@@ -63,6 +63,25 @@ pub struct Sel4Backend {
     num_lrs: usize,
     guests: u16,
     vcpus: u16,
+    /// The fault message being handled: its reply capability is still the server's caller
+    /// (not saved yet), and this is where it goes if it must wait ([`Sel4Backend::end_fault`]).
+    fault_caller: Option<u64>,
+    /// The guest of that fault was resumed: answer the caller with the next `ReplyRecv`.
+    reply_caller: bool,
+    /// Scratch register context for partial register transfers (only the words a transfer
+    /// names are meaningful), so that none is zeroed or built per exit.
+    context: UserContext,
+}
+
+/// What the transport does with the fault message it just handled ([`Sel4Backend::end_fault`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultEnd {
+    /// Not a fault of a live VCPU, or already dealt with: nothing.
+    Nothing,
+    /// The guest goes on: answer the caller (an empty reply) with the next `ReplyRecv`.
+    Reply,
+    /// The guest waits: save the caller into this slot before the next receive.
+    Save(u64),
 }
 
 /// Maps a kernel error to the status a client sees.
@@ -84,7 +103,24 @@ impl Sel4Backend {
             num_lrs: DEFAULT_LIST_REGISTERS,
             guests: 0,
             vcpus: 0,
+            fault_caller: None,
+            reply_caller: false,
+            context: UserContext::zeroed(),
         }
+    }
+
+    /// After a fault message was handled: whether the fault is answered now or kept (see
+    /// [`FaultEnd`]); resets the record for the next message. Answering a fault the core
+    /// resumes at once with the receive's `ReplyRecv` saves a `CNode_SaveCaller` and a `Send`.
+    pub fn end_fault(&mut self) -> FaultEnd {
+        let end = match (self.reply_caller, self.fault_caller) {
+            (true, _) => FaultEnd::Reply,
+            (false, Some(slot)) => FaultEnd::Save(slot),
+            (false, None) => FaultEnd::Nothing,
+        };
+        self.reply_caller = false;
+        self.fault_caller = None;
+        end
     }
 
     /// Connects the backend: `k` must already have its IPC buffer, slots and untypeds. Builds
@@ -102,7 +138,8 @@ impl Sel4Backend {
         &self.cfg
     }
 
-    fn params(&self) -> VcpuParams {
+    /// What a new VCPU is made with (its fault endpoint, priority and authority).
+    pub(crate) fn params(&self) -> VcpuParams {
         VcpuParams {
             endpoint: self.cfg.endpoint,
             authority: Cap::from_cptr(self.cfg.tcb),
@@ -217,11 +254,19 @@ impl Backend for Sel4Backend {
     }
 
     fn take_fault(&mut self, v: &mut Sel4Vcpu) {
-        vcpu::take_fault(&mut self.k, v);
+        // Kept as the caller until the transport ends the message (`end_fault`): a resumed
+        // guest is answered by the next ReplyRecv, a waiting one is saved then.
+        self.fault_caller = Some(v.reply);
+        self.reply_caller = false;
     }
 
     fn resume_vcpu(&mut self, v: &mut Sel4Vcpu, how: Resume) -> Result<(), Status> {
         match how {
+            Resume::Fault if self.fault_caller == Some(v.reply) => {
+                self.fault_caller = None;
+                self.reply_caller = true;
+                Ok(())
+            }
             Resume::Fault => vcpu::reply_fault(&mut self.k, v),
             Resume::Start | Resume::Restart => {
                 let ipc = self.k.ipc()?;
@@ -248,6 +293,29 @@ impl Backend for Sel4Backend {
         let ipc = self.k.ipc()?;
         v.tcb()
             .tcb_write_registers(ipc, false, REG_COUNT, &vcpu::to_context(regs))
+            .map_err(kernel_status)
+    }
+
+    fn read_regs_in(&mut self, v: &mut Sel4Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
+        let n = vcpu::reg_count(set);
+        let ipc = self.k.ipc()?;
+        v.tcb()
+            .tcb_read_registers_into(ipc, false, n, &mut self.context)
+            .map_err(kernel_status)?;
+        Ok(vcpu::from_context_first(&self.context, n))
+    }
+
+    fn write_regs_in(
+        &mut self,
+        v: &mut Sel4Vcpu,
+        regs: &GuestRegs,
+        set: RegSet,
+    ) -> Result<(), Status> {
+        let n = vcpu::reg_count(set);
+        vcpu::to_context_first(&mut self.context, regs, n);
+        let ipc = self.k.ipc()?;
+        v.tcb()
+            .tcb_write_registers(ipc, false, n, &self.context)
             .map_err(kernel_status)
     }
 

@@ -23,6 +23,8 @@
 mod alloc;
 #[cfg(any(test, target_os = "none"))]
 mod backend;
+#[cfg(all(feature = "bench", target_os = "none"))]
+mod bench;
 #[cfg(any(test, target_os = "none"))]
 mod boot;
 #[cfg(test)]
@@ -166,6 +168,8 @@ mod component {
             b.config().vcpu_priority,
         );
         report_started(server, &installed);
+        #[cfg(feature = "bench")]
+        crate::bench::baselines(server, start.cfg.endpoint);
         transport.run(server);
         warn(format_args!("event loop ended"));
         fail(format_args!("the IPC buffer is gone"))
