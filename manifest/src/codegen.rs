@@ -306,6 +306,8 @@ fn component(w: &mut W, c: &Component, elf: usize) {
         w.line(&format!("mcp: {},", t.mcp));
         w.line(&format!("stack_top: {},", hex(t.stack_top)));
         w.line(&format!("stack_size: {},", hex(t.stack_size)));
+        w.line(&format!("budget_us: {},", t.budget_us));
+        w.line(&format!("period_us: {},", t.period_us));
         w.line(&format!("ipc_buffer: {},", hex(t.ipc_buffer)));
         w.line(&format!("tcb_slot: {},", t.tcb_slot));
         let (slot, badge) = t.endpoint.unwrap_or((0, 0));

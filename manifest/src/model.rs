@@ -91,6 +91,10 @@ pub struct Thread {
     pub mcp: u8,
     /// Stack size.
     pub stack_size: u64,
+    /// Scheduling-context budget on MCS kernels (µs).
+    pub budget_us: u64,
+    /// Scheduling-context period on MCS kernels (µs).
+    pub period_us: u64,
     /// Initial stack pointer.
     pub stack_top: u64,
     /// IPC buffer address.

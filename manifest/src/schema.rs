@@ -78,6 +78,8 @@ pub struct RawThread {
     pub priority: Option<Spanned<i64>>,
     pub entry: Option<Spanned<i64>>,
     pub stack_size: Option<Spanned<SizeRepr>>,
+    pub budget_us: Option<Spanned<i64>>,
+    pub period_us: Option<Spanned<i64>>,
 }
 
 /// `[[endpoint]]`.

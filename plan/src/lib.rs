@@ -176,6 +176,10 @@ pub struct ThreadPlan {
     pub stack_top: u64,
     /// Stack size in bytes (mapped at `[stack_top - stack_size, stack_top)`).
     pub stack_size: u64,
+    /// MCS kernels: the budget of the thread's scheduling context (µs; <= `period_us`).
+    pub budget_us: u64,
+    /// MCS kernels: its period (µs; equal to the budget: round-robin).
+    pub period_us: u64,
     /// IPC buffer address.
     pub ipc_buffer: u64,
     /// Slot of this thread's TCB in the component's CSpace.

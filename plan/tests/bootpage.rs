@@ -27,6 +27,8 @@ const fn thread(index: u8, name: &'static str, id: u16, endpoint: bool) -> Threa
         mcp: 0,
         stack_top: vspace::stack_top(index as usize),
         stack_size: 0x4000,
+        budget_us: 10_000,
+        period_us: 10_000,
         ipc_buffer: vspace::ipc_buffer(index as usize),
         tcb_slot: cspace::tcb(index as usize),
         endpoint_slot: if endpoint {

@@ -169,10 +169,6 @@ pub fn place(
     Ok(())
 }
 
-/// Budget and period of every component thread's scheduling context on MCS kernels (µs):
-/// equal, so round-robin with a 10 ms slice (the non-MCS kernels' 5 ticks of 2 ms).
-pub const SC_PERIOD_US: u64 = 10_000;
-
 /// Configures every thread of `c` (spaces, IPC buffer, fault endpoint, priorities, registers)
 /// without starting it. On MCS kernels each thread also gets a scheduling context (from
 /// `sched_control`), a reply object at `plan::cspace::reply(t)`, and its fault endpoint as a
@@ -229,7 +225,7 @@ pub fn start(ipc: &mut sel4::IpcBuffer, p: &Process) -> Result<(), BootError> {
 }
 
 /// The MCS part of [`configure_threads`] for thread `t`: spaces and IPC buffer, a reply object
-/// in the component's CSpace, a round-robin scheduling context, priority, MCP and the fault
+/// in the component's CSpace, a scheduling context (budget and period from the plan), priority, MCP and the fault
 /// endpoint (a badged copy minted into a root slot for the call, held by the TCB after it).
 #[allow(clippy::too_many_arguments)]
 fn configure_mcs(
@@ -262,8 +258,8 @@ fn configure_mcs(
     )?;
     shared
         .sched_control
-        .sched_control_configure_flags(ipc, sc, SC_PERIOD_US, SC_PERIOD_US, 0, t.fault_badge, 0)
-        .at("configure a scheduling context", SC_PERIOD_US)?;
+        .sched_control_configure_flags(ipc, sc, t.budget_us, t.period_us, 0, t.fault_badge, 0)
+        .at("configure a scheduling context", t.budget_us)?;
     let rights = c
         .caps
         .iter()

@@ -85,8 +85,9 @@ pub fn command(args: &[String]) -> std::result::Result<(), String> {
         }
     }
     let prefix = kernel::prefix(Network::Allowed)?;
-    kernel::check(&prefix)?;
-    let ws = Workspace::load()?;
+    let info = kernel::check(&prefix)?;
+    let mut ws = Workspace::load()?;
+    ws.sel4_config = info.config;
     let image = image::build_with(&ws, &root().join(MANIFEST), &prefix, FEATURES)?;
     let verdict = qemu::run_test(&image, &[], timeout, "[bench] ")?;
     println!("== benchmark results (virtual-counter ticks; 1 tick = 16 instructions)");

@@ -40,10 +40,11 @@ pub fn bench_linux(args: &[String]) -> Result<(), String> {
         ));
     }
     let prefix = kernel::prefix(crate::kernel::source::Network::Allowed)?;
-    kernel::check(&prefix)?;
+    let info = kernel::check(&prefix)?;
     let cmdline = linux::cmdline(linux::CMDLINE_QUIET);
     let files = linux::guest_files()?;
-    let ws = Workspace::load()?;
+    let mut ws = Workspace::load()?;
+    ws.sel4_config = info.config;
     let manifest = root().join(LINUX_MANIFEST);
     let image = image::build(&ws, &manifest, &prefix)?;
     let extra = preload_args(&manifest, &image, &cmdline)?;

@@ -35,6 +35,40 @@ pub(crate) struct Thr {
     pub priority_span: Span,
     pub entry: u32,
     pub stack_size: u64,
+    /// Scheduling-context budget and period on MCS kernels (µs).
+    pub budget_us: u64,
+    pub period_us: u64,
+}
+
+/// Default budget and period of a thread's scheduling context on MCS kernels (µs): equal, so
+/// round-robin with a 10 ms slice (the non-MCS kernels' 5 ticks of 2 ms).
+pub const DEFAULT_PERIOD_US: u64 = 10_000;
+/// Smallest budget the kernel accepts on QEMU `virt` (2 x its 10 µs WCET).
+pub const MIN_BUDGET_US: u64 = 20;
+/// Largest period the manifest accepts (one hour; the kernel's limit is far above).
+pub const MAX_PERIOD_US: u64 = 3_600_000_000;
+
+/// Budget and period of a thread's scheduling context: each in range, budget <= period;
+/// defaults [`DEFAULT_PERIOD_US`] (an absent period is at least the budget).
+fn sched_params(
+    cx: &mut Ctx<'_>,
+    budget: Option<&toml::Spanned<i64>>,
+    period: Option<&toml::Spanned<i64>>,
+) -> (u64, u64) {
+    let (lo, hi) = (MIN_BUDGET_US as i64, MAX_PERIOD_US as i64);
+    let b = budget.and_then(|b| cx.int_in(ErrorKind::InvalidValue, "budget-us", b, lo, hi));
+    let p = period.and_then(|p| cx.int_in(ErrorKind::InvalidValue, "period-us", p, lo, hi));
+    let b = b.map_or(DEFAULT_PERIOD_US, |b| b as u64);
+    let p = p.map_or(b.max(DEFAULT_PERIOD_US), |p| p as u64);
+    if b > p {
+        let span = budget.or(period).map_or(0..0, |s| s.span());
+        cx.err(
+            ErrorKind::InvalidValue,
+            span,
+            format!("budget-us {b} is above the period {p} (a thread cannot get more than all of its period)"),
+        );
+    }
+    (b, p.max(b))
 }
 
 /// A client's endpoint entry.
@@ -276,7 +310,11 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
                 ),
                 None => default_stack,
             };
+            let (budget_us, period_us) =
+                sched_params(cx, rt.budget_us.as_ref(), rt.period_us.as_ref());
             threads.push(Thr {
+                budget_us,
+                period_us,
                 name: tname,
                 name_span: rt.name.span(),
                 id,
@@ -483,6 +521,8 @@ pub(crate) fn add_console(cx: &mut Ctx<'_>, comps: &mut Vec<Comp>, span: Span) -
             priority_span: span,
             entry: 0,
             stack_size: CONSOLE_STACK,
+            budget_us: DEFAULT_PERIOD_US,
+            period_us: DEFAULT_PERIOD_US,
         }],
         endpoint: None,
     });

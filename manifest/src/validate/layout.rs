@@ -239,6 +239,8 @@ fn component(
             priority: t.priority,
             mcp: if is_server { t.priority } else { 0 },
             stack_size: t.stack_size,
+            budget_us: t.budget_us,
+            period_us: t.period_us,
             stack_top: vspace::stack_top(i),
             ipc_buffer: vspace::ipc_buffer(i),
             tcb_slot: cspace::tcb(i),
