@@ -263,6 +263,17 @@ pub fn test_all(args: &[String]) -> Result<(), String> {
         host.env("SEL4_BUILD_EXTRA_PREFIXES", joined);
     }
     cargo::run(host, "host tests (cargo test)")?;
+    // The bindings' own tests once more for each other kernel configuration (its features).
+    for config in sel4::Config::ALL.iter().filter(|c| !c.features().is_empty()) {
+        let features: Vec<String> = config
+            .features()
+            .iter()
+            .map(|f| format!("sel4/{f}"))
+            .collect();
+        let mut cmd = cargo::cargo();
+        cmd.args(["test", "-p", "sel4", "--features", &features.join(",")]);
+        cargo::run(cmd, &format!("sel4 tests for `{}`", config.name()))?;
+    }
     build_targets(false)?;
     match kernel {
         Ok(prefix) => test_qemu_each(prefix, all_manifests()?, Duration::from_secs(300)),
