@@ -194,7 +194,7 @@ pub fn codegen(
     w.open("mod plan_generated {");
     // Import exactly the names the plan uses, so the including crate sees no unused import.
     let regions = system.components.iter().any(|c| !c.regions.is_empty());
-    let mut names = vec!["Cap", "CapPlan", "ComponentPlan"];
+    let mut names = vec!["Cap", "CapPlan", "ClientLimits", "ComponentPlan"];
     if !system.grants.is_empty() {
         names.extend(["GrantObject", "GrantPlan", "HandlePlan"]);
     }
@@ -344,6 +344,12 @@ fn component(w: &mut W, c: &Component, elf: usize) {
         w.line(&format!("{},", handle(h)));
     }
     w.close_list(c.handles.is_empty());
+    let l = c.endpoint.as_ref().map(|e| e.limits).unwrap_or_default();
+    w.line(&format!(
+        "limits: ClientLimits {{ handles: {}, guests: {}, vcpus: {}, ports: {}, traps: {}, \
+         mappings: {} }},",
+        l.handles, l.guests, l.vcpus, l.ports, l.traps, l.mappings
+    ));
     w.close("},");
 }
 

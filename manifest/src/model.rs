@@ -5,7 +5,7 @@
 //! report and the generated plan show the same thing.
 
 use caps::{ObjType, Rights};
-use plan::{CapPlan, GrantObject, KernelRequirements, MemorySource, Role};
+use plan::{CapPlan, ClientLimits, GrantObject, KernelRequirements, MemorySource, Role};
 
 use crate::platform::Platform;
 
@@ -109,6 +109,8 @@ pub struct Endpoint {
     pub rights: u64,
     /// Whether the threads may send capabilities (seL4 Grant).
     pub send_caps: bool,
+    /// What the client may hold in the server at once.
+    pub limits: ClientLimits,
 }
 
 /// A memory region.

@@ -191,6 +191,15 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
     if let Some(id) = c.client_id {
         let _ = writeln!(o, "  client id {id}");
     }
+    if let Some(e) = &c.endpoint {
+        let l = e.limits;
+        let _ = writeln!(
+            o,
+            "  limits in the server: {} handles, {} guests, {} VCPUs, {} ports, {} traps, \
+             {} mappings",
+            l.handles, l.guests, l.vcpus, l.ports, l.traps, l.mappings
+        );
+    }
     let _ = writeln!(
         o,
         "  CSpace: 2^{} = {} slots, first free slot {}",

@@ -86,6 +86,19 @@ pub struct RawEndpoint {
     pub client: Spanned<String>,
     pub threads: Option<Vec<Spanned<String>>>,
     pub send_caps: Option<bool>,
+    pub limits: Option<Spanned<RawLimits>>,
+}
+
+/// `[endpoint.limits]`: what the client may hold in the server at once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawLimits {
+    pub handles: Option<Spanned<i64>>,
+    pub guests: Option<Spanned<i64>>,
+    pub vcpus: Option<Spanned<i64>>,
+    pub ports: Option<Spanned<i64>>,
+    pub traps: Option<Spanned<i64>>,
+    pub mappings: Option<Spanned<i64>>,
 }
 
 /// `source = ...`.

@@ -151,6 +151,28 @@ pub struct ComponentPlan {
     pub regions: &'static [RegionPlan],
     /// Initial handles the component is told about (grant order).
     pub handles: &'static [HandlePlan],
+    /// What the server lets this client hold at once (all zero unless [`Role::Client`]).
+    pub limits: ClientLimits,
+}
+
+/// A client's limits in the server (`[endpoint.limits]` in the manifest, or the server's
+/// defaults): the server charges every object to the client that created it and refuses one
+/// beyond these with a status for that client alone. The manifest compiler checks that the
+/// limits of all clients fit the server's capacity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Handle-table slots.
+    pub handles: u16,
+    /// Live guests.
+    pub guests: u16,
+    /// Live VCPUs.
+    pub vcpus: u16,
+    /// Live ports.
+    pub ports: u16,
+    /// Live traps.
+    pub traps: u16,
+    /// Live guest-physical mappings.
+    pub mappings: u16,
 }
 
 /// One thread of a component.

@@ -4,7 +4,7 @@ use plan::bootpage::{
     BootPage, BootPageError, MAGIC, REGION_GUEST, REGION_MAPPED, REGION_WRITABLE,
 };
 use plan::{
-    Cap, CapPlan, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan,
+    Cap, CapPlan, ClientLimits, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan,
     KernelRequirements, MemorySource, Plan, RegionPlan, Role, ThreadPlan, cspace, vspace,
 };
 use zerocopy::{FromZeros, IntoBytes};
@@ -74,6 +74,14 @@ static PLAN: Plan = Plan {
             }],
             regions: &[],
             handles: &[],
+            limits: ClientLimits {
+                handles: 0,
+                guests: 0,
+                vcpus: 0,
+                ports: 0,
+                traps: 0,
+                mappings: 0,
+            },
         },
         ComponentPlan {
             index: 1,
@@ -103,6 +111,14 @@ static PLAN: Plan = Plan {
                 frame_count: 2,
             }],
             handles: &[HANDLE],
+            limits: ClientLimits {
+                handles: 40,
+                guests: 1,
+                vcpus: 2,
+                ports: 3,
+                traps: 4,
+                mappings: 5,
+            },
         },
     ],
     server: 0,
@@ -193,6 +209,17 @@ fn server_page() {
         (s.clients()[0].client_id, s.clients()[0].thread_ids()),
         (3, &[7u16][..])
     );
+    assert_eq!(
+        s.clients()[0].limits.limits(),
+        ClientLimits {
+            handles: 40,
+            guests: 1,
+            vcpus: 2,
+            ports: 3,
+            traps: 4,
+            mappings: 5,
+        }
+    );
     assert_eq!(s.grants().len(), 1);
     assert_eq!(
         (
@@ -280,5 +307,5 @@ fn layout_conventions() {
     assert_eq!(after % vspace::REGION_ALIGN, 0);
     assert_eq!(vspace::stack_top(0) % 16, 0);
     assert_eq!(vspace::ipc_buffer(1) % 1024, 0);
-    assert_eq!(BootPage::new_zeroed().as_bytes().len(), 2880);
+    assert_eq!(BootPage::new_zeroed().as_bytes().len(), 3072);
 }

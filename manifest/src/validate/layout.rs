@@ -129,6 +129,7 @@ fn component(
             zircon_rights: z,
             rights: endpoint_rights(z).word(),
             send_caps: e.send_caps,
+            limits: e.limits,
         }
     });
     let mut caps = vec![CapPlan {
