@@ -413,7 +413,13 @@ fn check_limits(cx: &mut Ctx<'_>, raw: Option<&RawLimits>) -> ClientLimits {
     let Some(raw) = raw else { return out };
     let cap = Limits::CAPACITY;
     /// Name, manifest value, destination, largest and smallest value.
-    type Field<'a> = (&'a str, &'a Option<toml::Spanned<i64>>, &'a mut u16, u16, i64);
+    type Field<'a> = (
+        &'a str,
+        &'a Option<toml::Spanned<i64>>,
+        &'a mut u16,
+        u16,
+        i64,
+    );
     let fields: [Field<'_>; 6] = [
         ("handles", &raw.handles, &mut out.handles, cap.handles, 1),
         ("guests", &raw.guests, &mut out.guests, cap.guests, 0),

@@ -39,9 +39,10 @@
 //!   except the 254-guest VMID limit and the 7-VCPU VPID limit (`ZX_ERR_NO_RESOURCES`).
 //! - A request from a client never added behaves as if the client had an empty handle table with
 //!   no free slots: lookups fail with BAD_HANDLE, installs with NO_MEMORY.
-//! - A request from a thread that still has a deferred call means the transport lost that call
-//!   (the client thread was restarted): the old call is dropped without a reply (an abandoned
-//!   `vcpu_enter` stops the guest, as a kick would, but keeps the kick flag).
+//! - A request from a thread that still has a deferred call comes from that thread after a
+//!   restart or from a sibling thread using its badge: the old call is completed with
+//!   `ZX_ERR_CANCELED` (a pending `vcpu_enter` stops the guest, as a kick would, but keeps the
+//!   kick flag), so a sibling can end another thread's call but never leave it unanswered.
 #![no_std]
 #![forbid(unsafe_code)]
 

@@ -71,6 +71,30 @@ impl<B: Backend> Server<B> {
         }
     }
 
+    /// Ends the pending enter of the VCPU `thread` owns with `ZX_ERR_CANCELED`, stopping a
+    /// running guest first (see [`Server::cancel_pending`]).
+    pub(crate) fn cancel_enter(&mut self, thread: ThreadId) {
+        let pending = self
+            .vcpus
+            .slots_where(|x| x.owner == thread && x.run != Run::Idle);
+        for v in pending {
+            self.stop_if_running(v);
+            self.finish_enter(v, Err(Status::ERR_CANCELED));
+        }
+    }
+
+    /// Stops VCPU `v`'s guest if it is running (the next entry restarts it). If stopping fails
+    /// the guest runs on; its next fault is held (see `handle_guest_exit`) and the next enter
+    /// resumes it.
+    fn stop_if_running(&mut self, v: u16) {
+        if let Some(vcpu) = self.vcpus.get_mut(v) {
+            if vcpu.run == Run::Running {
+                let _ = self.backend.stop_vcpu(&mut vcpu.backend);
+                vcpu.resume = Resume::Restart;
+            }
+        }
+    }
+
     /// Drops the pending enter of the VCPU `thread` owns, without a reply (see
     /// [`Server::abandon`]).
     pub(crate) fn abandon_enter(&mut self, thread: ThreadId) {

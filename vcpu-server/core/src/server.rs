@@ -266,7 +266,7 @@ impl<B: Backend> Server<B> {
         req: Request<'_>,
         frame: Option<B::Frame>,
     ) -> Response {
-        self.abandon(sender.thread);
+        self.cancel_pending(sender.thread);
         let frame = match req {
             Request::VmarMap(_) => frame,
             _ => {
@@ -304,8 +304,8 @@ impl<B: Backend> Server<B> {
     }
 
     /// Drops any call `thread` still has deferred, without a reply: the transport calls this
-    /// when it learns that the thread's reply capability is gone (the thread was restarted or
-    /// destroyed). [`Server::handle_request`] does it for every sender first. A pending
+    /// when it could not keep the thread's reply capability (so nobody could be answered;
+    /// compare [`Server::cancel_pending`]). A pending
     /// `vcpu_enter` stops the guest (kick flag untouched; a doorbell waiting for port space is
     /// dropped); a pending `port_wait` is forgotten.
     pub fn abandon(&mut self, thread: ThreadId) {
@@ -314,6 +314,26 @@ impl<B: Backend> Server<B> {
             if let Some(port) = self.ports.get_mut(p) {
                 port.waiters.retain(|t| *t != thread);
             }
+        }
+    }
+
+    /// Completes any call `thread` still has deferred with `ZX_ERR_CANCELED`:
+    /// [`Server::handle_request`] does this for every sender first. A thread blocked in `Call`
+    /// cannot send again, so a request from a thread with a deferred call comes either from the
+    /// same thread after a restart (its reply capability is gone and the completion goes
+    /// nowhere) or from a sibling thread of the same client using that thread's badge: the
+    /// sibling's call then ends with a status rather than never. A pending `vcpu_enter` stops
+    /// the guest first (kick flag untouched); a pending `port_wait` leaves the port's waiters.
+    pub fn cancel_pending(&mut self, thread: ThreadId) {
+        self.cancel_enter(thread);
+        for p in self
+            .ports
+            .slots_where(|port| port.waiters.iter().any(|t| *t == thread))
+        {
+            if let Some(port) = self.ports.get_mut(p) {
+                port.waiters.retain(|t| *t != thread);
+            }
+            self.complete(thread, Err(Status::ERR_CANCELED));
         }
     }
 

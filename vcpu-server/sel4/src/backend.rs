@@ -63,6 +63,8 @@ pub struct Sel4Backend {
     num_lrs: usize,
     guests: u16,
     vcpus: u16,
+    /// An empty slot that swaps with a VCPU's reply slot in [`Backend::caller_waiting`].
+    spare_reply: u64,
 }
 
 /// Maps a kernel error to the status a client sees.
@@ -84,6 +86,7 @@ impl Sel4Backend {
             num_lrs: DEFAULT_LIST_REGISTERS,
             guests: 0,
             vcpus: 0,
+            spare_reply: 0,
         }
     }
 
@@ -93,6 +96,7 @@ impl Sel4Backend {
         self.cfg = cfg;
         let pool = Cap::from_cptr(cfg.asid_pool);
         self.probe = Some(Probe::create(&mut self.k, pool)?);
+        self.spare_reply = self.k.slot()?;
         self.num_lrs = count_list_registers(&mut self.k)?;
         Ok(())
     }
@@ -218,6 +222,10 @@ impl Backend for Sel4Backend {
 
     fn take_fault(&mut self, v: &mut Sel4Vcpu) {
         vcpu::take_fault(&mut self.k, v);
+    }
+
+    fn caller_waiting(&mut self, v: &mut Sel4Vcpu) -> bool {
+        vcpu::caller_waiting(&mut self.k, v, &mut self.spare_reply)
     }
 
     fn resume_vcpu(&mut self, v: &mut Sel4Vcpu, how: Resume) -> Result<(), Status> {

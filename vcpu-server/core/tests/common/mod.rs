@@ -295,6 +295,17 @@ impl World {
         c
     }
 
+    /// The running guest of fake VCPU `id` *sends* `exit` through its fault endpoint (HVC
+    /// `Send`) and runs on; returns the completions.
+    pub fn forged_exit(&mut self, id: u32, exit: GuestExit) -> Completions {
+        self.fake().sending = Some(id);
+        let key = self.fake().vcpus[id as usize].key;
+        let c = self.s.handle_guest_exit(key.slot, key.generation, exit);
+        self.fake().sending = None;
+        self.s.check_invariants().unwrap();
+        c
+    }
+
     /// Like [`World::exit`], expecting exactly one completion for `who`; returns its reply.
     pub fn exit_completes(&mut self, id: u32, exit: GuestExit, who: Sender) -> Reply {
         let c = self.exit(id, exit);
