@@ -90,6 +90,8 @@ error_kinds! {
     DuplicateEndpoint = "duplicate-endpoint",
     /// A client limit out of its range (`[endpoint.limits]`).
     LimitRange = "limit-range",
+    /// Something only a test system may have (`expect` on a component of a product system).
+    TestOnly = "test-only",
     /// The clients' limits together exceed the server's capacity.
     ServerCapacity = "server-capacity",
     /// A region size or address not aligned to its page size.

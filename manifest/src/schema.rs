@@ -28,9 +28,25 @@ pub struct RawManifest {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawSystem {
     pub name: Spanned<String>,
+    pub kind: Option<Spanned<KindName>>,
     pub description: Option<String>,
     pub platform: Option<Spanned<String>>,
     pub kernel: Option<RawKernel>,
+}
+
+/// `kind = ...` of `[system]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KindName {
+    Product,
+    Test,
+}
+
+/// `expect = ...` of a component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpectName {
+    Stopped,
 }
 
 /// `[system.kernel]`.
@@ -64,6 +80,7 @@ pub struct RawComponent {
     pub stack_size: Option<Spanned<SizeRepr>>,
     pub heap_size: Option<Spanned<SizeRepr>>,
     pub cspace_bits: Option<Spanned<i64>>,
+    pub expect: Option<Spanned<ExpectName>>,
     #[serde(default, rename = "thread")]
     pub threads: Vec<Spanned<RawThread>>,
 }

@@ -97,6 +97,25 @@ pub struct Plan {
     pub hypervisor: Option<HypervisorPlan>,
     /// Every initial handle grant, in manifest order (the server installs them at start).
     pub grants: &'static [GrantPlan],
+    /// Product or test system: decides what the root task does with faults and status
+    /// messages.
+    pub kind: SystemKind,
+}
+
+/// What kind of system a plan describes (`[system] kind` in the manifest).
+///
+/// Supervision is a policy, not a verdict: in both kinds a component that faults (or sends a
+/// message on its fault endpoint that is no status message, e.g. a forged fault) is stopped
+/// alone and the rest keeps running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum SystemKind {
+    /// A deployed system: the root task never powers the machine off and never judges;
+    /// status messages are refused (answered with a non-zero label).
+    Product = 1,
+    /// A test system: the root task follows the status protocol, judges the run (PASS/FAIL
+    /// lines and a sentinel) and powers the machine off once it has a verdict.
+    Test = 2,
 }
 
 /// Kernel configuration the system needs (the build checks the installed kernel against it).
@@ -153,6 +172,9 @@ pub struct ComponentPlan {
     pub handles: &'static [HandlePlan],
     /// What the server lets this client hold at once (all zero unless [`Role::Client`]).
     pub limits: ClientLimits,
+    /// Test systems only: the component is meant to misbehave (fault, forge a fault message,
+    /// report twice) and the run passes only if the root task stops it alone.
+    pub expect_stopped: bool,
 }
 
 /// A client's limits in the server (`[endpoint.limits]` in the manifest, or the server's

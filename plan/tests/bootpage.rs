@@ -5,7 +5,8 @@ use plan::bootpage::{
 };
 use plan::{
     Cap, CapPlan, ClientLimits, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan,
-    KernelRequirements, MemorySource, Plan, RegionPlan, Role, ThreadPlan, cspace, vspace,
+    KernelRequirements, MemorySource, Plan, RegionPlan, Role, SystemKind, ThreadPlan, cspace,
+    vspace,
 };
 use zerocopy::{FromZeros, IntoBytes};
 
@@ -82,6 +83,7 @@ static PLAN: Plan = Plan {
                 traps: 0,
                 mappings: 0,
             },
+            expect_stopped: false,
         },
         ComponentPlan {
             index: 1,
@@ -119,6 +121,7 @@ static PLAN: Plan = Plan {
                 traps: 4,
                 mappings: 5,
             },
+            expect_stopped: false,
         },
     ],
     server: 0,
@@ -135,6 +138,7 @@ static PLAN: Plan = Plan {
         client_id: 3,
         handle: HANDLE,
     }],
+    kind: SystemKind::Test,
 };
 
 fn aligned(page: &BootPage) -> Vec<u64> {

@@ -145,7 +145,7 @@ pub fn build(args: &[String]) -> Result<PathBuf, String> {
     let manifest = manifest_arg(args)?;
     let prefix = kernel::prefix(Network::Allowed)?;
     kernel::check(&prefix)?;
-    image::build(&Workspace::load()?, &manifest, &prefix)
+    image::build(&Workspace::load()?, &manifest, &prefix, false)
 }
 
 /// `run [--manifest FILE]`.
@@ -239,7 +239,7 @@ fn test_qemu_with(prefix: &Path, files: Vec<PathBuf>, timeout: Duration) -> Resu
     for file in &files {
         let name = image::stem(file);
         println!("== QEMU test {name} ({})", file.display());
-        let image = image::build(&ws, file, prefix)?;
+        let image = image::build(&ws, file, prefix, true)?;
         let verdict = qemu::run_test(&image, timeout, &format!("[{name}] "))?;
         println!(
             "== {name}: {} passed, {} failed{}{}",

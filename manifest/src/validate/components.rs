@@ -25,6 +25,8 @@ pub(crate) struct Comp {
     pub heap_span: Option<Span>,
     pub threads: Vec<Thr>,
     pub endpoint: Option<Ep>,
+    /// `expect = "stopped"` (test systems only).
+    pub expect_stopped: bool,
 }
 
 /// A thread after the checks.
@@ -302,6 +304,7 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
             heap_span: rc.heap_size.as_ref().map(|h| h.span()),
             threads,
             endpoint: None,
+            expect_stopped: rc.expect.is_some(),
         });
     }
     comps
