@@ -45,7 +45,7 @@ pub fn bench_linux(args: &[String]) -> Result<(), String> {
     let files = linux::guest_files()?;
     let ws = Workspace::load()?;
     let manifest = root().join(LINUX_MANIFEST);
-    let image = image::build(&ws, &manifest, &prefix)?;
+    let image = image::build(&ws, &manifest, &prefix, true)?;
     let extra = preload_args(&manifest, &image, &cmdline)?;
     let dir = image.parent().ok_or("image has no directory")?;
 

@@ -150,7 +150,7 @@ pub fn build(args: &[String]) -> Result<PathBuf, String> {
     let manifest = manifest_arg(args)?;
     let prefix = kernel::prefix(Network::Allowed)?;
     kernel::check(&prefix)?;
-    image::build(&Workspace::load()?, &manifest, &prefix)
+    image::build(&Workspace::load()?, &manifest, &prefix, false)
 }
 
 /// `run [--manifest FILE]`.
@@ -322,7 +322,7 @@ fn test_qemu_with(prefix: &Path, files: Vec<PathBuf>, timeout: Duration) -> Resu
     for file in &files {
         let name = image::stem(file);
         println!("== QEMU test {name} ({})", file.display());
-        let image = image::build(&ws, file, prefix)?;
+        let image = image::build(&ws, file, prefix, true)?;
         let mut limit = timeout;
         if !preloads(file)?.is_empty() {
             limit = limit.max(LINUX_TIMEOUT);
