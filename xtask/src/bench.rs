@@ -88,7 +88,7 @@ pub fn command(args: &[String]) -> std::result::Result<(), String> {
     let info = kernel::check(&prefix)?;
     let mut ws = Workspace::load()?;
     ws.sel4_config = info.config;
-    let image = image::build_with(&ws, &root().join(MANIFEST), &prefix, FEATURES)?;
+    let image = image::build_with(&ws, &root().join(MANIFEST), &prefix, true, FEATURES)?;
     let verdict = qemu::run_test(&image, &[], timeout, "[bench] ")?;
     println!("== benchmark results (virtual-counter ticks; 1 tick = 16 instructions)");
     for line in &verdict.bench {

@@ -46,7 +46,7 @@ pub fn bench_linux(args: &[String]) -> Result<(), String> {
     let mut ws = Workspace::load()?;
     ws.sel4_config = info.config;
     let manifest = root().join(LINUX_MANIFEST);
-    let image = image::build(&ws, &manifest, &prefix)?;
+    let image = image::build(&ws, &manifest, &prefix, true)?;
     let extra = preload_args(&manifest, &image, &cmdline)?;
     let dir = image.parent().ok_or("image has no directory")?;
 

@@ -152,7 +152,7 @@ pub fn build(args: &[String]) -> Result<PathBuf, String> {
     let info = kernel::check(&prefix)?;
     let mut ws = Workspace::load()?;
     ws.sel4_config = info.config;
-    image::build(&ws, &manifest, &prefix)
+    image::build(&ws, &manifest, &prefix, false)
 }
 
 /// `run [--manifest FILE]`.
@@ -264,7 +264,10 @@ pub fn test_all(args: &[String]) -> Result<(), String> {
     }
     cargo::run(host, "host tests (cargo test)")?;
     // The bindings' own tests once more for each other kernel configuration (its features).
-    for config in sel4::Config::ALL.iter().filter(|c| !c.features().is_empty()) {
+    for config in sel4::Config::ALL
+        .iter()
+        .filter(|c| !c.features().is_empty())
+    {
         let features: Vec<String> = config
             .features()
             .iter()
@@ -383,7 +386,7 @@ fn test_qemu_with(prefix: &Path, files: Vec<PathBuf>, timeout: Duration) -> Resu
             continue;
         }
         println!("== QEMU test {name} ({})", file.display());
-        let image = image::build(&ws, file, prefix)?;
+        let image = image::build(&ws, file, prefix, true)?;
         let mut limit = timeout;
         if !preloads(file)?.is_empty() {
             limit = limit.max(LINUX_TIMEOUT);

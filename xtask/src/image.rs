@@ -90,8 +90,11 @@ pub fn unsupported(system: &ValidatedSystem, config: sel4::Config) -> Option<Str
 /// Builds the bootable image of the manifest at `path` with the kernel at `prefix` (already
 /// checked; `ws.sel4_config` is its configuration), after the deployment check (a system with
 /// untrusted guests is refused on a debug kernel, see `deploy`). Returns the image's path.
-pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, String> {
-    build_with(ws, path, prefix, &[])
+///
+/// `as_test`: build a product system as a test system (the QEMU tier judges every manifest;
+/// `xtask run` boots a product system as declared, and it then runs until QEMU is stopped).
+pub fn build(ws: &Workspace, path: &Path, prefix: &Path, as_test: bool) -> Result<PathBuf, String> {
+    build_with(ws, path, prefix, as_test, &[])
 }
 
 /// Like [`build`], with the programs built with cargo `features` (`package/feature`).
@@ -99,9 +102,18 @@ pub fn build_with(
     ws: &Workspace,
     path: &Path,
     prefix: &Path,
+    as_test: bool,
     features: &[&str],
 ) -> Result<PathBuf, String> {
-    let system = load(path)?;
+    let mut system = load(path)?;
+    if as_test && system.kind == plan::SystemKind::Product {
+        println!(
+            "xtask: {} is a product system; the QEMU tier builds it as a test system so that \
+             the root task judges the run",
+            path.display()
+        );
+        system.kind = plan::SystemKind::Test;
+    }
     if let Some(why) = unsupported(&system, ws.sel4_config) {
         return Err(format!("{}: {why}", path.display()));
     }
