@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use plan::{Cap, MemorySource, Role};
+use plan::{Cap, MemorySource, Role, SystemKind};
 
 use crate::model::{Component, Handle, ValidatedSystem};
 
@@ -201,7 +201,7 @@ pub fn codegen(
     w.open("mod plan_generated {");
     // Import exactly the names the plan uses, so the including crate sees no unused import.
     let regions = system.components.iter().any(|c| !c.regions.is_empty());
-    let mut names = vec!["Cap", "CapPlan", "ComponentPlan"];
+    let mut names = vec!["Cap", "CapPlan", "ClientLimits", "ComponentPlan"];
     if !system.grants.is_empty() {
         names.extend(["GrantObject", "GrantPlan", "HandlePlan"]);
     }
@@ -216,7 +216,7 @@ pub fn codegen(
     if regions {
         names.push("RegionPlan");
     }
-    names.extend(["Role", "ThreadPlan"]);
+    names.extend(["Role", "SystemKind", "ThreadPlan"]);
     w.line(&format!("use ::plan::{{{}}};", names.join(", ")));
     w.line("");
     for (i, (p, path)) in programs.iter().zip(&elves).enumerate() {
@@ -264,6 +264,11 @@ pub fn codegen(
         w.close("},");
     }
     w.close_list(system.grants.is_empty());
+    let kind = match system.kind {
+        SystemKind::Product => "SystemKind::Product",
+        SystemKind::Test => "SystemKind::Test",
+    };
+    w.line(&format!("kind: {kind},"));
     w.close("};");
     w.close("}");
     w.line("");
@@ -306,6 +311,8 @@ fn component(w: &mut W, c: &Component, elf: usize) {
         w.line(&format!("mcp: {},", t.mcp));
         w.line(&format!("stack_top: {},", hex(t.stack_top)));
         w.line(&format!("stack_size: {},", hex(t.stack_size)));
+        w.line(&format!("budget_us: {},", t.budget_us));
+        w.line(&format!("period_us: {},", t.period_us));
         w.line(&format!("ipc_buffer: {},", hex(t.ipc_buffer)));
         w.line(&format!("tcb_slot: {},", t.tcb_slot));
         let (slot, badge) = t.endpoint.unwrap_or((0, 0));
@@ -354,6 +361,13 @@ fn component(w: &mut W, c: &Component, elf: usize) {
         w.line(&format!("{},", handle(h)));
     }
     w.close_list(c.handles.is_empty());
+    w.line(&format!("expect_stopped: {},", c.expect_stopped));
+    let l = c.endpoint.as_ref().map(|e| e.limits).unwrap_or_default();
+    w.line(&format!(
+        "limits: ClientLimits {{ handles: {}, guests: {}, vcpus: {}, ports: {}, traps: {}, \
+         mappings: {} }},",
+        l.handles, l.guests, l.vcpus, l.ports, l.traps, l.mappings
+    ));
     w.close("},");
 }
 

@@ -5,7 +5,9 @@
 //! report and the generated plan show the same thing.
 
 use caps::{ObjType, Rights};
-use plan::{CapPlan, GrantObject, KernelRequirements, MemorySource, Role};
+use plan::{
+    CapPlan, ClientLimits, GrantObject, KernelRequirements, MemorySource, Role, SystemKind,
+};
 
 use crate::platform::Platform;
 
@@ -25,6 +27,8 @@ pub struct ValidatedSystem {
     /// `[system.kernel] untrusted-guests = true`: where it says so (`file:line:col`). Such a
     /// system must not be built against a kernel whose debug syscalls a guest could reach.
     pub untrusted_guests: Option<String>,
+    /// Product or test system (`[system] kind`, default product).
+    pub kind: SystemKind,
     /// Components in manifest order.
     pub components: Vec<Component>,
     /// Index of the server.
@@ -60,6 +64,8 @@ pub struct Component {
     pub first_free_slot: u64,
     /// Heap size (0 = none).
     pub heap_size: u64,
+    /// Test systems: the root task must stop this component (`expect = "stopped"`).
+    pub expect_stopped: bool,
     /// Heap address (0 = none).
     pub heap_vaddr: u64,
     /// Threads, main thread first.
@@ -91,6 +97,10 @@ pub struct Thread {
     pub mcp: u8,
     /// Stack size.
     pub stack_size: u64,
+    /// Scheduling-context budget on MCS kernels (µs).
+    pub budget_us: u64,
+    /// Scheduling-context period on MCS kernels (µs).
+    pub period_us: u64,
     /// Initial stack pointer.
     pub stack_top: u64,
     /// IPC buffer address.
@@ -118,6 +128,8 @@ pub struct Endpoint {
     pub rights: u64,
     /// Whether the threads may send capabilities (seL4 Grant).
     pub send_caps: bool,
+    /// What the client may hold in the server at once.
+    pub limits: ClientLimits,
 }
 
 /// A memory region.

@@ -49,6 +49,16 @@ pub fn report(system: &ValidatedSystem) -> String {
         .file_name()
         .map_or_else(|| system.file.clone(), |f| f.to_string_lossy().into_owned());
     let _ = writeln!(o, "System `{}` (from {file})", system.name);
+    let kind = match system.kind {
+        plan::SystemKind::Product => {
+            "product system: a misbehaving component is stopped alone; no judging, no power-off"
+        }
+        plan::SystemKind::Test => {
+            "test system: a misbehaving component is stopped alone; the root task judges the run \
+             and powers off"
+        }
+    };
+    let _ = writeln!(o, "  {kind}");
     if let Some(d) = &system.description {
         let _ = writeln!(o, "  {d}");
     }
@@ -191,6 +201,21 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
     }
     if let Some(id) = c.client_id {
         let _ = writeln!(o, "  client id {id}");
+    }
+    if c.expect_stopped {
+        let _ = writeln!(
+            o,
+            "  expected to misbehave: the run passes only if it is stopped"
+        );
+    }
+    if let Some(e) = &c.endpoint {
+        let l = e.limits;
+        let _ = writeln!(
+            o,
+            "  limits in the server: {} handles, {} guests, {} VCPUs, {} ports, {} traps, \
+             {} mappings",
+            l.handles, l.guests, l.vcpus, l.ports, l.traps, l.mappings
+        );
     }
     let _ = writeln!(
         o,

@@ -19,6 +19,7 @@
 //! | [`endpoint`]`(t)` | badged endpoint to the server for thread `t`                      | clients   |
 //! | [`fault`]`(t)`  | badged endpoint to the root task's fault handler (the TCB's `fault_ep`) | all   |
 //! | [`untyped`]`(i)` | untyped memory for VCPU objects, in plan order                     | server*   |
+//! | [`reply`]`(t)`  | MCS kernels only: thread `t`'s reply object (named in its IPC buffer's `userData`) | all |
 //! | [`REGION_BASE`].. | frame caps of the memory regions, region after region, frames in ascending address order | owners |
 //! | `first_free`..`2^size_bits` | empty, for the component's own use                      | all       |
 //!
@@ -55,6 +56,8 @@ pub const ENDPOINT_BASE: u64 = TCB_BASE + MAX_THREADS as u64;
 pub const FAULT_BASE: u64 = ENDPOINT_BASE + MAX_THREADS as u64;
 /// First untyped slot (server only).
 pub const UNTYPED_BASE: u64 = FAULT_BASE + MAX_THREADS as u64;
+/// First reply-object slot (MCS kernels only).
+pub const REPLY_BASE: u64 = UNTYPED_BASE + crate::MAX_UNTYPED as u64;
 /// First frame slot of the memory regions.
 pub const REGION_BASE: u64 = 64;
 
@@ -82,6 +85,12 @@ pub const fn fault(thread: usize) -> u64 {
     FAULT_BASE + thread as u64
 }
 
+/// Slot of thread `t`'s reply object (MCS kernels only: the root task retypes one per thread
+/// and names it in the thread's IPC buffer, `sel4::IpcBuffer::set_reply_object`).
+pub const fn reply(thread: usize) -> u64 {
+    REPLY_BASE + thread as u64
+}
+
 /// Slot of the server's `i`-th untyped capability.
 pub const fn untyped(index: usize) -> u64 {
     UNTYPED_BASE + index as u64
@@ -94,5 +103,5 @@ pub const fn guard_data(size_bits: u8) -> u64 {
     64 - size_bits as u64
 }
 
-const _: () = assert!(UNTYPED_BASE + crate::MAX_UNTYPED as u64 <= REGION_BASE);
+const _: () = assert!(REPLY_BASE + MAX_THREADS as u64 <= REGION_BASE);
 const _: () = assert!(GICV_FRAME + GICV_FRAMES <= CONSOLE && CONSOLE < TCB_BASE);

@@ -26,6 +26,9 @@ pub struct Shared {
     pub console_ep: Cap<cap_type::Endpoint>,
     /// Cores the kernel runs on (BootInfo `numNodes`).
     pub cores: u8,
+    /// MCS kernels: the SchedControl capability of core 0 (configures every thread's
+    /// scheduling context); unused otherwise.
+    pub sched_control: Cap<cap_type::SchedControl>,
 }
 
 /// Places every capability of `c`'s plan into its CNode.
@@ -169,44 +172,38 @@ pub fn place(
 }
 
 /// Configures every thread of `c` (spaces, IPC buffer, fault endpoint, priorities, registers)
-/// without starting it.
+/// without starting it. On MCS kernels each thread also gets a scheduling context (from
+/// `sched_control`), a reply object at `plan::cspace::reply(t)`, and its fault endpoint as a
+/// capability held by the TCB.
 pub fn configure_threads(
     ipc: &mut sel4::IpcBuffer,
+    alloc: &mut Alloc,
     p: &Process,
     c: &ComponentPlan,
-    cores: u8,
+    shared: &Shared,
 ) -> Result<(), BootError> {
     let guard = CNodeCapData::for_single_level(u32::from(c.cspace_size_bits)).ok_or(
         BootError::new("configure a TCB", None, Cause::BadPlan("CNode size")),
     )?;
     for (t, (tcb, frame)) in c.threads.iter().zip(p.tcbs.iter().zip(&p.ipc_frames)) {
-        tcb.tcb_configure(
-            ipc,
-            t.fault_slot,
-            p.cnode,
-            guard,
-            p.vspace,
-            0,
-            t.ipc_buffer,
-            *frame,
-        )
-        .at("configure a TCB", t.tcb_slot)?;
-        tcb.tcb_set_sched_params(ipc, init::TCB, u64::from(t.mcp), u64::from(t.priority))
-            .at("set a thread's priority and MCP", u64::from(t.priority))?;
-        if t.core >= cores {
-            return Err(BootError::new(
-                "place a thread on its core",
-                Some(u64::from(t.core)),
-                Cause::BadPlan("the thread's core is not one of the kernel's cores"),
-            ));
+        if sel4::CONFIG.mcs {
+            configure_mcs(ipc, alloc, p, c, t, *tcb, *frame, guard, shared)?;
+        } else {
+            tcb.tcb_configure(
+                ipc,
+                t.fault_slot,
+                p.cnode,
+                guard,
+                p.vspace,
+                0,
+                t.ipc_buffer,
+                *frame,
+            )
+            .at("configure a TCB", t.tcb_slot)?;
+            tcb.tcb_set_sched_params(ipc, init::TCB, u64::from(t.mcp), u64::from(t.priority))
+                .at("set a thread's priority and MCP", u64::from(t.priority))?;
         }
-        if t.core != 0 {
-            // A new TCB has the affinity of the core that retyped it: the root task's, 0.
-            tcb.tcb_set_affinity(ipc, u64::from(t.core)).at(
-                "place a thread on its core (TCB_SetAffinity)",
-                u64::from(t.core),
-            )?;
-        }
+        place_on_core(ipc, t, *tcb, shared.cores)?;
         let mut regs = UserContext::default();
         regs.set_pc(p.entry);
         regs.set_sp(t.stack_top);
@@ -222,10 +219,118 @@ pub fn configure_threads(
     Ok(())
 }
 
+/// Moves thread `t` to its manifest core before it starts (`TCB_SetAffinity`; a new TCB has
+/// the affinity of the core that retyped it, the root task's core 0). MCS kernels place a
+/// thread through its scheduling context's SchedControl core instead, which the root task does
+/// not do yet, so there a core other than 0 is refused.
+fn place_on_core(
+    ipc: &mut sel4::IpcBuffer,
+    t: &plan::ThreadPlan,
+    tcb: Cap<cap_type::Tcb>,
+    cores: u8,
+) -> Result<(), BootError> {
+    let refuse = |why| {
+        Err(BootError::new(
+            "place a thread on its core",
+            Some(u64::from(t.core)),
+            Cause::BadPlan(why),
+        ))
+    };
+    if t.core >= cores {
+        return refuse("the thread's core is not one of the kernel's cores");
+    }
+    if t.core == 0 {
+        return Ok(());
+    }
+    if sel4::CONFIG.mcs {
+        return refuse("threads on cores other than 0 are not supported on MCS kernels yet");
+    }
+    tcb.tcb_set_affinity(ipc, u64::from(t.core)).at(
+        "place a thread on its core (TCB_SetAffinity)",
+        u64::from(t.core),
+    )
+}
+
 /// Starts every thread of a configured component.
 pub fn start(ipc: &mut sel4::IpcBuffer, p: &Process) -> Result<(), BootError> {
     for tcb in &p.tcbs {
         tcb.tcb_resume(ipc).at("resume a thread", tcb.cptr())?;
     }
     Ok(())
+}
+
+/// The MCS part of [`configure_threads`] for thread `t`: spaces and IPC buffer, a reply object
+/// in the component's CSpace, a scheduling context (budget and period from the plan), priority, MCP and the fault
+/// endpoint (a badged copy minted into a root slot for the call, held by the TCB after it).
+#[allow(clippy::too_many_arguments)]
+fn configure_mcs(
+    ipc: &mut sel4::IpcBuffer,
+    alloc: &mut Alloc,
+    p: &Process,
+    c: &ComponentPlan,
+    t: &plan::ThreadPlan,
+    tcb: Cap<cap_type::Tcb>,
+    frame: Cap<cap_type::SmallPage>,
+    guard: CNodeCapData,
+    shared: &Shared,
+) -> Result<(), BootError> {
+    tcb.tcb_configure_mcs(ipc, p.cnode, guard, p.vspace, 0, t.ipc_buffer, frame)
+        .at("configure a TCB", t.tcb_slot)?;
+    let reply = cspace::reply(usize::from(t.index));
+    alloc.retype_into(
+        ipc,
+        ObjectType::Reply,
+        0,
+        p.cnode,
+        reply,
+        "retype a reply object",
+    )?;
+    let sc: Cap<cap_type::SchedContext> = alloc.retype(
+        ipc,
+        ObjectType::SchedContext,
+        sel4::MIN_SCHED_CONTEXT_BITS,
+        "retype a scheduling context",
+    )?;
+    shared
+        .sched_control
+        .sched_control_configure_flags(ipc, sc, t.budget_us, t.period_us, 0, t.fault_badge, 0)
+        .at("configure a scheduling context", t.budget_us)?;
+    let rights = c
+        .caps
+        .iter()
+        .find_map(|cp| match cp.cap {
+            Planned::FaultEndpoint { rights, .. } if cp.slot == t.fault_slot => Some(rights),
+            _ => None,
+        })
+        .ok_or(BootError::new(
+            "install a fault endpoint",
+            Some(t.fault_slot),
+            Cause::BadPlan("no fault endpoint at the thread's fault slot"),
+        ))?;
+    let temp = alloc.slot("mint a fault endpoint for a TCB")?;
+    init::CNODE
+        .cnode_mint(
+            ipc,
+            temp,
+            WORD_DEPTH,
+            init::CNODE,
+            shared.fault_ep.cptr(),
+            WORD_DEPTH,
+            CapRights::from_word(rights),
+            t.fault_badge,
+        )
+        .at("mint a fault endpoint for a TCB", temp)?;
+    let set = tcb.tcb_set_sched_params_mcs(
+        ipc,
+        init::TCB,
+        u64::from(t.mcp),
+        u64::from(t.priority),
+        sc.cptr(),
+        temp,
+    );
+    alloc.delete(ipc, temp)?;
+    set.at(
+        "set a thread's scheduling context, priority, MCP and fault endpoint",
+        u64::from(t.priority),
+    )
 }

@@ -28,6 +28,7 @@ mod error;
 mod faults;
 mod judge;
 mod mem;
+mod policy;
 mod spawn;
 mod supervise;
 mod vspace;
@@ -68,7 +69,7 @@ fn main() {
 }
 
 /// Most components a plan may have.
-const MAX_COMPONENTS: usize = 32;
+pub(crate) const MAX_COMPONENTS: usize = 32;
 
 fn run(plan: &'static Plan, bootinfo: &sel4::BootInfo<'_>, ipc: &mut sel4::IpcBuffer) -> ! {
     ipc.debug_name_thread(sel4::init::TCB, "root-task");
@@ -125,7 +126,18 @@ fn boot(
         fault_ep,
         console_ep,
         cores: u8::try_from(bootinfo.num_nodes()).unwrap_or(u8::MAX),
+        sched_control: Cap::from_cptr(bootinfo.sched_control().start),
     };
+    if sel4::CONFIG.mcs {
+        // The root task's own reply object, for the fault endpoint it serves.
+        let reply: Cap<cap_type::Reply> = alloc.retype(
+            ipc,
+            ObjectType::Reply,
+            0,
+            "retype the root task's reply object",
+        )?;
+        ipc.set_reply_object(reply.cptr());
+    }
     // The console first: created and started before any other component, so that from then
     // on the root task (whose output waited so far) and every component print through it.
     let console = usize::from(plan.console);
@@ -189,7 +201,7 @@ fn create(
     let c = &plan.components[i];
     let p = spawn::create(ipc, alloc, plan, i, shared.cores).map_err(|e| e.in_component(c.name))?;
     caps::place(ipc, alloc, &p, c, shared).map_err(|e| e.in_component(c.name))?;
-    caps::configure_threads(ipc, &p, c, shared.cores).map_err(|e| e.in_component(c.name))?;
+    caps::configure_threads(ipc, alloc, &p, c, shared).map_err(|e| e.in_component(c.name))?;
     Ok(p)
 }
 

@@ -127,6 +127,15 @@ pub fn create(
     boot_page(ipc, alloc, &mut p, plan, index, cores)?;
     for t in c.threads {
         let frame = alloc.retype(ipc, ObjectType::SmallPage, 0, "retype an IPC buffer")?;
+        if sel4::CONFIG.mcs {
+            // The thread's reply object (placed by `caps::configure_threads`), named where
+            // `sel4::IpcBuffer::reply_object` finds it.
+            let reply = plan::cspace::reply(usize::from(t.index)).to_le_bytes();
+            let at = sel4::IpcBuffer::OFFSET_USER_DATA;
+            mem::with_frame(ipc, alloc, frame, 12, After::Clean, |b| {
+                b[at..at + 8].copy_from_slice(&reply);
+            })?;
+        }
         p.map(
             ipc,
             alloc,

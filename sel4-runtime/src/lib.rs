@@ -51,9 +51,9 @@ pub use console::{
     CONSOLE_SLOT, flush_pending_to_kernel, hold_output, set_console, use_kernel_console,
 };
 
-pub use rt::Stack;
 #[doc(hidden)]
 pub use rt::start_root_task;
+pub use rt::{Stack, virtual_counter};
 
 /// Printed (alone on a line) by a test image after its last case when every case passed.
 /// Must equal the xtask QEMU runner's success sentinel.

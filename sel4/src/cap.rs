@@ -67,8 +67,13 @@ pub mod cap_type {
         Endpoint,
         /// A notification.
         Notification,
-        /// A reply capability saved with `CNode_SaveCaller` (invoke with Send to reply).
+        /// A reply capability: saved with `CNode_SaveCaller` (non-MCS) or a reply object (MCS);
+        /// invoke with Send to reply.
         Reply,
+        /// A scheduling context (MCS).
+        SchedContext,
+        /// A SchedControl capability (MCS): configures scheduling contexts of one core.
+        SchedControl,
         /// An ARM VSpace (stage-2 root table in hyp builds).
         VSpace,
         /// An ARM page table (any level below the root).

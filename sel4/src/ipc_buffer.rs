@@ -136,6 +136,28 @@ impl IpcBuffer {
         Response::from_parts(info, out.mrs, &self.msg)
     }
 
+    /// A lean invocation for the hot paths: `Call` on `service` with `label`, `len` words of
+    /// which the first four are `fast` (in registers) and the rest already written to
+    /// msg[4..len], and no caps; no [`Request`] or [`Response`] is built. Returns the reply
+    /// tag and MR0..3; reply words 4.. are in msg[4..]. The words must be those of the
+    /// corresponding `Request` builder (the wrappers' tests compare them).
+    pub(crate) fn invoke_fast(
+        &mut self,
+        service: CPtr,
+        label: crate::abi::InvocationLabel,
+        fast: [u64; FAST_MESSAGE_REGISTERS],
+        len: usize,
+    ) -> (MessageInfo, [u64; FAST_MESSAGE_REGISTERS]) {
+        let info = MessageInfo::new(label.value(), 0, 0, len.min(MSG_MAX_LENGTH) as u64);
+        let regs = SyscallRegs {
+            x0: service,
+            x1: info.word(),
+            mrs: fast,
+        };
+        let out = syscall(self, Syscall::Call, regs);
+        (MessageInfo::from_word(out.x1), out.mrs)
+    }
+
     /// Send-type syscall: MR0..3 from msg[0..4].
     fn send_like(&mut self, sys: Syscall, dest: CPtr, info: MessageInfo) {
         let mrs = self.fast_mrs();
@@ -195,9 +217,27 @@ impl IpcBuffer {
         mrs
     }
 
-    /// Replies to the current caller with `info` and msg[..length] (`seL4_Reply`).
+    /// Replies to the current caller with `info` and msg[..length] (`seL4_Reply`; on MCS a
+    /// Send on this thread's reply object, see [`Self::set_reply_object`]).
     pub fn reply(&mut self, info: MessageInfo) {
-        self.send_like(Syscall::Reply, 0, info);
+        if CONFIG.mcs {
+            let reply = self.reply_object();
+            self.send_like(Syscall::Send, reply, info);
+        } else {
+            self.send_like(Syscall::Reply, 0, info);
+        }
+    }
+
+    /// MCS: names the reply object this thread's [`Cap::recv`](Cap#method.recv),
+    /// `reply_recv`, `nb_recv` and [`Self::reply`] use (kept in the buffer's `userData` word,
+    /// which the kernel never touches). Unused on other kernels.
+    pub fn set_reply_object(&mut self, reply: CPtr) {
+        self.user_data = reply;
+    }
+
+    /// The reply object named by [`Self::set_reply_object`] (0 if none).
+    pub fn reply_object(&self) -> CPtr {
+        self.user_data
     }
 
     /// Names `tcb` in kernel messages (debug kernels only: built for a release kernel this
@@ -242,10 +282,12 @@ impl Cap<cap_type::Endpoint> {
     }
 
     /// Blocks for a message; returns its tag and the sender's badge. Corresponds to `seL4_Recv`
-    /// (non-MCS: a Call's reply capability goes to the caller slot; on MCS use
-    /// [`Self::recv_reply`] or, for messages that need no reply, [`Self::wait`]).
+    /// (non-MCS: a Call's reply capability goes to the caller slot; MCS: to the thread's reply
+    /// object, [`IpcBuffer::set_reply_object`]; for messages that need no reply use
+    /// [`Self::wait`]).
     pub fn recv(self, ipc: &mut IpcBuffer) -> (MessageInfo, Badge) {
-        ipc.recv_like(Syscall::Recv, self.cptr(), MessageInfo::default())
+        let reply = ipc.reply_object();
+        ipc.recv_like_x6(Syscall::Recv, self.cptr(), MessageInfo::default(), reply)
     }
 
     /// Blocks for a message, keeping a caller's reply in `reply` (MCS: the reply object in
@@ -291,13 +333,15 @@ impl Cap<cap_type::Endpoint> {
     /// Like [`Self::recv`] but returns badge 0 and an empty tag at once if no sender waits.
     /// Corresponds to `seL4_NBRecv`.
     pub fn nb_recv(self, ipc: &mut IpcBuffer) -> (MessageInfo, Badge) {
-        ipc.recv_like(Syscall::NBRecv, self.cptr(), MessageInfo::default())
+        let reply = ipc.reply_object();
+        ipc.recv_like_x6(Syscall::NBRecv, self.cptr(), MessageInfo::default(), reply)
     }
 
     /// Replies to the current caller with `info`/msg, then receives on this endpoint.
     /// Corresponds to `seL4_ReplyRecv`.
     pub fn reply_recv(self, ipc: &mut IpcBuffer, info: MessageInfo) -> (MessageInfo, Badge) {
-        ipc.recv_like(Syscall::ReplyRecv, self.cptr(), info)
+        let reply = ipc.reply_object();
+        ipc.recv_like_x6(Syscall::ReplyRecv, self.cptr(), info, reply)
     }
 }
 

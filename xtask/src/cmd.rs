@@ -57,7 +57,9 @@ pub fn build_targets(clippy: bool) -> Result<(), String> {
 
     let mut programs: Vec<String> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
-    for path in all_manifests()? {
+    let mut manifests = all_manifests()?;
+    manifests.push(root().join(crate::bench::MANIFEST));
+    for path in manifests {
         let system = image::load(&path)?;
         for p in system.programs() {
             let list = if ws.programs.contains_key(p) {
@@ -78,6 +80,8 @@ pub fn build_targets(clippy: bool) -> Result<(), String> {
     }
     let names: Vec<&str> = programs.iter().map(String::as_str).collect();
     ws.build_programs(&names, clippy)?;
+    // The benchmark server: the server with its `bench` feature.
+    ws.build_programs_with(&["vcpu-server"], clippy, &["vcpu-server-sel4/bench"])?;
 
     // The root task needs a plan. It is compiled against the default system's plan once every
     // program of manifests/default.toml exists; until then (vmm and irq-source are still being
@@ -148,7 +152,7 @@ pub fn build(args: &[String]) -> Result<(PathBuf, u32), String> {
     let info = kernel::check(&prefix)?;
     let mut ws = Workspace::load()?;
     ws.sel4_config = info.config;
-    Ok((image::build(&ws, &manifest, &prefix)?, info.cores))
+    Ok((image::build(&ws, &manifest, &prefix, false)?, info.cores))
 }
 
 /// `run [--manifest FILE]`.
@@ -259,6 +263,20 @@ pub fn test_all(args: &[String]) -> Result<(), String> {
         host.env("SEL4_BUILD_EXTRA_PREFIXES", joined);
     }
     cargo::run(host, "host tests (cargo test)")?;
+    // The bindings' own tests once more for each other kernel configuration (its features).
+    for config in sel4::Config::ALL
+        .iter()
+        .filter(|c| !c.features().is_empty())
+    {
+        let features: Vec<String> = config
+            .features()
+            .iter()
+            .map(|f| format!("sel4/{f}"))
+            .collect();
+        let mut cmd = cargo::cargo();
+        cmd.args(["test", "-p", "sel4", "--features", &features.join(",")]);
+        cargo::run(cmd, &format!("sel4 tests for `{}`", config.name()))?;
+    }
     build_targets(false)?;
     match kernel {
         Ok(prefix) => test_qemu_each(prefix, all_manifests()?, Duration::from_secs(300)),
@@ -336,14 +354,6 @@ fn test_qemu_each(selected: PathBuf, files: Vec<PathBuf>, timeout: Duration) -> 
         kernels.insert(0, (name, selected));
     }
     let mut failed = Vec::new();
-    let all = kernels.len() > 1;
-    kernels.retain(|(name, prefix)| {
-        let runs = image::runs_on(prefix);
-        if let (Err(why), true) = (&runs, all) {
-            println!("QEMU tier on kernel `{name}`: SKIPPED ({why})");
-        }
-        runs.is_ok() || !all
-    });
     for (name, prefix) in &kernels {
         println!("== QEMU tier on kernel `{name}` ({})", prefix.display());
         if let Err(e) = test_qemu_with(prefix, files.clone(), timeout) {
@@ -370,8 +380,13 @@ fn test_qemu_with(prefix: &Path, files: Vec<PathBuf>, timeout: Duration) -> Resu
     let mut skipped = Vec::new();
     for file in &files {
         let name = image::stem(file);
+        if let Some(why) = image::unsupported(&image::load(file)?, info.config) {
+            println!("== QEMU test {name}: SKIPPED ({why})");
+            skipped.push(name);
+            continue;
+        }
         println!("== QEMU test {name} ({})", file.display());
-        let image = image::build(&ws, file, prefix)?;
+        let image = image::build(&ws, file, prefix, true)?;
         let mut limit = timeout;
         if !preloads(file)?.is_empty() {
             limit = limit.max(LINUX_TIMEOUT);

@@ -72,27 +72,51 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
         .map_err(|e| format!("copying {} to {}: {e}", from.display(), to.display()))
 }
 
-/// Whether images can be built for the kernel at `prefix`: every configuration the check
-/// accepts except MCS ones, which the root task and the server do not support yet (they need
-/// scheduling contexts for every thread and reply objects instead of `CNode_SaveCaller`).
-pub fn runs_on(prefix: &Path) -> Result<(), String> {
-    let info = sel4_build::config::check_config(prefix).map_err(|e| e.to_string())?;
-    if info.config.mcs {
-        return Err(format!(
-            "configuration `{}`: the root task and the VCPU server do not support MCS kernels \
-             yet (scheduling contexts and reply objects); only the bindings and the ABI check do",
-            info.config.name()
-        ));
-    }
-    Ok(())
+/// Why `system` cannot run on a kernel of configuration `config` yet, if so: on MCS kernels the
+/// root task gives every thread a scheduling context and a reply object, but the VCPU server
+/// still defers replies with `CNode_SaveCaller` and creates VCPU threads without scheduling
+/// contexts, so systems with the server program are not built for MCS.
+pub fn unsupported(system: &ValidatedSystem, config: sel4::Config) -> Option<String> {
+    let server = system.programs().contains(&"vcpu-server");
+    (config.mcs && server).then(|| {
+        format!(
+            "the VCPU server does not support MCS kernels yet (reply objects for deferred \
+             replies, scheduling contexts for VCPU threads); configuration `{}`",
+            config.name()
+        )
+    })
 }
 
 /// Builds the bootable image of the manifest at `path` with the kernel at `prefix` (already
 /// checked; `ws.sel4_config` is its configuration), after the deployment check (a system with
 /// untrusted guests is refused on a debug kernel, see `deploy`). Returns the image's path.
-pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, String> {
-    runs_on(prefix)?;
-    let system = load(path)?;
+///
+/// `as_test`: build a product system as a test system (the QEMU tier judges every manifest;
+/// `xtask run` boots a product system as declared, and it then runs until QEMU is stopped).
+pub fn build(ws: &Workspace, path: &Path, prefix: &Path, as_test: bool) -> Result<PathBuf, String> {
+    build_with(ws, path, prefix, as_test, &[])
+}
+
+/// Like [`build`], with the programs built with cargo `features` (`package/feature`).
+pub fn build_with(
+    ws: &Workspace,
+    path: &Path,
+    prefix: &Path,
+    as_test: bool,
+    features: &[&str],
+) -> Result<PathBuf, String> {
+    let mut system = load(path)?;
+    if as_test && system.kind == plan::SystemKind::Product {
+        println!(
+            "xtask: {} is a product system; the QEMU tier builds it as a test system so that \
+             the root task judges the run",
+            path.display()
+        );
+        system.kind = plan::SystemKind::Test;
+    }
+    if let Some(why) = unsupported(&system, ws.sel4_config) {
+        return Err(format!("{}: {why}", path.display()));
+    }
     let cores = sel4_build::config::check_config(prefix)
         .map_err(|e| e.to_string())?
         .cores;
@@ -116,7 +140,7 @@ pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, Stri
         "xtask: image `{stem}`: building programs {}",
         system.programs().join(", ")
     );
-    ws.build_programs(&system.programs(), false)?;
+    ws.build_programs_with(&system.programs(), false, features)?;
     let plan = generate(ws, &system, &stem)?;
     let dir = ws.image_dir(&stem);
     println!("xtask: image `{stem}`: plan {}", plan.display());

@@ -1,10 +1,11 @@
 //! Components, threads, ids, endpoints and the priority ordering rule.
 
-use plan::{MAX_CLIENTS, MAX_THREADS, Role, cspace, vspace};
+use plan::{ClientLimits, MAX_CLIENTS, MAX_THREADS, Role, cspace, vspace};
+use vcpu_server::{Kind, Limits};
 
 use super::{Ctx, Hv, Span, resolve_component};
 use crate::diag::ErrorKind;
-use crate::schema::{RawManifest, RoleName, SizeRepr};
+use crate::schema::{RawLimits, RawManifest, RoleName, SizeRepr};
 use crate::values::{KIB4, check_name, check_program, parse_size, show_size};
 
 /// Default stack size of a thread.
@@ -24,6 +25,8 @@ pub(crate) struct Comp {
     pub heap_span: Option<Span>,
     pub threads: Vec<Thr>,
     pub endpoint: Option<Ep>,
+    /// `expect = "stopped"` (test systems only).
+    pub expect_stopped: bool,
 }
 
 /// Highest thread `core` a manifest may name (the build also checks it against the kernel).
@@ -42,11 +45,47 @@ pub(crate) struct Thr {
     /// Where the manifest names the core (`file:line:col`), for the build's check against the
     /// kernel's number of cores.
     pub core_location: Option<String>,
+    /// Scheduling-context budget and period on MCS kernels (µs).
+    pub budget_us: u64,
+    pub period_us: u64,
+}
+
+/// Default budget and period of a thread's scheduling context on MCS kernels (µs): equal, so
+/// round-robin with a 10 ms slice (the non-MCS kernels' 5 ticks of 2 ms).
+pub const DEFAULT_PERIOD_US: u64 = 10_000;
+/// Smallest budget the kernel accepts on QEMU `virt` (2 x its 10 µs WCET).
+pub const MIN_BUDGET_US: u64 = 20;
+/// Largest period the manifest accepts (one hour; the kernel's limit is far above).
+pub const MAX_PERIOD_US: u64 = 3_600_000_000;
+
+/// Budget and period of a thread's scheduling context: each in range, budget <= period;
+/// defaults [`DEFAULT_PERIOD_US`] (an absent period is at least the budget).
+fn sched_params(
+    cx: &mut Ctx<'_>,
+    budget: Option<&toml::Spanned<i64>>,
+    period: Option<&toml::Spanned<i64>>,
+) -> (u64, u64) {
+    let (lo, hi) = (MIN_BUDGET_US as i64, MAX_PERIOD_US as i64);
+    let b = budget.and_then(|b| cx.int_in(ErrorKind::InvalidValue, "budget-us", b, lo, hi));
+    let p = period.and_then(|p| cx.int_in(ErrorKind::InvalidValue, "period-us", p, lo, hi));
+    let b = b.map_or(DEFAULT_PERIOD_US, |b| b as u64);
+    let p = p.map_or(b.max(DEFAULT_PERIOD_US), |p| p as u64);
+    if b > p {
+        let span = budget.or(period).map_or(0..0, |s| s.span());
+        cx.err(
+            ErrorKind::InvalidValue,
+            span,
+            format!("budget-us {b} is above the period {p} (a thread cannot get more than all of its period)"),
+        );
+    }
+    (b, p.max(b))
 }
 
 /// A client's endpoint entry.
 pub(crate) struct Ep {
     pub send_caps: bool,
+    /// The client's limits in the server (defaults where the manifest gives none).
+    pub limits: ClientLimits,
     /// Indices of the threads that hold the endpoint.
     pub threads: Vec<usize>,
 }
@@ -287,12 +326,16 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
                 Some(c) => cx.int_in(ErrorKind::CoreRange, "core", c, 0, MAX_CORE),
                 None => Some(0),
             };
+            let (budget_us, period_us) =
+                sched_params(cx, rt.budget_us.as_ref(), rt.period_us.as_ref());
             threads.push(Thr {
                 core: core.unwrap_or(0) as u8,
                 core_location: rt.core.as_ref().map(|c| {
                     let (line, col) = cx.src.line_col(c.span().start);
                     format!("{}:{line}:{col}", cx.src.name())
                 }),
+                budget_us,
+                period_us,
                 name: tname,
                 name_span: rt.name.span(),
                 id,
@@ -315,6 +358,7 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
             heap_span: rc.heap_size.as_ref().map(|h| h.span()),
             threads,
             endpoint: None,
+            expect_stopped: rc.expect.is_some(),
         });
     }
     comps
@@ -383,11 +427,14 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
                 out
             }
         };
+        let limits = check_limits(cx, re.limits.as_ref().map(|l| l.get_ref()));
         comps[ci].endpoint = Some(Ep {
             send_caps: re.send_caps.unwrap_or(false),
+            limits,
             threads,
         });
     }
+    check_capacity(cx, raw, comps);
     for c in comps.iter() {
         if c.role == Role::Client && c.endpoint.is_none() {
             cx.err(
@@ -400,6 +447,111 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
                 ),
             );
         }
+    }
+}
+
+/// The server's default limits as plan values.
+pub(crate) const fn default_limits() -> ClientLimits {
+    let d = Limits::DEFAULT;
+    ClientLimits {
+        handles: d.handles,
+        guests: d.guests,
+        vcpus: d.vcpus,
+        ports: d.ports,
+        traps: d.traps,
+        mappings: d.mappings,
+    }
+}
+
+/// `[endpoint.limits]`: each given value in range (handles 1..=the largest table, the others
+/// 0..=the server's capacity of that kind), defaults for the rest.
+fn check_limits(cx: &mut Ctx<'_>, raw: Option<&RawLimits>) -> ClientLimits {
+    let mut out = default_limits();
+    let Some(raw) = raw else { return out };
+    let cap = Limits::CAPACITY;
+    /// Name, manifest value, destination, largest and smallest value.
+    type Field<'a> = (
+        &'a str,
+        &'a Option<toml::Spanned<i64>>,
+        &'a mut u16,
+        u16,
+        i64,
+    );
+    let fields: [Field<'_>; 6] = [
+        ("handles", &raw.handles, &mut out.handles, cap.handles, 1),
+        ("guests", &raw.guests, &mut out.guests, cap.guests, 0),
+        ("vcpus", &raw.vcpus, &mut out.vcpus, cap.vcpus, 0),
+        ("ports", &raw.ports, &mut out.ports, cap.ports, 0),
+        ("traps", &raw.traps, &mut out.traps, cap.traps, 0),
+        (
+            "mappings",
+            &raw.mappings,
+            &mut out.mappings,
+            cap.mappings,
+            0,
+        ),
+    ];
+    for (what, value, slot, hi, lo) in fields {
+        if let Some(v) = value {
+            let what = format!("limit `{what}`");
+            if let Some(v) = cx.int_in(ErrorKind::LimitRange, &what, v, lo, i64::from(hi)) {
+                *slot = v as u16;
+            }
+        }
+    }
+    out
+}
+
+/// The limits of all clients together must fit the server's capacity of each kind, so that no
+/// client's use can ever make another's requests fail. The error points at the endpoint that
+/// first exceeds it.
+fn check_capacity(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &[Comp]) {
+    let cap = Limits::CAPACITY;
+    for kind in Kind::ALL {
+        let mut sum = 0u32;
+        for re in &raw.endpoints {
+            let re = re.get_ref();
+            let Some(c) = comps.iter().find(|c| c.name == *re.client.get_ref()) else {
+                continue;
+            };
+            let Some(ep) = &c.endpoint else { continue };
+            sum += u32::from(limit_of(&ep.limits, kind));
+            if sum > u32::from(cap.of(kind)) {
+                let span = re.limits.as_ref().map_or(re.client.span(), |l| l.span());
+                cx.err(
+                    ErrorKind::ServerCapacity,
+                    span,
+                    format!(
+                        "the clients' `{}` limits add up to {sum} here, more than the server's \
+                         {}: lower them in [endpoint.limits] (default {})",
+                        kind_name(kind),
+                        cap.of(kind),
+                        Limits::DEFAULT.of(kind)
+                    ),
+                );
+                break;
+            }
+        }
+    }
+}
+
+fn limit_of(l: &ClientLimits, kind: Kind) -> u16 {
+    match kind {
+        Kind::Guest => l.guests,
+        Kind::Vcpu => l.vcpus,
+        Kind::Port => l.ports,
+        Kind::Trap => l.traps,
+        Kind::Mapping => l.mappings,
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Guest => "guests",
+        Kind::Vcpu => "vcpus",
+        Kind::Port => "ports",
+        Kind::Trap => "traps",
+        Kind::Mapping => "mappings",
     }
 }
 
@@ -501,8 +653,11 @@ pub(crate) fn add_console(cx: &mut Ctx<'_>, comps: &mut Vec<Comp>, span: Span) -
             stack_size: CONSOLE_STACK,
             core: 0,
             core_location: None,
+            budget_us: DEFAULT_PERIOD_US,
+            period_us: DEFAULT_PERIOD_US,
         }],
         endpoint: None,
+        expect_stopped: false,
     });
     comps.len() - 1
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use caps::Rights;
 use caps::sel4::{endpoint_rights, frame_mapping};
-use plan::{Cap, CapPlan, KernelRequirements, MemorySource, Role, cspace, vspace};
+use plan::{Cap, CapPlan, KernelRequirements, MemorySource, Role, SystemKind, cspace, vspace};
 use vcpu_protocol::{Badge, ClientId, Sender, ThreadId};
 
 use super::{Comp, Ctx, Grants, Hv, Reg, Span};
@@ -22,6 +22,7 @@ pub(crate) struct Input<'a> {
     pub platform: Platform,
     pub kernel: KernelRequirements,
     pub untrusted_guests: Option<String>,
+    pub kind: SystemKind,
     pub comps: &'a [Comp],
     pub server: usize,
     pub console: usize,
@@ -117,6 +118,7 @@ pub(crate) fn build(cx: &mut Ctx<'_>, input: Input<'_>) -> ValidatedSystem {
         platform: input.platform,
         kernel: input.kernel,
         untrusted_guests: input.untrusted_guests,
+        kind: input.kind,
         components,
         server: input.server,
         console: input.console,
@@ -151,6 +153,7 @@ fn component(
             zircon_rights: z,
             rights: endpoint_rights(z).word(),
             send_caps: e.send_caps,
+            limits: e.limits,
         }
     });
     let mut caps = vec![CapPlan {
@@ -239,6 +242,8 @@ fn component(
             priority: t.priority,
             mcp: if is_server { t.priority } else { 0 },
             stack_size: t.stack_size,
+            budget_us: t.budget_us,
+            period_us: t.period_us,
             stack_top: vspace::stack_top(i),
             ipc_buffer: vspace::ipc_buffer(i),
             tcb_slot: cspace::tcb(i),
@@ -358,6 +363,7 @@ fn component(
         cspace_bits,
         first_free_slot: first_free,
         heap_size: c.heap_size,
+        expect_stopped: c.expect_stopped,
         heap_vaddr: if c.heap_size > 0 { vspace::HEAP } else { 0 },
         threads,
         endpoint,

@@ -2,7 +2,7 @@
 // the manifest and rebuild. Slot and address conventions: the `plan` crate.
 
 mod plan_generated {
-    use ::plan::{Cap, CapPlan, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan, KernelRequirements, MemorySource, Plan, RegionPlan, Role, ThreadPlan};
+    use ::plan::{Cap, CapPlan, ClientLimits, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan, KernelRequirements, MemorySource, Plan, RegionPlan, Role, SystemKind, ThreadPlan};
 
     /// ELF of program `vcpu-server`.
     static ELF_0: &[u8] = include_bytes!("/elf/vcpu-server.elf");
@@ -40,6 +40,8 @@ mod plan_generated {
                         mcp: 200,
                         stack_top: 0x2100_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 0,
@@ -63,6 +65,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
                 index: 1,
@@ -85,6 +89,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 24,
@@ -102,6 +108,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2200_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_2000,
                         tcb_slot: 17,
                         endpoint_slot: 25,
@@ -142,6 +150,8 @@ mod plan_generated {
                 handles: &[
                     HandlePlan { name: "hypervisor", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x8000 },
                 ],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
                 index: 2,
@@ -164,6 +174,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 24,
@@ -183,6 +195,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
                 index: 3,
@@ -205,6 +219,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x4000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 0,
@@ -239,6 +255,8 @@ mod plan_generated {
                     },
                 ],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
         ],
         server: 0,
@@ -258,6 +276,7 @@ mod plan_generated {
                 handle: HandlePlan { name: "hypervisor", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x8000 },
             },
         ],
+        kind: SystemKind::Product,
     };
 }
 

@@ -2,7 +2,7 @@
 // the manifest and rebuild. Slot and address conventions: the `plan` crate.
 
 mod plan_generated {
-    use ::plan::{Cap, CapPlan, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan, KernelRequirements, MemorySource, Plan, RegionPlan, Role, ThreadPlan};
+    use ::plan::{Cap, CapPlan, ClientLimits, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan, KernelRequirements, MemorySource, Plan, RegionPlan, Role, SystemKind, ThreadPlan};
 
     /// ELF of program `vcpu-server`.
     static ELF_0: &[u8] = include_bytes!("/elf/vcpu-server.elf");
@@ -40,6 +40,8 @@ mod plan_generated {
                         mcp: 250,
                         stack_top: 0x2100_0000,
                         stack_size: 0x2_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 0,
@@ -57,6 +59,8 @@ mod plan_generated {
                         mcp: 240,
                         stack_top: 0x2200_0000,
                         stack_size: 0x2000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_2000,
                         tcb_slot: 17,
                         endpoint_slot: 0,
@@ -81,6 +85,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
                 index: 1,
@@ -103,6 +109,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 24,
@@ -120,6 +128,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2200_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_2000,
                         tcb_slot: 17,
                         endpoint_slot: 25,
@@ -137,6 +147,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2300_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_4000,
                         tcb_slot: 18,
                         endpoint_slot: 0,
@@ -210,6 +222,8 @@ mod plan_generated {
                     HandlePlan { name: "hypervisor-resource", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x800b },
                     HandlePlan { name: "resource-ro", value: 0x4_0007, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x8001 },
                 ],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
                 index: 2,
@@ -232,6 +246,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 24,
@@ -269,6 +285,8 @@ mod plan_generated {
                 handles: &[
                     HandlePlan { name: "nothing", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x0 },
                 ],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
                 index: 3,
@@ -291,6 +309,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 0,
@@ -325,6 +345,8 @@ mod plan_generated {
                     },
                 ],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
                 index: 4,
@@ -347,6 +369,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x4000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 0,
@@ -381,6 +405,8 @@ mod plan_generated {
                     },
                 ],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
         ],
         server: 0,
@@ -410,6 +436,7 @@ mod plan_generated {
                 handle: HandlePlan { name: "nothing", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x0 },
             },
         ],
+        kind: SystemKind::Product,
     };
 }
 

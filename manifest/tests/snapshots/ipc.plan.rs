@@ -2,7 +2,7 @@
 // the manifest and rebuild. Slot and address conventions: the `plan` crate.
 
 mod plan_generated {
-    use ::plan::{Cap, CapPlan, ComponentPlan, KernelRequirements, MemorySource, Plan, RegionPlan, Role, ThreadPlan};
+    use ::plan::{Cap, CapPlan, ClientLimits, ComponentPlan, KernelRequirements, MemorySource, Plan, RegionPlan, Role, SystemKind, ThreadPlan};
 
     /// ELF of program `echo-server`.
     static ELF_0: &[u8] = include_bytes!("/elf/echo-server.elf");
@@ -42,6 +42,8 @@ mod plan_generated {
                         mcp: 200,
                         stack_top: 0x2100_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 0,
@@ -61,6 +63,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
                 index: 1,
@@ -83,6 +87,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 24,
@@ -102,6 +108,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
                 index: 2,
@@ -124,6 +132,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 24,
@@ -141,6 +151,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2200_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_2000,
                         tcb_slot: 17,
                         endpoint_slot: 25,
@@ -163,6 +175,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
                 index: 3,
@@ -185,6 +199,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 0,
@@ -203,6 +219,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
                 index: 4,
@@ -225,6 +243,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x1_0000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 0,
@@ -243,6 +263,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
                 index: 5,
@@ -265,6 +287,8 @@ mod plan_generated {
                         mcp: 0,
                         stack_top: 0x2100_0000,
                         stack_size: 0x4000,
+                        budget_us: 10000,
+                        period_us: 10000,
                         ipc_buffer: 0x1001_0000,
                         tcb_slot: 16,
                         endpoint_slot: 0,
@@ -299,12 +323,15 @@ mod plan_generated {
                     },
                 ],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
         ],
         server: 0,
         console: 5,
         hypervisor: None,
         grants: &[],
+        kind: SystemKind::Test,
     };
 }
 

@@ -8,6 +8,8 @@
 use super::Request;
 use crate::abi::InvocationLabel;
 use crate::cap::{CPtr, Cap, cap_type};
+use crate::error::Result;
+use crate::ipc_buffer::IpcBuffer;
 use crate::message::CNodeCapData;
 
 impl Request {
@@ -105,5 +107,86 @@ impl Request {
     /// Builds `seL4_SchedContext_Consumed` (no arguments; the reply's MR0 is the time in µs).
     pub fn sched_context_consumed() -> Request {
         Request::new(InvocationLabel::SchedContextConsumed, &[], &[])
+    }
+}
+
+impl Cap<cap_type::Tcb> {
+    /// Sets CSpace, VSpace and IPC buffer (MCS layout: no fault endpoint). Corresponds to
+    /// `seL4_TCB_Configure` on MCS kernels.
+    #[allow(clippy::too_many_arguments)] // mirrors the seL4 signature one to one
+    pub fn tcb_configure_mcs(
+        self,
+        ipc: &mut IpcBuffer,
+        cspace_root: Cap<cap_type::CNode>,
+        cspace_root_data: CNodeCapData,
+        vspace_root: Cap<cap_type::VSpace>,
+        vspace_root_data: u64,
+        buffer: u64,
+        buffer_frame: Cap<cap_type::SmallPage>,
+    ) -> Result<()> {
+        let r = Request::tcb_configure_mcs(
+            cspace_root,
+            cspace_root_data,
+            vspace_root,
+            vspace_root_data,
+            buffer,
+            buffer_frame,
+        );
+        ipc.invoke(self.cptr(), &r).result()
+    }
+
+    /// Sets MCP and priority, binds `sched_context` and installs a copy of `fault_ep` (both
+    /// capabilities in the caller's CSpace; 0 unbinds / clears). Corresponds to
+    /// `seL4_TCB_SetSchedParams` on MCS kernels.
+    pub fn tcb_set_sched_params_mcs(
+        self,
+        ipc: &mut IpcBuffer,
+        authority: Cap<cap_type::Tcb>,
+        mcp: u64,
+        priority: u64,
+        sched_context: CPtr,
+        fault_ep: CPtr,
+    ) -> Result<()> {
+        let r =
+            Request::tcb_set_sched_params_mcs(authority, mcp, priority, sched_context, fault_ep);
+        ipc.invoke(self.cptr(), &r).result()
+    }
+
+    /// Installs a copy of `timeout_fault_ep` (a capability in the caller's CSpace) as the
+    /// timeout handler. Corresponds to `seL4_TCB_SetTimeoutEndpoint`.
+    pub fn tcb_set_timeout_endpoint(
+        self,
+        ipc: &mut IpcBuffer,
+        timeout_fault_ep: CPtr,
+    ) -> Result<()> {
+        let r = Request::tcb_set_timeout_endpoint(timeout_fault_ep);
+        ipc.invoke(self.cptr(), &r).result()
+    }
+}
+
+impl Cap<cap_type::SchedControl> {
+    /// Configures `sched_context`: `budget_us` of CPU every `period_us` (equal: round-robin),
+    /// `badge` reported in its timeout faults. Corresponds to
+    /// `seL4_SchedControl_ConfigureFlags`.
+    #[allow(clippy::too_many_arguments)] // mirrors the seL4 signature one to one
+    pub fn sched_control_configure_flags(
+        self,
+        ipc: &mut IpcBuffer,
+        sched_context: Cap<cap_type::SchedContext>,
+        budget_us: u64,
+        period_us: u64,
+        extra_refills: u64,
+        badge: u64,
+        flags: u64,
+    ) -> Result<()> {
+        let r = Request::sched_control_configure_flags(
+            sched_context.cptr(),
+            budget_us,
+            period_us,
+            extra_refills,
+            badge,
+            flags,
+        );
+        ipc.invoke(self.cptr(), &r).result()
     }
 }

@@ -83,6 +83,8 @@ impl Report {
 }
 
 fn main(bootinfo: BootInfo<'static>, ipc: &'static mut IpcBuffer) -> ! {
+    // A root task without a console component: print through the kernel (debug kernels).
+    sel4_runtime::use_kernel_console();
     debug_println!("smoke: hello from sel4-runtime");
     ipc.debug_name_thread(init::TCB, "sel4-smoke");
     let mut report = Report { failed: 0 };
