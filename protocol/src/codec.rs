@@ -21,7 +21,8 @@ use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 use crate::message::{
     GuestCreateReq, GuestSetTrapReq, HandleReq, HandleRightsReq, HandleSendReq, ObjectGetInfoReq,
-    PortCreateReq, PortWaitReq, VcpuCreateReq, VcpuInterruptReq, VcpuStateReq, VmarMapReq,
+    PortCreateReq, PortQueueReq, PortWaitReq, VcpuCreateReq, VcpuInterruptReq, VcpuStateReq,
+    VmarMapReq, VmarProtectReq, VmarUnmapReq,
 };
 use crate::{MSG_MAX_WORDS, Operation, Request, Status};
 
@@ -54,6 +55,9 @@ const _: () = {
     assert!(fits::<PortCreateReq>());
     assert!(fits::<PortWaitReq>());
     assert!(fits::<VmarMapReq>());
+    assert!(fits::<PortQueueReq>());
+    assert!(fits::<VmarUnmapReq>());
+    assert!(fits::<VmarProtectReq>());
     // The largest write_state message is exactly one full message.
     assert!(WRITE_STATE_HEADER_WORDS + WRITE_STATE_MAX_BYTES / 8 == MSG_MAX_WORDS);
     // Every operation's request fits (checks the table below too).
@@ -83,6 +87,9 @@ pub const fn request_words(op: Operation) -> usize {
         Operation::PortCreate => words_of::<PortCreateReq>(),
         Operation::PortWait => words_of::<PortWaitReq>(),
         Operation::VmarMap => words_of::<VmarMapReq>(),
+        Operation::PortQueue => words_of::<PortQueueReq>(),
+        Operation::VmarUnmap => words_of::<VmarUnmapReq>(),
+        Operation::VmarProtect => words_of::<VmarProtectReq>(),
     }
 }
 
@@ -105,7 +112,10 @@ pub const fn request_caps(op: Operation) -> usize {
         | Operation::HandleSend
         | Operation::HandleReceive
         | Operation::PortCreate
-        | Operation::PortWait => 0,
+        | Operation::PortWait
+        | Operation::PortQueue
+        | Operation::VmarUnmap
+        | Operation::VmarProtect => 0,
     }
 }
 
@@ -150,6 +160,9 @@ impl<'a> Request<'a> {
             Request::PortCreate(_) => Operation::PortCreate,
             Request::PortWait(_) => Operation::PortWait,
             Request::VmarMap(_) => Operation::VmarMap,
+            Request::PortQueue(_) => Operation::PortQueue,
+            Request::VmarUnmap(_) => Operation::VmarUnmap,
+            Request::VmarProtect(_) => Operation::VmarProtect,
         }
     }
 
@@ -216,6 +229,17 @@ impl<'a> Request<'a> {
                 Request::PortWait(r)
             }
             Operation::VmarMap => Request::VmarMap(fixed(words)?),
+            Operation::PortQueue => {
+                let r: PortQueueReq = fixed(words)?;
+                reserved_zero(r.reserved)?;
+                Request::PortQueue(r)
+            }
+            Operation::VmarUnmap => {
+                let r: VmarUnmapReq = fixed(words)?;
+                reserved_zero(r.reserved)?;
+                Request::VmarUnmap(r)
+            }
+            Operation::VmarProtect => Request::VmarProtect(fixed(words)?),
         })
     }
 
@@ -251,6 +275,9 @@ impl<'a> Request<'a> {
             Request::PortCreate(r) => put(words, r),
             Request::PortWait(r) => put(words, r),
             Request::VmarMap(r) => put(words, r),
+            Request::PortQueue(r) => put(words, r),
+            Request::VmarUnmap(r) => put(words, r),
+            Request::VmarProtect(r) => put(words, r),
         };
         (op.label(), len, request_caps(op))
     }

@@ -152,6 +152,46 @@ pub struct VmarMapReq {
     pub len: u64,
 }
 
+/// `port_queue` request: the packet to queue (its type is set to `ZX_PKT_TYPE_USER`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct PortQueueReq {
+    /// Port handle.
+    pub port: HandleValue,
+    /// Zero.
+    pub reserved: u32,
+    /// `zx_port_packet_t` with the user payload.
+    pub packet: PortPacket,
+}
+
+/// `vmar_unmap` request on a guest VMAR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct VmarUnmapReq {
+    /// Guest VMAR handle.
+    pub vmar: HandleValue,
+    /// Zero.
+    pub reserved: u32,
+    /// Guest-physical start.
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// `vmar_protect` request on a guest VMAR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct VmarProtectReq {
+    /// Guest VMAR handle.
+    pub vmar: HandleValue,
+    /// `ZX_VM_PERM_*`.
+    pub options: u32,
+    /// Guest-physical start.
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
 /// `guest_create` reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
@@ -242,6 +282,12 @@ pub enum Request<'a> {
     PortWait(PortWaitReq),
     /// `zx_vmar_map` (a frame capability came with the message).
     VmarMap(VmarMapReq),
+    /// `zx_port_queue`.
+    PortQueue(PortQueueReq),
+    /// `zx_vmar_unmap`.
+    VmarUnmap(VmarUnmapReq),
+    /// `zx_vmar_protect`.
+    VmarProtect(VmarProtectReq),
 }
 
 /// The payload of a successful reply.
@@ -251,7 +297,7 @@ pub enum Request<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplyPayload {
     /// No payload (`guest_set_trap`, `vcpu_kick`, `vcpu_interrupt`, `vcpu_write_state`,
-    /// `handle_close`, `handle_send`).
+    /// `handle_close`, `handle_send`, `port_queue`, `vmar_unmap`, `vmar_protect`).
     Empty,
     /// `guest_create`.
     GuestCreate(GuestCreateReply),

@@ -46,7 +46,10 @@ impl ReplyKind {
             | Operation::VcpuInterrupt
             | Operation::VcpuWriteState
             | Operation::HandleClose
-            | Operation::HandleSend => ReplyKind::Empty,
+            | Operation::HandleSend
+            | Operation::PortQueue
+            | Operation::VmarUnmap
+            | Operation::VmarProtect => ReplyKind::Empty,
             Operation::VcpuCreate
             | Operation::HandleDuplicate
             | Operation::HandleReplace

@@ -47,6 +47,9 @@ impl Backend for SimBackend {
         self.mapped.push(gpa);
         Ok(())
     }
+    fn protect_frame(&mut self, _: &mut (), _: u64, _: &u64, _: MapPerms) -> Result<(), Status> {
+        Ok(())
+    }
     fn unmap_frame(&mut self, _: &mut (), _: u64, _: &u64) {}
     fn delete_frame(&mut self, _: u64) {}
     fn create_vcpu(

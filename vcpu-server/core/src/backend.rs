@@ -100,6 +100,15 @@ pub trait Backend {
         frame: &Self::Frame,
         perms: MapPerms,
     ) -> Result<(), Status>;
+    /// Changes the permissions of a frame mapped by [`Backend::map_frame`] at `gpa`
+    /// (`zx_vmar_protect`; seL4: `Page_Map` of the same capability at the same address).
+    fn protect_frame(
+        &mut self,
+        guest: &mut Self::Guest,
+        gpa: u64,
+        frame: &Self::Frame,
+        perms: MapPerms,
+    ) -> Result<(), Status>;
     /// Unmaps a frame mapped by [`Backend::map_frame`]. Cannot fail from the core's view.
     fn unmap_frame(&mut self, guest: &mut Self::Guest, gpa: u64, frame: &Self::Frame);
     /// Deletes a frame capability the server no longer needs (never mapped, or unmapped).

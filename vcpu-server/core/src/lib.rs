@@ -85,8 +85,9 @@ pub const MAX_TRAPS: usize = 64;
 pub const MAX_MAPPINGS: usize = 1024;
 /// Live ports.
 pub const MAX_PORTS: usize = 8;
-/// Packets one port can hold.
-pub const PORT_QUEUE_CAPACITY: usize = 256;
+/// User packets (`zx_port_queue`) one port can hold (`ZX_ERR_SHOULD_WAIT` beyond). BELL packets
+/// do not count: each trap has its own pool of [`BELL_PACKETS_PER_TRAP`].
+pub const PORT_QUEUE_CAPACITY: usize = 64;
 /// BELL packets one trap may have queued at once (Zircon's `kMaxPacketsPerRange`).
 pub const BELL_PACKETS_PER_TRAP: usize = 256;
 /// Threads that may block in `port_wait` on one port (`ZX_ERR_NO_RESOURCES` beyond).

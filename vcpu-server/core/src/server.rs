@@ -254,6 +254,9 @@ impl<B: Backend> Server<B> {
             Request::PortCreate(r) => Outcome::Reply(self.port_create(sender, r)),
             Request::PortWait(r) => self.port_wait(sender, r),
             Request::VmarMap(r) => Outcome::Reply(self.vmar_map(sender, r, frame)),
+            Request::PortQueue(r) => Outcome::Reply(self.port_queue(sender, r)),
+            Request::VmarUnmap(r) => Outcome::Reply(self.vmar_unmap(sender, r)),
+            Request::VmarProtect(r) => Outcome::Reply(self.vmar_protect(sender, r)),
         };
         Response {
             outcome,

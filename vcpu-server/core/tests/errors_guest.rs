@@ -475,3 +475,215 @@ fn frames_with_other_requests_are_given_back() {
     assert_eq!(w.fake().calls, [Call::DeleteFrame(id)]);
     w.assert_clean();
 }
+
+/// Maps a new frame of `size` at `gpa` through `vmar`; its id.
+fn map_new(w: &mut World, vmar: u32, gpa: u64, size: u64) -> u32 {
+    let f = w.fake().new_frame(size);
+    let id = f.id;
+    let r = w.call_frame(A1, vmar_map(vmar, RW_SPECIFIC, gpa, size), f);
+    assert!(matches!(r.outcome, vcpu_server::Outcome::Reply(Ok(_))));
+    id
+}
+
+const LARGE: u64 = 2 << 20;
+
+#[test]
+fn a_trap_never_removes_memory_outside_its_range() {
+    let mut w = World::new();
+    let (g, vmar) = w.guest();
+    map_new(&mut w, vmar, 0x4000_0000, LARGE);
+    let before = w.fake().calls.len();
+    // One page inside a 2 MiB frame, or a range reaching into it: refused, nothing unmapped.
+    for (addr, size) in [
+        (0x4000_0000, PAGE),
+        (0x401F_F000, PAGE),
+        (0x3FFF_F000, 2 * PAGE),
+        (0x4010_0000, LARGE),
+    ] {
+        let st = w.status(A1, set_trap(g, GUEST_TRAP_MEM, addr, size, 0, 1));
+        assert_eq!(st, Status::ERR_NOT_SUPPORTED, "{addr:#x}+{size:#x}");
+    }
+    assert!(w.fake().calls_since(before).is_empty());
+    assert_eq!(w.s.object_counts().mappings, 1);
+    assert_eq!(w.s.object_counts().traps, 0);
+    // The order: range checks (INVALID_ARGS) come first, the split check before overlap.
+    let st = w.status(A1, set_trap(g, GUEST_TRAP_MEM, 0x4000_0800, PAGE, 0, 1));
+    assert_eq!(st, Status::ERR_INVALID_ARGS);
+    // Covering the whole frame removes it, as Zircon's unmap step does.
+    let st = w.status(
+        A1,
+        set_trap(g, GUEST_TRAP_MEM, 0x3FFF_F000, LARGE + 2 * PAGE, 0, 1),
+    );
+    assert_eq!(st, Status::OK);
+    assert_eq!(w.s.object_counts().mappings, 0);
+    // 4 KiB frames: only the trapped pages go.
+    for i in 0..4 {
+        map_new(&mut w, vmar, 0x5000_0000 + i * PAGE, PAGE);
+    }
+    let st = w.status(A1, set_trap(g, GUEST_TRAP_MEM, 0x5000_1000, 2 * PAGE, 0, 2));
+    assert_eq!(st, Status::OK);
+    assert_eq!(w.s.object_counts().mappings, 2);
+    w.assert_clean();
+}
+
+#[test]
+fn vmar_unmap_checks_and_whole_frames() {
+    use common::vmar_unmap;
+    let mut w = World::new();
+    let (g, vmar) = w.guest();
+    let large = map_new(&mut w, vmar, 0x4000_0000, LARGE);
+    let small: Vec<u32> = (0..3)
+        .map(|i| map_new(&mut w, vmar, 0x5000_0000 + i * PAGE, PAGE))
+        .collect();
+    let forged = vcpu_server::handle::encode(40, 1);
+    assert_eq!(
+        w.status(A1, vmar_unmap(forged, 0, PAGE)),
+        Status::ERR_BAD_HANDLE
+    );
+    assert_eq!(
+        w.status(A1, vmar_unmap(g, 0x5000_0000, PAGE)),
+        Status::ERR_WRONG_TYPE
+    );
+    // No right is needed.
+    let bare = w.handle(A1, common::duplicate(vmar, caps::Rights::NONE));
+    for (addr, len) in [
+        (0x5000_0800, PAGE),
+        (0x5000_0000, 0x800),
+        (0x5000_0000, 0),
+        (1 << 36, PAGE),
+        (u64::MAX - PAGE + 1, 2 * PAGE),
+    ] {
+        let st = w.status(A1, vmar_unmap(bare, addr, len));
+        assert_eq!(st, Status::ERR_INVALID_ARGS, "{addr:#x}+{len:#x}");
+    }
+    assert_eq!(
+        w.status(A1, vmar_unmap(bare, 0x4000_0000, PAGE)),
+        Status::ERR_NOT_SUPPORTED,
+        "would split the 2 MiB frame"
+    );
+    assert_eq!(
+        w.status(A1, vmar_unmap(bare, 0x6000_0000, PAGE)),
+        Status::ERR_NOT_FOUND
+    );
+    assert_eq!(w.s.object_counts().mappings, 4);
+    let before = w.fake().calls.len();
+    // Two of the three pages (and an unmapped page after them) go; the first stays.
+    assert_eq!(
+        w.status(A1, vmar_unmap(bare, 0x5000_1000, 3 * PAGE)),
+        Status::OK
+    );
+    let calls = w.fake().calls_since(before).to_vec();
+    assert_eq!(calls.len(), 4);
+    assert!(calls.contains(&Call::DeleteFrame(small[1])));
+    assert!(calls.contains(&Call::DeleteFrame(small[2])));
+    assert_eq!(w.s.object_counts().mappings, 2);
+    assert_eq!(
+        w.status(A1, vmar_unmap(vmar, 0x4000_0000, LARGE)),
+        Status::OK
+    );
+    assert!(w.fake().calls.contains(&Call::DeleteFrame(large)));
+    // The address is free again.
+    map_new(&mut w, vmar, 0x4000_0000, PAGE);
+    w.assert_clean();
+}
+
+#[test]
+fn vmar_protect_checks_and_remaps() {
+    use common::vmar_protect;
+    use vcpu_server::MapPerms;
+    let mut w = World::new();
+    let (g, vmar) = w.guest();
+    let large = map_new(&mut w, vmar, 0x4000_0000, LARGE);
+    let a = map_new(&mut w, vmar, 0x5000_0000, PAGE);
+    let b = map_new(&mut w, vmar, 0x5000_1000, PAGE);
+    let r = VM_PERM_READ;
+    assert_eq!(
+        w.status(A1, vmar_protect(g, r, 0x5000_0000, PAGE)),
+        Status::ERR_WRONG_TYPE
+    );
+    // Rights per permission, before the option checks.
+    let read_only = w.handle(A1, common::duplicate(vmar, caps::Rights::READ));
+    assert_eq!(
+        w.status(
+            A1,
+            vmar_protect(read_only, r | VM_PERM_WRITE, 0x5000_0000, PAGE)
+        ),
+        Status::ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        w.status(
+            A1,
+            vmar_protect(read_only, VM_PERM_EXECUTE | 1 << 10, 0x5000_0000, PAGE)
+        ),
+        Status::ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        w.status(A1, vmar_protect(read_only, r | 1 << 10, 0x5000_0000, PAGE)),
+        Status::ERR_INVALID_ARGS,
+        "unknown option bit"
+    );
+    assert_eq!(
+        w.status(A1, vmar_protect(vmar, VM_PERM_WRITE, 0x5000_0000, PAGE)),
+        Status::ERR_INVALID_ARGS,
+        "write without read"
+    );
+    for (addr, len) in [(0x5000_0800, PAGE), (0x5000_0000, 0), (1 << 36, PAGE)] {
+        let st = w.status(A1, vmar_protect(vmar, r, addr, len));
+        assert_eq!(st, Status::ERR_INVALID_ARGS, "{addr:#x}+{len:#x}");
+    }
+    assert_eq!(
+        w.status(A1, vmar_protect(vmar, r, 0x4000_0000, PAGE)),
+        Status::ERR_NOT_SUPPORTED
+    );
+    assert_eq!(
+        w.status(A1, vmar_protect(vmar, r, 0x5000_0000, 3 * PAGE)),
+        Status::ERR_NOT_FOUND,
+        "the third page is not mapped"
+    );
+    let before = w.fake().calls.len();
+    assert_eq!(
+        w.status(A1, vmar_protect(read_only, r, 0x5000_0000, 2 * PAGE)),
+        Status::OK
+    );
+    let ro = MapPerms {
+        read: true,
+        write: false,
+        execute: false,
+    };
+    assert_eq!(
+        w.fake().calls_since(before),
+        [
+            Call::ProtectFrame {
+                guest: 1,
+                gpa: 0x5000_0000,
+                frame: a,
+                perms: ro
+            },
+            Call::ProtectFrame {
+                guest: 1,
+                gpa: 0x5000_1000,
+                frame: b,
+                perms: ro
+            },
+        ]
+    );
+    assert_eq!(
+        w.status(
+            A1,
+            vmar_protect(vmar, r | VM_PERM_EXECUTE, 0x4000_0000, LARGE)
+        ),
+        Status::OK
+    );
+    assert!(matches!(
+        w.fake().calls.last(),
+        Some(Call::ProtectFrame { frame, perms: MapPerms { execute: true, write: false, .. }, .. })
+            if *frame == large
+    ));
+    // A backend failure is the status.
+    w.fake().fail(Op::ProtectFrame, Status::ERR_NO_MEMORY);
+    assert_eq!(
+        w.status(A1, vmar_protect(vmar, r, 0x5000_0000, PAGE)),
+        Status::ERR_NO_MEMORY
+    );
+    w.assert_clean();
+}

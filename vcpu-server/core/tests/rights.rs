@@ -12,7 +12,8 @@ use vcpu_protocol::layout::{
 };
 use vcpu_protocol::message::{
     GuestCreateReq, GuestSetTrapReq, HandleReq, HandleRightsReq, HandleSendReq, ObjectGetInfoReq,
-    PortCreateReq, PortWaitReq, Request, VcpuCreateReq, VcpuInterruptReq, VcpuStateReq, VmarMapReq,
+    PortCreateReq, PortQueueReq, PortWaitReq, Request, VcpuCreateReq, VcpuInterruptReq,
+    VcpuStateReq, VmarMapReq, VmarProtectReq, VmarUnmapReq,
 };
 use vcpu_protocol::{HandleValue, ReplyPayload, Status};
 use vcpu_server::Outcome;
@@ -141,6 +142,24 @@ fn request(op: Operation, arg: usize, h: HandleValue, o: &Objects) -> Request<'s
             vmar_offset: 0x2000_0000,
             len: PAGE,
         }),
+        Operation::PortQueue => Request::PortQueue(PortQueueReq {
+            port: h,
+            reserved: 0,
+            packet: common::user_packet(7),
+        }),
+        // Unmapping a range without a mapping is NOT_FOUND: not a rights refusal.
+        Operation::VmarUnmap => Request::VmarUnmap(VmarUnmapReq {
+            vmar: h,
+            reserved: 0,
+            addr: 0x3000_0000,
+            len: PAGE,
+        }),
+        Operation::VmarProtect => Request::VmarProtect(VmarProtectReq {
+            vmar: h,
+            options: VM_PERM_READ | VM_PERM_WRITE | VM_PERM_EXECUTE,
+            addr: 0x3000_0000,
+            len: PAGE,
+        }),
     }
 }
 
@@ -148,7 +167,9 @@ fn request(op: Operation, arg: usize, h: HandleValue, o: &Objects) -> Request<'s
 fn required(op: Operation, arg: usize) -> Rights {
     let base = op.handle_args()[arg].rights;
     match op {
-        Operation::VmarMap => base.union(Operation::vmar_map_rights(true, true, true)),
+        Operation::VmarMap | Operation::VmarProtect => {
+            base.union(Operation::vmar_map_rights(true, true, true))
+        }
         _ => base,
     }
 }
@@ -236,6 +257,13 @@ fn the_table_says_what_zircon_says() {
     assert_eq!(r(Operation::HandleDuplicate, 0), Rights::DUPLICATE);
     assert_eq!(r(Operation::HandleSend, 0), Rights::TRANSFER);
     assert_eq!(r(Operation::PortWait, 0), Rights::READ);
+    assert_eq!(r(Operation::PortQueue, 0), Rights::WRITE);
+    assert_eq!(r(Operation::VmarUnmap, 0), Rights::NONE);
+    assert_eq!(r(Operation::VmarProtect, 0), Rights::NONE);
+    assert_eq!(
+        Operation::vmar_map_rights(true, false, true),
+        Rights::READ.union(Rights::EXECUTE)
+    );
     assert!(Operation::GuestSetTrap.handle_args()[1].optional);
     let _ = GUEST_TRAP_MEM;
 }

@@ -187,6 +187,17 @@ impl Backend for Sel4Backend {
         )
     }
 
+    fn protect_frame(
+        &mut self,
+        guest: &mut Sel4Guest,
+        gpa: u64,
+        frame: &Sel4Frame,
+        perms: MapPerms,
+    ) -> Result<(), Status> {
+        let (rights, attrs) = frame::mapping(perms);
+        guest::protect(&mut self.k, guest, gpa, frame, rights, attrs)
+    }
+
     fn unmap_frame(&mut self, guest: &mut Sel4Guest, gpa: u64, frame: &Sel4Frame) {
         guest::unmap(&mut self.k, &mut self.tables, guest, gpa, frame);
     }

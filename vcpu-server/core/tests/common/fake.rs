@@ -20,6 +20,7 @@ pub enum Op {
     CreateGuest,
     FrameSize,
     MapFrame,
+    ProtectFrame,
     CreateVcpu,
     Resume,
     Stop,
@@ -46,6 +47,12 @@ pub enum Call {
         guest: u32,
         gpa: u64,
         frame: u32,
+    },
+    ProtectFrame {
+        guest: u32,
+        gpa: u64,
+        frame: u32,
+        perms: MapPerms,
     },
     DeleteFrame(u32),
     CreateVcpu {
@@ -224,6 +231,27 @@ impl Backend for FakeBackend {
                 .push(format!("frame {} mapped twice", frame.id));
         }
         self.calls.push(Call::MapFrame {
+            guest: *guest,
+            gpa,
+            frame: frame.id,
+            perms,
+        });
+        Ok(())
+    }
+
+    fn protect_frame(
+        &mut self,
+        guest: &mut u32,
+        gpa: u64,
+        frame: &FakeFrame,
+        perms: MapPerms,
+    ) -> Result<(), Status> {
+        self.check(Op::ProtectFrame)?;
+        if self.mapped.get(&frame.id) != Some(&(*guest, gpa)) {
+            self.violations
+                .push(format!("frame {} protected but not mapped there", frame.id));
+        }
+        self.calls.push(Call::ProtectFrame {
             guest: *guest,
             gpa,
             frame: frame.id,
