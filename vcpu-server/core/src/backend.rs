@@ -115,8 +115,10 @@ pub trait Backend {
     fn delete_frame(&mut self, frame: Self::Frame);
 
     /// Creates a VCPU of `guest` that is not yet running, with Zircon's initial state: pc =
-    /// `entry`, PSTATE = EL1h with D, A, I, F masked (0x3C5), x0..x30 = 0, SP_EL1 = 0, and
-    /// VMPIDR_EL2 = `vmpidr`. Its faults go to the server's endpoint with a badge made from `key`.
+    /// `entry`, PSTATE = EL1h with D, A, I, F masked (0x3C5), x0..x30 = 0, SP_EL1 = 0, every
+    /// other EL1 system register the kernel lets the server set at Zircon's value (0; notably
+    /// SCTLR_EL1 = 0, so guest-EL0 WFI traps to the guest's EL1), the GIC virtual CPU interface
+    /// enabled as Zircon enables it (group 0 on, priority mask 0xF8), and VMPIDR_EL2 = `vmpidr`. Its faults go to the server's endpoint with a badge made from `key`.
     fn create_vcpu(
         &mut self,
         guest: &mut Self::Guest,
