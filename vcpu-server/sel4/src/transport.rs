@@ -164,7 +164,20 @@ impl Transport {
                 let response = server.handle_request(sender, request, frame);
                 self.complete(server, response.completions.as_slice());
                 match response.outcome {
-                    vcpu_server::Outcome::Reply(r) => self.encode(server, &r),
+                    vcpu_server::Outcome::Reply(r) => {
+                        match server.backend_mut().take_saved_caller() {
+                            // A GIC-enable step moved the caller's reply capability.
+                            Some(slot) => {
+                                let info = self.encode(server, &r)?;
+                                let ipc = server.backend_mut().k.ipc().ok()?;
+                                if ipc.debug_cap_identify(slot) != NULL_CAP {
+                                    Cap::<cap_type::Reply>::from_cptr(slot).send(ipc, info);
+                                }
+                                None
+                            }
+                            None => self.encode(server, &r),
+                        }
+                    }
                     vcpu_server::Outcome::Deferred => {
                         self.defer(server, sender.thread);
                         None

@@ -287,6 +287,137 @@ fn thread_name(buf: &mut [u8; 16], slot: u16) -> &str {
     core::str::from_utf8(&buf[..n]).unwrap_or("vcpu")
 }
 
+/// Runs the one-time GIC-enable step on a VCPU [`create`] just made (see
+/// [`crate::gic_enable`]), then puts back its fault endpoint, priority and registers exactly as
+/// `create` left them. The caller has saved the current reply capability (the step's receive
+/// replaces it).
+#[allow(clippy::too_many_arguments)]
+pub fn enable_gic(
+    k: &mut Objects,
+    tables: &mut crate::tables::PageTables,
+    guest: &crate::guest::Sel4Guest,
+    v: &Sel4Vcpu,
+    p: &VcpuParams,
+    gic: &crate::gic_enable::GicEnable,
+    step_priority: u8,
+    key: VcpuKey,
+    entry: u64,
+) -> Result<(), Status> {
+    use crate::gic_enable::STUB_GPA;
+    let copy = gic.frame_copy(k)?;
+    let stub = crate::frame::Sel4Frame::new(copy);
+    stub.bits.set(12);
+    let mapped = crate::guest::map(
+        k,
+        tables,
+        guest,
+        STUB_GPA,
+        &stub,
+        CapRights::READ,
+        sel4::VmAttributes::CACHEABLE,
+    );
+    if let Err(s) = mapped {
+        k.release_slot(copy);
+        return Err(s);
+    }
+    let ran = run_stub(k, v, p, gic, step_priority);
+    crate::guest::unmap(k, tables, guest, STUB_GPA, &stub);
+    k.release_slot(copy);
+    let label = ran?;
+    if label != sel4::fault_label::VCPU_FAULT {
+        crate::warn(format_args!(
+            "GIC-enable step of VCPU {} ended with fault label {label}",
+            key.slot
+        ));
+    }
+    restore_after_stub(k, p, v, key, entry).map_err(crate::kernel_status)
+}
+
+/// Starts the VCPU at the stub with the private endpoint as its fault endpoint and the server's
+/// priority, waits for the stub's trap, and stops it; the fault label received.
+fn run_stub(
+    k: &mut Objects,
+    v: &Sel4Vcpu,
+    p: &VcpuParams,
+    gic: &crate::gic_enable::GicEnable,
+    step_priority: u8,
+) -> Result<u64, Status> {
+    let own = k.cnode();
+    let ipc = k.ipc()?;
+    let guest_cnode: Cap<cap_type::CNode> = v.cnode.cap();
+    let depth = GUEST_CNODE_RADIX as u8;
+    let fail = crate::kernel_status;
+    guest_cnode
+        .cnode_delete(ipc, FAULT_EP, depth)
+        .map_err(fail)?;
+    guest_cnode
+        .cnode_copy(
+            ipc,
+            FAULT_EP,
+            depth,
+            own,
+            gic.endpoint.slot,
+            WORD_DEPTH,
+            fault_endpoint_rights(),
+        )
+        .map_err(fail)?;
+    let regs = GuestRegs {
+        pc: crate::gic_enable::STUB_GPA,
+        spsr: INITIAL_SPSR,
+        ..GuestRegs::default()
+    };
+    v.tcb()
+        .tcb_write_registers(ipc, false, REG_COUNT, &to_context(&regs))
+        .map_err(fail)?;
+    v.tcb()
+        .tcb_set_sched_params(ipc, p.authority, 0, u64::from(step_priority))
+        .map_err(fail)?;
+    v.tcb().tcb_resume(ipc).map_err(fail)?;
+    let (info, _) = gic.endpoint.cap::<cap_type::Endpoint>().recv(ipc);
+    v.tcb().tcb_suspend(ipc).map_err(fail)?;
+    Ok(info.label())
+}
+
+/// Puts back what [`run_stub`] changed: the badged fault endpoint, the VCPU priority and the
+/// initial registers.
+fn restore_after_stub(
+    k: &mut Objects,
+    p: &VcpuParams,
+    v: &Sel4Vcpu,
+    key: VcpuKey,
+    entry: u64,
+) -> Result<(), sel4::Error> {
+    let own = k.cnode();
+    let ipc = k.ipc().map_err(|_| sel4::Error::IllegalOperation)?;
+    let guest_cnode: Cap<cap_type::CNode> = v.cnode.cap();
+    let depth = GUEST_CNODE_RADIX as u8;
+    guest_cnode.cnode_delete(ipc, FAULT_EP, depth)?;
+    let badge = Badge::VcpuFault {
+        slot: key.slot,
+        generation: key.generation,
+    }
+    .encode();
+    guest_cnode.cnode_mint(
+        ipc,
+        FAULT_EP,
+        depth,
+        own,
+        p.endpoint,
+        WORD_DEPTH,
+        fault_endpoint_rights(),
+        badge,
+    )?;
+    v.tcb()
+        .tcb_set_sched_params(ipc, p.authority, 0, u64::from(p.priority))?;
+    let regs = GuestRegs {
+        pc: entry,
+        spsr: INITIAL_SPSR,
+        ..GuestRegs::default()
+    };
+    v.tcb()
+        .tcb_write_registers(ipc, false, REG_COUNT, &to_context(&regs))
+}
+
 /// Destroys a VCPU in any state: drops a saved fault reply, deletes the TCB (which stops and
 /// unbinds it), the VCPU object and the CSpace (with the fault endpoint in it).
 pub fn destroy(k: &mut Objects, v: Sel4Vcpu) {
