@@ -226,7 +226,11 @@ pub fn port_queue(a: &mut Api) -> CaseResult {
             }
             queued += 1;
         };
-        expect_status("queue beyond the port's capacity", Status::ERR_SHOULD_WAIT, refused)?;
+        expect_status(
+            "queue beyond the port's capacity",
+            Status::ERR_SHOULD_WAIT,
+            refused,
+        )?;
         expect_eq("user packets a port holds", 64, queued)?;
         let mut packet = PortPacket::new_zeroed();
         for i in 0..queued {

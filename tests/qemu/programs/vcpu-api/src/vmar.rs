@@ -259,7 +259,11 @@ pub fn unmap_protect(a: &mut Api) -> CaseResult {
             vcpu_client::zx_handle_duplicate(t, vm.vmar, Rights::READ),
         )?;
         let s = zx_vmar_protect(t, read_only, r | VM_PERM_WRITE, base, PAGE);
-        expect_status("write through a READ-only VMAR", Status::ERR_ACCESS_DENIED, s)?;
+        expect_status(
+            "write through a READ-only VMAR",
+            Status::ERR_ACCESS_DENIED,
+            s,
+        )?;
         let s = zx_vmar_protect(t, vm.vmar, VM_PERM_WRITE, base, PAGE);
         expect_status("write without read", Status::ERR_INVALID_ARGS, s)?;
         let s = zx_vmar_protect(t, vm.vmar, r, base + 0x800, PAGE);
@@ -324,7 +328,11 @@ pub fn trap_in_large_frame(a: &mut Api) -> CaseResult {
         }
         let t = &mut a.ctx.t;
         let s = zx_guest_set_trap(t, vm.guest, GUEST_TRAP_MEM, big_at + 0x10_0000, PAGE, 0, 1);
-        expect_status("trap one page of a 2 MiB frame", Status::ERR_NOT_SUPPORTED, s)?;
+        expect_status(
+            "trap one page of a 2 MiB frame",
+            Status::ERR_NOT_SUPPORTED,
+            s,
+        )?;
         let again = map(a, vm.vmar, RAM_OPTIONS, big_at, large_frame(a), LARGE);
         expect_err(
             "the 2 MiB frame is still mapped",
@@ -334,7 +342,10 @@ pub fn trap_in_large_frame(a: &mut Api) -> CaseResult {
         let t = &mut a.ctx.t;
         let s = zx_guest_set_trap(t, vm.guest, GUEST_TRAP_MEM, base + PAGE, PAGE, 0, 2);
         expect_status("trap the middle 4 KiB page", Status::OK, s)?;
-        for (i, want) in [(0, Status::ERR_ALREADY_EXISTS), (2, Status::ERR_ALREADY_EXISTS)] {
+        for (i, want) in [
+            (0, Status::ERR_ALREADY_EXISTS),
+            (2, Status::ERR_ALREADY_EXISTS),
+        ] {
             let at = base + i * PAGE;
             let r = map(a, vm.vmar, RAM_OPTIONS, at, frames[0], PAGE);
             expect_err("neighbouring page still mapped", want, r)?;

@@ -41,6 +41,7 @@ pub const CASES: &[Case<G>] = &[
     case!("guests-hello-uart", exec::hello),
     case!("guests-mmio-every-size", exec::mmio),
     case!("guests-bell-port", exec::bell),
+    case!("guests-bell-pool-per-trap", exec::bell_pool_per_trap),
     case!("guests-irq-injected", exec::irq),
     case!("guests-kick-wfi", exec::kick_wfi),
     case!("guests-kick-before-enter", exec::kick_before_enter),
