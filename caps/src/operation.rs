@@ -48,6 +48,10 @@ pub enum Operation {
     VmarUnmap = 19,
     /// `zx_vmar_protect(vmar, options, addr, len)` on a guest VMAR.
     VmarProtect = 20,
+    /// Map many frames at once into a guest VMAR: `count` frames of `len` bytes each, taken
+    /// from consecutive slots of a CNode capability that travels with the request, placed
+    /// back to back from `vmar_offset` (an extension: Zircon maps one VMO per `zx_vmar_map`).
+    VmarMapFrames = 21,
 }
 
 /// One handle argument of an operation, and what it must be.
@@ -85,7 +89,7 @@ impl HandleArg {
 
 impl Operation {
     /// Every operation, in label order.
-    pub const ALL: [Operation; 20] = [
+    pub const ALL: [Operation; 21] = [
         Operation::GuestCreate,
         Operation::GuestSetTrap,
         Operation::VcpuCreate,
@@ -106,6 +110,7 @@ impl Operation {
         Operation::PortQueue,
         Operation::VmarUnmap,
         Operation::VmarProtect,
+        Operation::VmarMapFrames,
     ];
 
     /// The operation a message label names, if any.
@@ -148,6 +153,7 @@ impl Operation {
             Operation::PortQueue => "port_queue",
             Operation::VmarUnmap => "vmar_unmap",
             Operation::VmarProtect => "vmar_protect",
+            Operation::VmarMapFrames => "vmar_map_frames",
         }
     }
 
@@ -217,11 +223,14 @@ impl Operation {
             Operation::PortQueue => &PORT_WRITE,
             // Further rights depend on the permissions asked for: see `vmar_map_rights` (the
             // same rule serves `vmar_protect`). Zircon documents no right for `vmar_unmap`.
-            Operation::VmarMap | Operation::VmarUnmap | Operation::VmarProtect => &VMAR,
+            Operation::VmarMap
+            | Operation::VmarUnmap
+            | Operation::VmarProtect
+            | Operation::VmarMapFrames => &VMAR,
         }
     }
 
-    /// Rights `vmar_map` and `vmar_protect` need on the VMAR for the permissions they ask for: each of
+    /// Rights `vmar_map`, `vmar_map_frames` and `vmar_protect` need on the VMAR for the permissions they ask for: each of
     /// `ZX_VM_PERM_READ` (1), `ZX_VM_PERM_WRITE` (2), `ZX_VM_PERM_EXECUTE` (4) needs the matching
     /// READ, WRITE, EXECUTE right.
     pub const fn vmar_map_rights(perm_read: bool, perm_write: bool, perm_execute: bool) -> Rights {

@@ -4,7 +4,7 @@ use vcpu_protocol::layout::PortPacket;
 use vcpu_protocol::message::{
     GuestCreateReq, GuestSetTrapReq, HandleReq, HandleRightsReq, HandleSendReq, ObjectGetInfoReq,
     PortCreateReq, PortQueueReq, PortWaitReq, ReceivedHandle, VcpuCreateReq, VcpuInterruptReq,
-    VcpuStateReq, VmarMapReq, VmarProtectReq, VmarUnmapReq,
+    VcpuStateReq, VmarMapFramesReq, VmarMapReq, VmarProtectReq, VmarUnmapReq,
 };
 use vcpu_protocol::{HandleValue, ReplyPayload, Request, Status};
 use zerocopy::IntoBytes;
@@ -359,4 +359,35 @@ pub fn zx_vmar_protect<T: Transport + ?Sized>(
         len,
     });
     status_of(roundtrip(t, &req, None))
+}
+
+/// Maps `count` frames of `len` bytes each into a guest VMAR in one call, back to back from
+/// `vmar_offset`, with `options` as for [`zx_vmar_map`]: the frames are the capabilities in
+/// slots `first_slot..first_slot + count` (resolved at depth 64) of the CNode `cnode`, sent as
+/// the message's capability (the server copies the frames out and never keeps the CNode).
+/// All or nothing; returns `vmar_offset`.
+#[allow(clippy::too_many_arguments)] // the VMAR call's arguments plus the frames' location
+pub fn vmar_map_frames<T: Transport + ?Sized>(
+    t: &mut T,
+    vmar: HandleValue,
+    options: u32,
+    vmar_offset: u64,
+    len: u64,
+    cnode: T::Cap,
+    first_slot: u64,
+    count: u32,
+) -> Result<u64, Status> {
+    let req = Request::VmarMapFrames(VmarMapFramesReq {
+        vmar,
+        options,
+        vmar_offset,
+        len,
+        first_slot,
+        count,
+        reserved: 0,
+    });
+    match roundtrip(t, &req, Some(cnode))? {
+        ReplyPayload::Map(m) => Ok(m.mapped_addr),
+        _ => Err(MALFORMED),
+    }
 }

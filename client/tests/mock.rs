@@ -511,3 +511,20 @@ fn port_queue_and_vmar_range_calls() {
         ]
     );
 }
+
+#[test]
+fn vmar_map_frames_sends_the_cnode_cap() {
+    let mut t = Mock::replying(&[&[OK, 0x4000_0000]]);
+    assert_eq!(
+        vcpu_client::vmar_map_frames(&mut t, 0x12, 0x403, 0x4000_0000, 0x1000, 1, 70, 16),
+        Ok(0x4000_0000)
+    );
+    assert_eq!(
+        t.sent,
+        [Sent {
+            label: 21,
+            words: vec![0x403 << 32 | 0x12, 0x4000_0000, 0x1000, 70, 16],
+            cap: Some(1)
+        }]
+    );
+}

@@ -192,6 +192,28 @@ pub struct VmarProtectReq {
     pub len: u64,
 }
 
+/// `vmar_map_frames` request: `count` frames of `len` bytes, from slots `first_slot..` of the
+/// CNode capability that travels as the message's extra cap, mapped back to back from
+/// `vmar_offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct VmarMapFramesReq {
+    /// Guest VMAR handle.
+    pub vmar: HandleValue,
+    /// `ZX_VM_PERM_*` | `ZX_VM_SPECIFIC`.
+    pub options: u32,
+    /// Guest-physical address of the first frame.
+    pub vmar_offset: u64,
+    /// Size of each frame in bytes.
+    pub len: u64,
+    /// Slot of the first frame in the sent CNode (resolved at depth 64).
+    pub first_slot: u64,
+    /// Number of frames.
+    pub count: u32,
+    /// Zero.
+    pub reserved: u32,
+}
+
 /// `guest_create` reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
@@ -288,6 +310,8 @@ pub enum Request<'a> {
     VmarUnmap(VmarUnmapReq),
     /// `zx_vmar_protect`.
     VmarProtect(VmarProtectReq),
+    /// Map many frames from a sent CNode (a CNode capability came with the message).
+    VmarMapFrames(VmarMapFramesReq),
 }
 
 /// The payload of a successful reply.

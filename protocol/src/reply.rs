@@ -58,7 +58,7 @@ impl ReplyKind {
             Operation::VcpuReadState => ReplyKind::State,
             Operation::ObjectGetInfo => ReplyKind::InfoVcpu,
             Operation::HandleReceive => ReplyKind::Received,
-            Operation::VmarMap => ReplyKind::Map,
+            Operation::VmarMap | Operation::VmarMapFrames => ReplyKind::Map,
         }
     }
 

@@ -47,6 +47,9 @@ impl Backend for SimBackend {
         self.mapped.push(gpa);
         Ok(())
     }
+    fn frame_from(&mut self, _: &u64, _: u64) -> Result<u64, Status> {
+        Err(Status::ERR_NOT_SUPPORTED)
+    }
     fn protect_frame(&mut self, _: &mut (), _: u64, _: &u64, _: MapPerms) -> Result<(), Status> {
         Ok(())
     }

@@ -111,6 +111,12 @@ pub trait Backend {
     ) -> Result<(), Status>;
     /// Unmaps a frame mapped by [`Backend::map_frame`]. Cannot fail from the core's view.
     fn unmap_frame(&mut self, guest: &mut Self::Guest, gpa: u64, frame: &Self::Frame);
+    /// Takes the capability in slot `slot` of `source`, a CNode capability sent with
+    /// `vmar_map_frames`, as a frame (seL4: `CNode_Copy` out of the CNode, then the same
+    /// acceptance as a frame sent with `vmar_map`). `ZX_ERR_INVALID_ARGS` if `source` is no
+    /// CNode, the slot is empty or out of range, or the capability may not be used as a frame;
+    /// whether it really is a frame (and its size) is [`Backend::frame_size`]'s to tell.
+    fn frame_from(&mut self, source: &Self::Frame, slot: u64) -> Result<Self::Frame, Status>;
     /// Deletes a frame capability the server no longer needs (never mapped, or unmapped).
     fn delete_frame(&mut self, frame: Self::Frame);
 

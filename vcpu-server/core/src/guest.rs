@@ -22,6 +22,14 @@
 //!   (`ZX_ERR_ALREADY_EXISTS`, as Zircon's SPECIFIC without OVERWRITE).
 //!   Order: VMAR handle with the rights the permissions need; option bits; frame present;
 //!   size/alignment/range; overlap; capacity; backend.
+//! - `vmar_map_frames` maps `count` frames of `len` bytes from consecutive slots of a sent
+//!   CNode, back to back, in one call, all or nothing. Order: VMAR handle with the rights the
+//!   permissions need; option bits (INVALID_ARGS); `ZX_VM_SPECIFIC` (NOT_SUPPORTED); CNode
+//!   present, `count` > 0, `len` a power of two >= 4 KiB, `vmar_offset` a multiple of it, the
+//!   whole range inside [0, 2^36) (INVALID_ARGS); overlap with a trap or mapping
+//!   (ALREADY_EXISTS); `count` above the free mapping capacity (NO_MEMORY); then per frame:
+//!   taken from the CNode and probed (INVALID_ARGS for an empty slot, a non-frame or a frame of
+//!   another size), mapped; on any failure every frame this call mapped is unmapped again.
 
 use caps::{ObjType, Operation, Rights};
 use vcpu_protocol::layout::{
@@ -30,8 +38,8 @@ use vcpu_protocol::layout::{
     VM_PERM_WRITE, VM_SPECIFIC,
 };
 use vcpu_protocol::message::{
-    GuestCreateReply, GuestCreateReq, GuestSetTrapReq, MapReply, VmarMapReq, VmarProtectReq,
-    VmarUnmapReq,
+    GuestCreateReply, GuestCreateReq, GuestSetTrapReq, MapReply, VmarMapFramesReq, VmarMapReq,
+    VmarProtectReq, VmarUnmapReq,
 };
 use vcpu_protocol::{Reply, ReplyPayload, Sender, Status};
 
@@ -39,7 +47,7 @@ use crate::backend::{Backend, MapPerms};
 use crate::handle::{HandleEntry, ObjRef};
 use crate::port::PendingBell;
 use crate::server::Server;
-use crate::{BELL_PACKETS_PER_TRAP, MAX_VCPUS_PER_GUEST};
+use crate::{BELL_PACKETS_PER_TRAP, MAX_MAPPINGS, MAX_VCPUS_PER_GUEST};
 use heapless::Deque;
 
 const PAGE_SIZE: u64 = 4096;
@@ -444,6 +452,156 @@ impl<B: Backend> Server<B> {
                     self.backend.delete_frame(f);
                 }
                 Err(s)
+            }
+        }
+    }
+
+    /// `vmar_map_frames`: `count` frames from the sent CNode `source` (always given back).
+    pub(crate) fn vmar_map_frames(
+        &mut self,
+        sender: Sender,
+        req: VmarMapFramesReq,
+        source: Option<B::Frame>,
+    ) -> Reply {
+        let r = self.map_frames(sender, req, source.as_ref());
+        if let Some(s) = source {
+            self.backend.delete_frame(s);
+        }
+        r.map(|()| {
+            ReplyPayload::Map(MapReply {
+                mapped_addr: req.vmar_offset,
+            })
+        })
+    }
+
+    fn map_frames(
+        &mut self,
+        sender: Sender,
+        req: VmarMapFramesReq,
+        source: Option<&B::Frame>,
+    ) -> Result<(), Status> {
+        let perms = MapPerms {
+            read: req.options & VM_PERM_READ != 0,
+            write: req.options & VM_PERM_WRITE != 0,
+            execute: req.options & VM_PERM_EXECUTE != 0,
+        };
+        let extra = Operation::vmar_map_rights(perms.read, perms.write, perms.execute);
+        let g = self.vmar_range_check(sender, Operation::VmarMapFrames, extra, req.vmar)?;
+        let known = VM_PERM_READ | VM_PERM_WRITE | VM_PERM_EXECUTE | VM_SPECIFIC;
+        if req.options & !known != 0 {
+            return Err(Status::ERR_INVALID_ARGS);
+        }
+        if req.options & VM_SPECIFIC == 0 {
+            return Err(Status::ERR_NOT_SUPPORTED);
+        }
+        let source = source.ok_or(Status::ERR_INVALID_ARGS)?;
+        let total = u64::from(req.count).checked_mul(req.len);
+        let in_space = total
+            .and_then(|t| req.vmar_offset.checked_add(t))
+            .is_some_and(|end| end <= GUEST_PHYS_SIZE);
+        if req.count == 0
+            || req.len < PAGE_SIZE
+            || !req.len.is_power_of_two()
+            || req.vmar_offset % req.len != 0
+            || !in_space
+        {
+            return Err(Status::ERR_INVALID_ARGS);
+        }
+        let (gpa, len) = (req.vmar_offset, req.len * u64::from(req.count));
+        let overlap = self
+            .traps
+            .iter()
+            .any(|(_, t)| t.guest == g && intersects(t.addr, t.size, gpa, len))
+            || self
+                .mappings
+                .iter()
+                .any(|(_, m)| m.guest == g && intersects(m.gpa, m.size, gpa, len));
+        if overlap {
+            return Err(Status::ERR_ALREADY_EXISTS);
+        }
+        if MAX_MAPPINGS - self.mappings.len() < req.count as usize {
+            return Err(Status::ERR_NO_MEMORY);
+        }
+        let mut done: heapless::Vec<u16, MAX_MAPPINGS> = heapless::Vec::new();
+        for i in 0..u64::from(req.count) {
+            let at = gpa + i * req.len;
+            let slot = req.first_slot.wrapping_add(i);
+            match self.map_one_from(g, source, slot, at, req.len, perms) {
+                // Cannot overflow: count <= free capacity <= MAX_MAPPINGS.
+                Ok(m) => {
+                    let _ = done.push(m);
+                }
+                Err(s) => {
+                    self.unmap_slots(g, &done);
+                    return Err(s);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Unmaps and deletes the mappings in `slots` (of guest `g`).
+    fn unmap_slots(&mut self, g: u16, slots: &[u16]) {
+        for &m in slots {
+            let Some(mapping) = self.mappings.remove(m) else {
+                continue;
+            };
+            if let Some(guest) = self.guests.get_mut(g) {
+                self.backend
+                    .unmap_frame(&mut guest.backend, mapping.gpa, &mapping.frame);
+            }
+            self.backend.delete_frame(mapping.frame);
+        }
+    }
+
+    /// Takes slot `slot` of `source` as a frame of `len` bytes and maps it at `at`; its
+    /// mapping slot.
+    fn map_one_from(
+        &mut self,
+        g: u16,
+        source: &B::Frame,
+        slot: u64,
+        at: u64,
+        len: u64,
+        perms: MapPerms,
+    ) -> Result<u16, Status> {
+        let frame = self.backend.frame_from(source, slot)?;
+        match self.backend.frame_size(&frame) {
+            Ok(size) if size == len => {}
+            Ok(_) => {
+                self.backend.delete_frame(frame);
+                return Err(Status::ERR_INVALID_ARGS);
+            }
+            Err(s) => {
+                self.backend.delete_frame(frame);
+                return Err(s);
+            }
+        }
+        let Some(guest) = self.guests.get_mut(g) else {
+            self.backend.delete_frame(frame);
+            return Err(Status::ERR_BAD_HANDLE);
+        };
+        if let Err(s) = self
+            .backend
+            .map_frame(&mut guest.backend, at, &frame, perms)
+        {
+            self.backend.delete_frame(frame);
+            return Err(s);
+        }
+        let mapping = Mapping {
+            guest: g,
+            gpa: at,
+            size: len,
+            frame,
+        };
+        match self.mappings.insert(mapping) {
+            Ok((m, _)) => Ok(m),
+            Err(m) => {
+                // Unreachable: capacity was checked.
+                self.backend
+                    .unmap_frame(&mut guest.backend, m.gpa, &m.frame);
+                self.backend.delete_frame(m.frame);
+                Err(Status::ERR_NO_MEMORY)
             }
         }
     }

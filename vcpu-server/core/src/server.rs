@@ -226,7 +226,7 @@ impl<B: Backend> Server<B> {
     ) -> Response {
         self.abandon(sender.thread);
         let frame = match req {
-            Request::VmarMap(_) => frame,
+            Request::VmarMap(_) | Request::VmarMapFrames(_) => frame,
             _ => {
                 if let Some(f) = frame {
                     self.backend.delete_frame(f);
@@ -257,6 +257,7 @@ impl<B: Backend> Server<B> {
             Request::PortQueue(r) => Outcome::Reply(self.port_queue(sender, r)),
             Request::VmarUnmap(r) => Outcome::Reply(self.vmar_unmap(sender, r)),
             Request::VmarProtect(r) => Outcome::Reply(self.vmar_protect(sender, r)),
+            Request::VmarMapFrames(r) => Outcome::Reply(self.vmar_map_frames(sender, r, frame)),
         };
         Response {
             outcome,

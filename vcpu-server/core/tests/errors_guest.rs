@@ -10,6 +10,7 @@ use vcpu_protocol::layout::{
     GUEST_PHYS_SIZE, GUEST_TRAP_BELL, GUEST_TRAP_IO, GUEST_TRAP_MEM, RSRC_KIND_SYSTEM,
     VM_PERM_EXECUTE, VM_PERM_READ, VM_PERM_WRITE, VM_SPECIFIC,
 };
+use vcpu_protocol::message::Request;
 use vcpu_protocol::{ReplyPayload, Status};
 use vcpu_server::handle::encode;
 use vcpu_server::{MAX_GUESTS, MAX_HANDLES_PER_CLIENT, MAX_TRAPS};
@@ -683,6 +684,153 @@ fn vmar_protect_checks_and_remaps() {
     w.fake().fail(Op::ProtectFrame, Status::ERR_NO_MEMORY);
     assert_eq!(
         w.status(A1, vmar_protect(vmar, r, 0x5000_0000, PAGE)),
+        Status::ERR_NO_MEMORY
+    );
+    w.assert_clean();
+}
+
+fn map_frames(
+    vmar: u32,
+    options: u32,
+    at: u64,
+    len: u64,
+    first: u64,
+    count: u32,
+) -> Request<'static> {
+    Request::VmarMapFrames(vcpu_protocol::message::VmarMapFramesReq {
+        vmar,
+        options,
+        vmar_offset: at,
+        len,
+        first_slot: first,
+        count,
+        reserved: 0,
+    })
+}
+
+#[test]
+fn vmar_map_frames_maps_all_or_nothing() {
+    let mut w = World::new();
+    let (g, vmar) = w.guest();
+    // Slots 0..8: eight 4 KiB frames, slot 8 empty, slot 9 a 2 MiB frame.
+    let sizes = [PAGE, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE, 0, LARGE];
+    let call = |w: &mut World, req: Request<'static>| {
+        let c = w.fake().new_cnode(&sizes);
+        let r = w.call_frame(A1, req, c);
+        match r.outcome {
+            vcpu_server::Outcome::Reply(Ok(_)) => Status::OK,
+            vcpu_server::Outcome::Reply(Err(s)) => s,
+            vcpu_server::Outcome::Deferred => panic!("deferred"),
+        }
+    };
+    let at = 0x5000_0000;
+    assert_eq!(
+        call(&mut w, map_frames(g, RW_SPECIFIC, at, PAGE, 0, 4)),
+        Status::ERR_WRONG_TYPE
+    );
+    let ro = w.handle(A1, common::duplicate(vmar, Rights::READ));
+    assert_eq!(
+        call(&mut w, map_frames(ro, RW_SPECIFIC, at, PAGE, 0, 4)),
+        Status::ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        call(
+            &mut w,
+            map_frames(vmar, RW_SPECIFIC | 1 << 20, at, PAGE, 0, 4)
+        ),
+        Status::ERR_INVALID_ARGS
+    );
+    assert_eq!(
+        call(&mut w, map_frames(vmar, VM_PERM_READ, at, PAGE, 0, 4)),
+        Status::ERR_NOT_SUPPORTED,
+        "without ZX_VM_SPECIFIC"
+    );
+    for (off, len, count) in [
+        (at, PAGE, 0),
+        (at, 0x800, 4),
+        (at, 3 * PAGE, 4),
+        (at + 0x800, PAGE, 4),
+        (GUEST_PHYS_SIZE - PAGE, PAGE, 2),
+        (at, 1 << 40, u32::MAX),
+    ] {
+        let st = call(&mut w, map_frames(vmar, RW_SPECIFIC, off, len, 0, count));
+        assert_eq!(st, Status::ERR_INVALID_ARGS, "{off:#x} {len:#x} x{count}");
+    }
+    // No CNode at all.
+    let r = w.call(A1, map_frames(vmar, RW_SPECIFIC, at, PAGE, 0, 4));
+    assert_eq!(
+        r.outcome,
+        vcpu_server::Outcome::Reply(Err(Status::ERR_INVALID_ARGS))
+    );
+    // An empty slot in the middle, or a frame of another size: nothing stays mapped.
+    let before = w.fake().calls.len();
+    assert_eq!(
+        call(&mut w, map_frames(vmar, RW_SPECIFIC, at, PAGE, 5, 4)),
+        Status::ERR_INVALID_ARGS,
+        "slot 8 is empty"
+    );
+    let calls = w.fake().calls_since(before).to_vec();
+    let mapped = calls
+        .iter()
+        .filter(|c| matches!(c, Call::MapFrame { .. }))
+        .count();
+    let unmapped = calls
+        .iter()
+        .filter(|c| matches!(c, Call::UnmapFrame { .. }))
+        .count();
+    assert_eq!((mapped, unmapped), (3, 3), "rolled back");
+    assert_eq!(
+        call(&mut w, map_frames(vmar, RW_SPECIFIC, at, PAGE, 8, 2)),
+        Status::ERR_INVALID_ARGS
+    );
+    assert_eq!(w.s.object_counts().mappings, 0);
+    // Eight frames in one call, back to back.
+    assert_eq!(
+        call(&mut w, map_frames(vmar, RW_SPECIFIC, at, PAGE, 0, 8)),
+        Status::OK
+    );
+    assert_eq!(w.s.object_counts().mappings, 8);
+    for i in 0..8 {
+        assert_eq!(
+            w.fake()
+                .mapped
+                .values()
+                .filter(|(_, gpa)| *gpa == at + i * PAGE)
+                .count(),
+            1
+        );
+    }
+    // Overlap with those, or with a trap: ALREADY_EXISTS before any frame is taken.
+    assert_eq!(
+        call(
+            &mut w,
+            map_frames(vmar, RW_SPECIFIC, at + 7 * PAGE, PAGE, 0, 2)
+        ),
+        Status::ERR_ALREADY_EXISTS
+    );
+    w.mem_trap(g, 0x6000_1000, 1);
+    assert_eq!(
+        call(
+            &mut w,
+            map_frames(vmar, RW_SPECIFIC, 0x6000_0000, PAGE, 0, 4)
+        ),
+        Status::ERR_ALREADY_EXISTS
+    );
+    // A large frame through the same call.
+    assert_eq!(
+        call(
+            &mut w,
+            map_frames(vmar, RW_SPECIFIC, 0x4000_0000, LARGE, 9, 1)
+        ),
+        Status::OK
+    );
+    // Capacity: more frames than mappings left.
+    let left = (vcpu_server::MAX_MAPPINGS - w.s.object_counts().mappings) as u32;
+    assert_eq!(
+        call(
+            &mut w,
+            map_frames(vmar, RW_SPECIFIC, 0x1_0000_0000, PAGE, 0, left + 1)
+        ),
         Status::ERR_NO_MEMORY
     );
     w.assert_clean();

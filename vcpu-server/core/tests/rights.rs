@@ -13,7 +13,7 @@ use vcpu_protocol::layout::{
 use vcpu_protocol::message::{
     GuestCreateReq, GuestSetTrapReq, HandleReq, HandleRightsReq, HandleSendReq, ObjectGetInfoReq,
     PortCreateReq, PortQueueReq, PortWaitReq, Request, VcpuCreateReq, VcpuInterruptReq,
-    VcpuStateReq, VmarMapReq, VmarProtectReq, VmarUnmapReq,
+    VcpuStateReq, VmarMapFramesReq, VmarMapReq, VmarProtectReq, VmarUnmapReq,
 };
 use vcpu_protocol::{HandleValue, ReplyPayload, Status};
 use vcpu_server::Outcome;
@@ -154,6 +154,15 @@ fn request(op: Operation, arg: usize, h: HandleValue, o: &Objects) -> Request<'s
             addr: 0x3000_0000,
             len: PAGE,
         }),
+        Operation::VmarMapFrames => Request::VmarMapFrames(VmarMapFramesReq {
+            vmar: h,
+            options: VM_PERM_READ | VM_PERM_WRITE | VM_PERM_EXECUTE | VM_SPECIFIC,
+            vmar_offset: 0x2100_0000,
+            len: PAGE,
+            first_slot: 0,
+            count: 2,
+            reserved: 0,
+        }),
         Operation::VmarProtect => Request::VmarProtect(VmarProtectReq {
             vmar: h,
             options: VM_PERM_READ | VM_PERM_WRITE | VM_PERM_EXECUTE,
@@ -167,7 +176,7 @@ fn request(op: Operation, arg: usize, h: HandleValue, o: &Objects) -> Request<'s
 fn required(op: Operation, arg: usize) -> Rights {
     let base = op.handle_args()[arg].rights;
     match op {
-        Operation::VmarMap | Operation::VmarProtect => {
+        Operation::VmarMap | Operation::VmarProtect | Operation::VmarMapFrames => {
             base.union(Operation::vmar_map_rights(true, true, true))
         }
         _ => base,
@@ -205,7 +214,11 @@ fn every_operation_every_subset() {
             for t in types {
                 for held in subsets(t.default_rights()) {
                     let h = w.handle(A1, duplicate(o.of(t), held));
-                    let frame = (op == Operation::VmarMap).then(|| w.fake().new_frame(PAGE));
+                    let frame = match op {
+                        Operation::VmarMap => Some(w.fake().new_frame(PAGE)),
+                        Operation::VmarMapFrames => Some(w.fake().new_cnode(&[PAGE, PAGE])),
+                        _ => None,
+                    };
                     let r = w.s.handle_request(A1, request(op, arg, h, &o), frame);
                     w.s.check_invariants().unwrap();
                     // Completions may only come from a kick ending the enter of A1 itself,

@@ -206,6 +206,10 @@ impl Backend for Sel4Backend {
         )
     }
 
+    fn frame_from(&mut self, source: &Sel4Frame, slot: u64) -> Result<Sel4Frame, Status> {
+        frame::take_from(&mut self.k, source, slot)
+    }
+
     fn protect_frame(
         &mut self,
         guest: &mut Sel4Guest,

@@ -26,6 +26,7 @@
 //! "Attempted to invoke a null cap"). The server already relies on debug syscalls (thread
 //! names); the supported kernel is a debug build.
 
+use caps::Operation;
 use sel4::{Cap, MessageInfo, WORD_DEPTH, cap_type};
 use vcpu_protocol::{Badge, MSG_MAX_WORDS, Reply, Request, Status, ThreadId, encode_reply};
 use vcpu_server::{Completion, Server, exit};
@@ -147,10 +148,11 @@ impl Transport {
         let got_cap = received_cap(info);
         match Badge::decode(badge) {
             Badge::Client(sender) => {
-                let frame = if got_cap {
-                    frame::accept(&mut server.backend_mut().k, self.rx)
-                } else {
-                    None
+                let frame = match (got_cap, info.label() == Operation::VmarMapFrames.label()) {
+                    (false, _) => None,
+                    // A CNode of frames: kept as it is, used only as a copy source.
+                    (true, true) => frame::accept_source(&mut server.backend_mut().k, self.rx),
+                    (true, false) => frame::accept(&mut server.backend_mut().k, self.rx),
                 };
                 let request = match Request::decode(info.label(), words, info.extra_caps()) {
                     Ok(r) => r,

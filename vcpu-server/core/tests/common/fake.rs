@@ -55,6 +55,10 @@ pub enum Call {
         perms: MapPerms,
     },
     DeleteFrame(u32),
+    FrameFrom {
+        source: u32,
+        slot: u64,
+    },
     CreateVcpu {
         guest: u32,
         vcpu: u32,
@@ -112,6 +116,9 @@ pub struct FakeBackend {
     next_frame: u32,
     /// Frames that exist (made by `new_frame`, not yet deleted).
     pub frames_alive: BTreeSet<u32>,
+    /// CNode capabilities sent with `vmar_map_frames`: id -> the frame size in each slot
+    /// (0: an empty slot).
+    pub cnodes: HashMap<u32, Vec<u64>>,
     /// Frames currently mapped: frame id -> (guest, gpa).
     pub mapped: HashMap<u32, (u32, u64)>,
     fail: HashMap<Op, Status>,
@@ -130,6 +137,13 @@ impl FakeBackend {
             id: self.next_frame,
             size,
         }
+    }
+
+    /// A new CNode capability whose slots hold frames of `sizes` (0: empty slot).
+    pub fn new_cnode(&mut self, sizes: &[u64]) -> FakeFrame {
+        let c = self.new_frame(0);
+        self.cnodes.insert(c.id, sizes.to_vec());
+        c
     }
 
     /// Makes every later call of `op` fail with `status` until [`FakeBackend::heal`].
@@ -211,6 +225,23 @@ impl Backend for FakeBackend {
                 .push(format!("guest {guest} destroyed with VCPUs"));
         }
         self.calls.push(Call::DestroyGuest(guest));
+    }
+
+    fn frame_from(&mut self, source: &FakeFrame, slot: u64) -> Result<FakeFrame, Status> {
+        let size = self
+            .cnodes
+            .get(&source.id)
+            .and_then(|c| c.get(usize::try_from(slot).ok()?))
+            .copied()
+            .unwrap_or(0);
+        if size == 0 {
+            return Err(Status::ERR_INVALID_ARGS);
+        }
+        self.calls.push(Call::FrameFrom {
+            source: source.id,
+            slot,
+        });
+        Ok(self.new_frame(size))
     }
 
     fn frame_size(&mut self, frame: &FakeFrame) -> Result<u64, Status> {

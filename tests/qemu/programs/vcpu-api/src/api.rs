@@ -76,6 +76,7 @@ pub const CASES: &[Case<Api>] = &[
     case!("api-vmar-map-small", vmar::small),
     case!("api-vmar-map-over-traps", vmar::traps),
     case!("api-vmar-unmap-protect", vmar::unmap_protect),
+    case!("api-vmar-map-frames", vmar::map_frames),
     case!("api-trap-in-large-frame", vmar::trap_in_large_frame),
     case!(
         "api-guest-destroy-releases-frames",

@@ -353,3 +353,37 @@ pub fn trap_in_large_frame(a: &mut Api) -> CaseResult {
         Ok(())
     })
 }
+
+/// `vmar_map_frames`: the 16 frames of region `small` (consecutive slots of this client's own
+/// CNode, sent as the capability) mapped back to back in one call; each page is then taken
+/// (mapping over it ALREADY_EXISTS) and one `vmar_unmap` frees them all. A frame sent instead
+/// of a CNode, a range reaching an empty slot: INVALID_ARGS, nothing left mapped.
+pub fn map_frames(a: &mut Api) -> CaseResult {
+    use vcpu_client::{vmar_map_frames, zx_vmar_unmap};
+    with_guest(a, |a, vm| {
+        let base = 0x8000_0000;
+        let first = a.small.frames().next().map_or(0, |f| f.cptr());
+        let count = a.small.frames().count() as u32;
+        let own: Frame = Cap::from_cptr(a.ctx.boot.cnode);
+        let t = &mut a.ctx.t;
+        let r = vmar_map_frames(t, vm.vmar, RAM_OPTIONS, base, PAGE, own, first, 0);
+        expect_err("count 0", Status::ERR_INVALID_ARGS, r)?;
+        let not_a_cnode = a.small.frames().next().unwrap_or(Cap::from_cptr(0));
+        let r = vmar_map_frames(t, vm.vmar, RAM_OPTIONS, base, PAGE, not_a_cnode, first, 2);
+        expect_err("a frame instead of a CNode", Status::ERR_INVALID_ARGS, r)?;
+        let r = vmar_map_frames(t, vm.vmar, RAM_OPTIONS, base, LARGE, own, first, 2);
+        expect_err("4 KiB frames as 2 MiB ones", Status::ERR_INVALID_ARGS, r)?;
+        let r = vmar_map_frames(t, vm.vmar, RAM_OPTIONS, base, PAGE, own, first, count);
+        expect_eq("16 frames in one call", Ok(base), r)?;
+        for i in 0..u64::from(count) {
+            let f = a.small.frames().next().unwrap_or(Cap::from_cptr(0));
+            let again = map(a, vm.vmar, RAM_OPTIONS, base + i * PAGE, f, PAGE);
+            expect_err("page mapped by the call", Status::ERR_ALREADY_EXISTS, again)?;
+        }
+        let t = &mut a.ctx.t;
+        let s = zx_vmar_unmap(t, vm.vmar, base, u64::from(count) * PAGE);
+        expect_status("unmap all 16 in one call", Status::OK, s)?;
+        let s = zx_vmar_unmap(t, vm.vmar, base, u64::from(count) * PAGE);
+        expect_status("nothing left", Status::ERR_NOT_FOUND, s)
+    })
+}
