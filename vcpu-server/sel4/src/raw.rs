@@ -78,21 +78,6 @@ pub fn ipc_buffer(addr: u64) -> Option<&'static mut sel4::IpcBuffer> {
     unsafe { sel4::IpcBuffer::from_addr(addr) }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::Global;
-
-    static CELL: Global<[u32; 4]> = Global::new([1, 2, 3, 4]);
-
-    #[test]
-    fn taken_once() {
-        let v = CELL.take().expect("first take");
-        v[0] = 9;
-        assert_eq!(v, &[9, 2, 3, 4]);
-        assert!(CELL.take().is_none(), "a second take must fail");
-    }
-}
-
 /// Writes the GIC-enable stub ([`crate::gic_enable::STUB`]) at `vaddr`, where
 /// `GicEnable::create` has just mapped the server's own fresh 4 KiB frame read-write.
 #[cfg(target_os = "none")]
@@ -110,3 +95,18 @@ pub fn write_stub(vaddr: u64) {
 /// Host builds (unit tests) have no frame to write: the fake kernel maps nothing.
 #[cfg(not(target_os = "none"))]
 pub fn write_stub(_vaddr: u64) {}
+
+#[cfg(test)]
+mod tests {
+    use super::Global;
+
+    static CELL: Global<[u32; 4]> = Global::new([1, 2, 3, 4]);
+
+    #[test]
+    fn taken_once() {
+        let v = CELL.take().expect("first take");
+        v[0] = 9;
+        assert_eq!(v, &[9, 2, 3, 4]);
+        assert!(CELL.take().is_none(), "a second take must fail");
+    }
+}
