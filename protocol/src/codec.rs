@@ -137,6 +137,12 @@ fn reserved_zero(value: u32) -> Result<(), Status> {
 fn put<T: IntoBytes + Immutable>(words: &mut [u64], value: &T) -> usize {
     let n = words_of::<T>();
     if let Some(dst) = words.get_mut(..n) {
+        // Every word up to the length is defined, even in a buffer that held another message.
+        if size_of::<T>() % 8 != 0 {
+            if let Some(last) = dst.last_mut() {
+                *last = 0;
+            }
+        }
         dst.as_mut_bytes()[..size_of::<T>()].copy_from_slice(value.as_bytes());
     }
     n

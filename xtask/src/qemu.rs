@@ -50,6 +50,8 @@ pub struct Verdict {
     pub failure_sentinel: bool,
     /// The timeout expired before a sentinel.
     pub timed_out: bool,
+    /// Benchmark output: every line starting with `bench ` (see `cargo xtask bench`).
+    pub bench: Vec<String>,
 }
 
 impl Verdict {
@@ -66,6 +68,9 @@ impl Verdict {
         } else if let Some(case) = line.strip_prefix("FAIL ") {
             self.failed.push(case.trim().to_string());
         }
+        if line.starts_with("bench ") {
+            self.bench.push(line.to_string());
+        }
         if line.contains(SUCCESS_SENTINEL) {
             self.success_sentinel = true;
         }
@@ -79,10 +84,17 @@ impl Verdict {
     }
 }
 
-/// Boots `loader` in QEMU, echoes the serial output with `prefix`, and judges it. QEMU is stopped
-/// when a sentinel appears (after a short grace period for trailing output) or at `timeout`.
-pub fn run_test(loader: &Path, timeout: Duration, prefix: &str) -> Result<Verdict, String> {
+/// Boots `loader` in QEMU (with `extra` arguments, e.g. preloaded blobs), echoes the serial output
+/// with `prefix`, and judges it. QEMU is stopped when a sentinel appears (after a short grace
+/// period for trailing output) or at `timeout`.
+pub fn run_test(
+    loader: &Path,
+    extra: &[String],
+    timeout: Duration,
+    prefix: &str,
+) -> Result<Verdict, String> {
     let mut child = qemu_command(loader)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -75,6 +75,10 @@ impl Backend for SimBackend {
         self.vcpus.remove(&v.key.slot);
     }
     fn take_fault(&mut self, _: &mut SimVcpu) {}
+    // Every exit of the simulated guest is a real fault: its caller waits.
+    fn caller_waiting(&mut self, _: &mut SimVcpu) -> bool {
+        true
+    }
     fn resume_vcpu(&mut self, _: &mut SimVcpu, _: Resume) -> Result<(), Status> {
         Ok(())
     }

@@ -61,6 +61,24 @@ pub struct GuestRegs {
     pub spsr: u64,
 }
 
+/// The general registers an exit needs: always the pc, and x0..=x`n` when `x` is `Some(n)`.
+/// A backend may read more; see [`Backend::read_regs_in`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RegSet {
+    /// The highest x register needed (with all below it), if any.
+    pub x: Option<u8>,
+}
+
+impl RegSet {
+    /// The pc alone.
+    pub const PC: RegSet = RegSet { x: None };
+
+    /// The pc and x0..=x`n`.
+    pub const fn pc_and_x(n: u8) -> RegSet {
+        RegSet { x: Some(n) }
+    }
+}
+
 /// Stage-2 permissions of a mapping (from `ZX_VM_PERM_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct MapPerms {
@@ -138,6 +156,11 @@ pub trait Backend {
     /// non-MCS: `CNode_SaveCaller` into the VCPU's reply slot) so that
     /// [`Backend::resume_vcpu`] with [`Resume::Fault`] can answer it later.
     fn take_fault(&mut self, vcpu: &mut Self::Vcpu);
+    /// After [`Backend::take_fault`]: true if the saved reply capability names a thread really
+    /// blocked on the message (a fault, or an HVC `Call`), false if the guest sent the message
+    /// without blocking (an HVC `Send`: nothing was saved and the guest runs on). The core asks
+    /// only when it keeps the VCPU stopped, and stops a guest for which this is false.
+    fn caller_waiting(&mut self, vcpu: &mut Self::Vcpu) -> bool;
     /// Lets the VCPU run (see [`Resume`]).
     fn resume_vcpu(&mut self, vcpu: &mut Self::Vcpu, how: Resume) -> Result<(), Status>;
     /// Stops a running VCPU promptly (seL4: `TCB_Suspend`).
@@ -147,6 +170,24 @@ pub trait Backend {
     fn read_regs(&mut self, vcpu: &mut Self::Vcpu) -> Result<GuestRegs, Status>;
     /// Writes the VCPU's general registers (pc included).
     fn write_regs(&mut self, vcpu: &mut Self::Vcpu, regs: &GuestRegs) -> Result<(), Status>;
+    /// Reads at least the registers of `set` (the others in the result are either exact or 0).
+    /// The default reads all of them.
+    fn read_regs_in(&mut self, vcpu: &mut Self::Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
+        let _ = set;
+        self.read_regs(vcpu)
+    }
+    /// Writes the registers of `set` from `regs`, which holds what [`Backend::read_regs_in`]
+    /// returned for the same `set` (with the changes to make): registers that read did not
+    /// return exactly are left alone. The default writes all of them.
+    fn write_regs_in(
+        &mut self,
+        vcpu: &mut Self::Vcpu,
+        regs: &GuestRegs,
+        set: RegSet,
+    ) -> Result<(), Status> {
+        let _ = set;
+        self.write_regs(vcpu, regs)
+    }
     /// Reads a guest system register.
     fn read_sysreg(&mut self, vcpu: &mut Self::Vcpu, reg: SysReg) -> Result<u64, Status>;
     /// Writes a guest system register.

@@ -41,14 +41,14 @@ use vcpu_protocol::message::{
     GuestCreateReply, GuestCreateReq, GuestSetTrapReq, MapReply, VmarMapFramesReq, VmarMapReq,
     VmarProtectReq, VmarUnmapReq,
 };
-use vcpu_protocol::{Reply, ReplyPayload, Sender, Status};
+use vcpu_protocol::{ClientId, Reply, ReplyPayload, Sender, Status};
 
 use crate::backend::{Backend, MapPerms};
 use crate::handle::{HandleEntry, ObjRef};
-use crate::port::PendingBell;
+use crate::port::BellPool;
+use crate::quota::Kind;
 use crate::server::Server;
-use crate::{BELL_PACKETS_PER_TRAP, MAX_MAPPINGS, MAX_VCPUS_PER_GUEST};
-use heapless::Deque;
+use crate::{MAX_MAPPINGS, MAX_VCPUS_PER_GUEST};
 
 const PAGE_SIZE: u64 = 4096;
 
@@ -104,6 +104,8 @@ impl VpidAllocator {
 /// A guest: its address space and reference counts.
 pub(crate) struct Guest<G> {
     pub(crate) backend: G,
+    /// The client charged for it.
+    pub(crate) payer: ClientId,
     pub(crate) handles: u32,
     pub(crate) vmar_handles: u32,
     pub(crate) vcpus: u8,
@@ -120,14 +122,16 @@ pub(crate) enum TrapKind {
 /// A trap of one guest.
 pub(crate) struct Trap {
     pub(crate) guest: u16,
+    /// The client charged for it.
+    pub(crate) payer: ClientId,
     pub(crate) kind: TrapKind,
     pub(crate) addr: u64,
     pub(crate) size: u64,
     pub(crate) port: Option<u16>,
     pub(crate) key: u64,
-    /// This trap's own pool of BELL packets queued on its port, oldest first (Zircon's
-    /// per-trap pool of `kMaxPacketsPerRange`).
-    pub(crate) bells: Deque<PendingBell, BELL_PACKETS_PER_TRAP>,
+    /// A BELL trap's own pool of packets (slot in the server's pool table; Zircon's per-trap
+    /// pool of `kMaxPacketsPerRange`); `None` for a MEM trap.
+    pub(crate) pool: Option<u16>,
 }
 
 impl Trap {
@@ -139,6 +143,8 @@ impl Trap {
 /// A frame mapped into a guest.
 pub(crate) struct Mapping<F> {
     pub(crate) guest: u16,
+    /// The client charged for it.
+    pub(crate) payer: ClientId,
     pub(crate) gpa: u64,
     pub(crate) size: u64,
     pub(crate) frame: F,
@@ -173,12 +179,14 @@ impl<B: Backend> Server<B> {
         if self.guests.is_full() {
             return Err(Status::ERR_NO_RESOURCES);
         }
+        self.has_room(sender.client, Kind::Guest)?;
         if self.free_handle_slots(sender.client) < 2 {
             return Err(Status::ERR_NO_MEMORY);
         }
         let backend = self.backend.create_guest()?;
         let guest = Guest {
             backend,
+            payer: sender.client,
             handles: 1,
             vmar_handles: 1,
             vcpus: 0,
@@ -191,6 +199,8 @@ impl<B: Backend> Server<B> {
                 return Err(Status::ERR_NO_RESOURCES);
             }
         };
+        // Cannot fail: room was checked.
+        self.charge(sender.client, Kind::Guest)?;
         let guest_handle = self.install(
             sender.client,
             HandleEntry {
@@ -247,9 +257,10 @@ impl<B: Backend> Server<B> {
             return Err(Status::ERR_NOT_SUPPORTED);
         }
         self.unmap_range(g, req.addr, req.size);
-        if self.traps.is_full() {
+        if self.traps.is_full() || (kind == TrapKind::Bell && self.bell_pools.is_full()) {
             return Err(Status::ERR_NO_MEMORY);
         }
+        self.has_room(sender.client, Kind::Trap)?;
         let overlap = self
             .traps
             .iter()
@@ -259,14 +270,31 @@ impl<B: Backend> Server<B> {
         }
         let trap = Trap {
             guest: g,
+            payer: sender.client,
             kind,
             addr: req.addr,
             size: req.size,
             port,
             key: req.key,
-            bells: Deque::new(),
+            pool: None,
         };
-        self.traps.insert(trap).map_err(|_| Status::ERR_NO_MEMORY)?;
+        let (t, _) = self.traps.insert(trap).map_err(|_| Status::ERR_NO_MEMORY)?;
+        if kind == TrapKind::Bell {
+            // Cannot fail: room was checked.
+            match self.bell_pools.insert(BellPool::new()) {
+                Ok((pool, _)) => {
+                    if let Some(trap) = self.traps.get_mut(t) {
+                        trap.pool = Some(pool);
+                    }
+                }
+                Err(_) => {
+                    self.traps.remove(t);
+                    return Err(Status::ERR_NO_MEMORY);
+                }
+            }
+        }
+        // Cannot fail: room was checked.
+        self.charge(sender.client, Kind::Trap)?;
         if let Some(p) = port.and_then(|p| self.ports.get_mut(p)) {
             p.traps += 1;
         }
@@ -381,15 +409,21 @@ impl<B: Backend> Server<B> {
         let Some(guest) = self.guests.get_mut(g) else {
             return;
         };
+        let mut payers: heapless::Vec<ClientId, MAX_MAPPINGS> = heapless::Vec::new();
         for m in self
             .mappings
             .slots_where(|m| m.guest == g && intersects(m.gpa, m.size, addr, size))
         {
             if let Some(mapping) = self.mappings.remove(m) {
+                // Cannot overflow: at most MAX_MAPPINGS mappings exist.
+                let _ = payers.push(mapping.payer);
                 self.backend
                     .unmap_frame(&mut guest.backend, mapping.gpa, &mapping.frame);
                 self.backend.delete_frame(mapping.frame);
             }
+        }
+        for payer in payers {
+            self.refund(payer, Kind::Mapping);
         }
     }
 
@@ -399,6 +433,10 @@ impl<B: Backend> Server<B> {
         let Some(trap) = self.traps.remove(t) else {
             return;
         };
+        self.refund(trap.payer, Kind::Trap);
+        if let Some(pool) = trap.pool {
+            self.bell_pools.remove(pool);
+        }
         if let Some(p) = trap.port {
             if let Some(port) = self.ports.get_mut(p) {
                 port.traps = port.traps.saturating_sub(1);
@@ -432,6 +470,7 @@ impl<B: Backend> Server<B> {
                 }
                 let mapping = Mapping {
                     guest: g,
+                    payer: sender.client,
                     gpa: req.vmar_offset,
                     size: req.len,
                     frame,
@@ -443,6 +482,8 @@ impl<B: Backend> Server<B> {
                     self.backend.delete_frame(m.frame);
                     return Err(Status::ERR_NO_MEMORY);
                 }
+                // Cannot fail: room was checked.
+                self.charge(sender.client, Kind::Mapping)?;
                 Ok(ReplyPayload::Map(MapReply {
                     mapped_addr: req.vmar_offset,
                 }))
@@ -522,11 +563,20 @@ impl<B: Backend> Server<B> {
         if MAX_MAPPINGS - self.mappings.len() < req.count as usize {
             return Err(Status::ERR_NO_MEMORY);
         }
+        // The client's mapping quota must hold all of them.
+        let room = self.client(sender.client).map_or(0, |c| {
+            c.limits
+                .of(Kind::Mapping)
+                .saturating_sub(c.usage.of(Kind::Mapping))
+        });
+        if u32::from(room) < req.count {
+            return Err(Kind::Mapping.exhausted());
+        }
         let mut done: heapless::Vec<u16, MAX_MAPPINGS> = heapless::Vec::new();
         for i in 0..u64::from(req.count) {
             let at = gpa + i * req.len;
             let slot = req.first_slot.wrapping_add(i);
-            match self.map_one_from(g, source, slot, at, req.len, perms) {
+            match self.map_one_from(g, sender.client, source, slot, at, req.len, perms) {
                 // Cannot overflow: count <= free capacity <= MAX_MAPPINGS.
                 Ok(m) => {
                     let _ = done.push(m);
@@ -551,14 +601,17 @@ impl<B: Backend> Server<B> {
                     .unmap_frame(&mut guest.backend, mapping.gpa, &mapping.frame);
             }
             self.backend.delete_frame(mapping.frame);
+            self.refund(mapping.payer, Kind::Mapping);
         }
     }
 
-    /// Takes slot `slot` of `source` as a frame of `len` bytes and maps it at `at`; its
-    /// mapping slot.
+    /// Takes slot `slot` of `source` as a frame of `len` bytes and maps it at `at`, charged to
+    /// `payer` (room checked by the caller); its mapping slot.
+    #[allow(clippy::too_many_arguments)]
     fn map_one_from(
         &mut self,
         g: u16,
+        payer: ClientId,
         source: &B::Frame,
         slot: u64,
         at: u64,
@@ -590,12 +643,29 @@ impl<B: Backend> Server<B> {
         }
         let mapping = Mapping {
             guest: g,
+            payer,
             gpa: at,
             size: len,
             frame,
         };
         match self.mappings.insert(mapping) {
-            Ok((m, _)) => Ok(m),
+            Ok((m, _)) => match self.charge(payer, Kind::Mapping) {
+                Ok(()) => Ok(m),
+                // Unreachable: room for every frame of the call was checked.
+                Err(s) => {
+                    if let Some(mapping) = self.mappings.remove(m) {
+                        if let Some(guest) = self.guests.get_mut(g) {
+                            self.backend.unmap_frame(
+                                &mut guest.backend,
+                                mapping.gpa,
+                                &mapping.frame,
+                            );
+                        }
+                        self.backend.delete_frame(mapping.frame);
+                    }
+                    Err(s)
+                }
+            },
             Err(m) => {
                 // Unreachable: capacity was checked.
                 self.backend
@@ -659,6 +729,7 @@ impl<B: Backend> Server<B> {
         if self.mappings.is_full() {
             return Err(Status::ERR_NO_MEMORY);
         }
+        self.has_room(sender.client, Kind::Mapping)?;
         Ok((g, perms))
     }
 }

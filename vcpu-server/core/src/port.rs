@@ -1,8 +1,8 @@
 //! Ports and BELL packets: `port_create`, `port_wait`, and doorbell delivery.
 //!
 //! A port holds two kinds of packets, as in Zircon: BELL packets, each drawn from its trap's
-//! own pool of [`BELL_PACKETS_PER_TRAP`] (Zircon's `kMaxPacketsPerRange`; the pool lives in the
-//! trap, so a port full of other traps' doorbells or of user packets never blocks a doorbell),
+//! own pool of [`BELL_PACKETS_PER_TRAP`] (Zircon's `kMaxPacketsPerRange`; the pools live in the
+//! server's pool table, one per BELL trap, at most [`crate::MAX_BELL_POOLS`], so a port full of other traps' doorbells or of user packets never blocks a doorbell),
 //! and user packets (`zx_port_queue`, at most [`PORT_QUEUE_CAPACITY`] per port, then
 //! `ZX_ERR_SHOULD_WAIT`). `port_wait` returns packets in the order they were queued, across
 //! traps and user packets: every packet gets the port's next sequence number, and `port_wait`
@@ -28,23 +28,35 @@ use vcpu_protocol::layout::{
     PKT_TYPE_USER, PacketGuestBell, PacketGuestMem, PacketGuestVcpu, PortPacket, TIME_INFINITE,
 };
 use vcpu_protocol::message::{HandleReply, PortCreateReq, PortQueueReq, PortWaitReq};
-use vcpu_protocol::{Reply, ReplyPayload, Sender, Status, ThreadId};
+use vcpu_protocol::{ClientId, Reply, ReplyPayload, Sender, Status, ThreadId};
 use zerocopy::IntoBytes;
 
 use crate::backend::Backend;
 use crate::handle::{HandleEntry, ObjRef};
+use crate::quota::Kind;
 use crate::server::{Outcome, Server};
 use crate::vcpu::Run;
-use crate::{MAX_PORT_WAITERS, PORT_QUEUE_CAPACITY};
-
-#[cfg(doc)]
-use crate::BELL_PACKETS_PER_TRAP;
+use crate::{BELL_PACKETS_PER_TRAP, MAX_PORT_WAITERS, PORT_QUEUE_CAPACITY};
 
 /// A BELL packet waiting in its trap's pool: the port's sequence number and the address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PendingBell {
     pub(crate) seq: u32,
     pub(crate) addr: u64,
+}
+
+/// A BELL trap's own pool: its packets queued on its port, oldest first.
+pub(crate) struct BellPool {
+    pub(crate) bells: Deque<PendingBell, BELL_PACKETS_PER_TRAP>,
+}
+
+impl BellPool {
+    /// An empty pool.
+    pub(crate) const fn new() -> BellPool {
+        BellPool {
+            bells: Deque::new(),
+        }
+    }
 }
 
 /// A user packet waiting in a port.
@@ -56,12 +68,14 @@ pub(crate) struct UserPacket {
 
 /// A port.
 pub(crate) struct Port {
+    /// The client charged for it.
+    pub(crate) payer: ClientId,
     pub(crate) handles: u32,
     pub(crate) traps: u32,
     /// User packets, oldest first.
     pub(crate) user: Deque<UserPacket, PORT_QUEUE_CAPACITY>,
     /// Sequence number of the next packet queued on this port (wraps; at most
-    /// `MAX_TRAPS * BELL_PACKETS_PER_TRAP + PORT_QUEUE_CAPACITY` packets are ever queued at once,
+    /// `MAX_BELL_POOLS * BELL_PACKETS_PER_TRAP + PORT_QUEUE_CAPACITY` packets are ever queued at once,
     /// far below 2^31, so wrapping comparison orders them).
     pub(crate) next_seq: u32,
     pub(crate) waiters: Deque<ThreadId, MAX_PORT_WAITERS>,
@@ -134,10 +148,12 @@ impl<B: Backend> Server<B> {
         if req.options != 0 {
             return Err(Status::ERR_INVALID_ARGS);
         }
+        self.has_room(sender.client, Kind::Port)?;
         if self.free_handle_slots(sender.client) == 0 {
             return Err(Status::ERR_NO_MEMORY);
         }
         let port = Port {
+            payer: sender.client,
             handles: 1,
             traps: 0,
             user: Deque::new(),
@@ -145,6 +161,8 @@ impl<B: Backend> Server<B> {
             waiters: Deque::new(),
         };
         let (p, _) = self.ports.insert(port).map_err(|_| Status::ERR_NO_MEMORY)?;
+        // Cannot fail: room was checked.
+        self.charge(sender.client, Kind::Port)?;
         let entry = HandleEntry {
             obj: ObjRef::Port(p),
             rights: ObjType::Port.default_rights(),
@@ -217,7 +235,11 @@ impl<B: Backend> Server<B> {
             if trap.port != Some(p) {
                 continue;
             }
-            if let Some(head) = trap.bells.front() {
+            let head = trap
+                .pool
+                .and_then(|b| self.bell_pools.get(b))
+                .and_then(|b| b.bells.front());
+            if let Some(head) = head {
                 if best.is_none_or(|(seq, _)| older(head.seq, seq)) {
                     best = Some((head.seq, Some(t)));
                 }
@@ -226,9 +248,11 @@ impl<B: Backend> Server<B> {
         match best? {
             (_, None) => self.ports.get_mut(p)?.user.pop_front().map(|u| u.packet),
             (_, Some(t)) => {
-                let trap = self.traps.get_mut(t)?;
-                let head = trap.bells.pop_front()?;
-                let packet = bell_packet(trap.key, head.addr);
+                let trap = self.traps.get(t)?;
+                let key = trap.key;
+                let pool = self.bell_pools.get_mut(trap.pool?)?;
+                let head = pool.bells.pop_front()?;
+                let packet = bell_packet(key, head.addr);
                 self.unblock_bells(p);
                 Some(packet)
             }
@@ -251,11 +275,14 @@ impl<B: Backend> Server<B> {
             self.complete(thread, reply);
             return Bell::Delivered;
         }
-        if trap.bells.is_full() {
+        let Some(pool) = trap.pool.and_then(|b| self.bell_pools.get_mut(b)) else {
+            return Bell::NoHandles;
+        };
+        if pool.bells.is_full() {
             return Bell::Full;
         }
         let seq = port.seq();
-        match trap.bells.push_back(PendingBell { seq, addr }) {
+        match pool.bells.push_back(PendingBell { seq, addr }) {
             Ok(()) => Bell::Delivered,
             Err(_) => Bell::Full,
         }
@@ -315,7 +342,9 @@ impl<B: Backend> Server<B> {
             .get(p)
             .is_some_and(|port| port.handles == 0 && port.traps == 0)
         {
-            self.ports.remove(p);
+            if let Some(port) = self.ports.remove(p) {
+                self.refund(port.payer, Kind::Port);
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ use vcpu_protocol::{Reply, Status, ThreadId};
 
 use crate::backend::{Backend, Resume};
 use crate::handle::ObjRef;
+use crate::quota::{Kind, Usage};
 use crate::server::Server;
 use crate::vcpu::Run;
 use crate::vgic::lr_priority;
@@ -70,6 +71,30 @@ impl<B: Backend> Server<B> {
         }
     }
 
+    /// Ends the pending enter of the VCPU `thread` owns with `ZX_ERR_CANCELED`, stopping a
+    /// running guest first (see [`Server::cancel_pending`]).
+    pub(crate) fn cancel_enter(&mut self, thread: ThreadId) {
+        let pending = self
+            .vcpus
+            .slots_where(|x| x.owner == thread && x.run != Run::Idle);
+        for v in pending {
+            self.stop_if_running(v);
+            self.finish_enter(v, Err(Status::ERR_CANCELED));
+        }
+    }
+
+    /// Stops VCPU `v`'s guest if it is running (the next entry restarts it). If stopping fails
+    /// the guest runs on; its next fault is held (see `handle_guest_exit`) and the next enter
+    /// resumes it.
+    fn stop_if_running(&mut self, v: u16) {
+        if let Some(vcpu) = self.vcpus.get_mut(v) {
+            if vcpu.run == Run::Running {
+                let _ = self.backend.stop_vcpu(&mut vcpu.backend);
+                vcpu.resume = Resume::Restart;
+            }
+        }
+    }
+
     /// Drops the pending enter of the VCPU `thread` owns, without a reply (see
     /// [`Server::abandon`]).
     pub(crate) fn abandon_enter(&mut self, thread: ThreadId) {
@@ -95,10 +120,26 @@ impl<B: Backend> Server<B> {
 
 /// See [`Server::check_invariants`].
 pub(crate) fn check_invariants<B: Backend>(s: &Server<B>) -> Result<(), &'static str> {
+    if s.lost_completions != 0 {
+        return Err("a completion was dropped for want of room");
+    }
+    check_accounting(s)?;
     // Each thread owns at most one VCPU.
     for (i, a) in s.vcpus.iter() {
         if s.vcpus.iter().any(|(j, b)| j != i && b.owner == a.owner) {
             return Err("a thread owns two VCPUs");
+        }
+    }
+    // Every thread with a deferred call is known as one (else `abandon` would skip it).
+    if !s.deferred_overflow {
+        let enters = s
+            .vcpus
+            .iter()
+            .filter(|(_, v)| v.run != Run::Idle)
+            .map(|(_, v)| v.owner);
+        let waits = s.ports.iter().flat_map(|(_, p)| p.waiters.iter().copied());
+        if enters.chain(waits).any(|t| !s.deferred.contains(&t)) {
+            return Err("a deferred call is not recorded as one");
         }
     }
     // Reference counts match the handles that exist (tables and inboxes).
@@ -152,7 +193,8 @@ pub(crate) fn check_invariants<B: Backend>(s: &Server<B>) -> Result<(), &'static
             s.traps
                 .iter()
                 .filter(|(_, t)| t.port == Some(p))
-                .flat_map(|(_, t)| t.bells.iter().map(|b| b.seq)),
+                .filter_map(|(_, t)| t.pool.and_then(|b| s.bell_pools.get(b)))
+                .flat_map(|b| b.bells.iter().map(|b| b.seq)),
         );
         for seq in seqs {
             if port.next_seq.wrapping_sub(seq) > (1 << 30) || seq == port.next_seq {
@@ -164,8 +206,14 @@ pub(crate) fn check_invariants<B: Backend>(s: &Server<B>) -> Result<(), &'static
         if s.guests.get(trap.guest).is_none() {
             return Err("a trap outlived its guest");
         }
-        if !trap.bells.is_empty() && trap.port.is_none_or(|p| s.ports.get(p).is_none()) {
+        let queued = trap.pool.and_then(|b| s.bell_pools.get(b));
+        if queued.is_some_and(|b| !b.bells.is_empty())
+            && trap.port.is_none_or(|p| s.ports.get(p).is_none())
+        {
             return Err("a trap holds packets but has no port");
+        }
+        if (trap.kind == crate::guest::TrapKind::Bell) != queued.is_some() {
+            return Err("a BELL trap without its pool, or a MEM trap with one");
         }
         let _ = t;
     }
@@ -178,6 +226,36 @@ pub(crate) fn check_invariants<B: Backend>(s: &Server<B>) -> Result<(), &'static
         if r.handles == 0 {
             return Err("an unreferenced resource is alive");
         }
+    }
+    Ok(())
+}
+
+/// Each client's usage equals the objects it pays for and stays within its limits; the
+/// limits of all clients fit the server's capacity.
+fn check_accounting<B: Backend>(s: &Server<B>) -> Result<(), &'static str> {
+    for c in &s.clients {
+        let owned = Usage {
+            guests: s.guests.iter().filter(|(_, g)| g.payer == c.id).count() as u16,
+            vcpus: s.vcpus.iter().filter(|(_, v)| v.payer == c.id).count() as u16,
+            ports: s.ports.iter().filter(|(_, p)| p.payer == c.id).count() as u16,
+            traps: s.traps.iter().filter(|(_, t)| t.payer == c.id).count() as u16,
+            mappings: s.mappings.iter().filter(|(_, m)| m.payer == c.id).count() as u16,
+        };
+        if owned != c.usage {
+            return Err("a client's usage differs from the objects it pays for");
+        }
+        if Kind::ALL.iter().any(|&k| c.usage.of(k) > c.limits.of(k)) {
+            return Err("a client holds more than its limits");
+        }
+    }
+    let known = |id| s.clients.iter().any(|c| c.id == id);
+    let orphan = s.guests.iter().any(|(_, g)| !known(g.payer))
+        || s.vcpus.iter().any(|(_, v)| !known(v.payer))
+        || s.ports.iter().any(|(_, p)| !known(p.payer))
+        || s.traps.iter().any(|(_, t)| !known(t.payer))
+        || s.mappings.iter().any(|(_, m)| !known(m.payer));
+    if orphan {
+        return Err("an object is charged to an unknown client");
     }
     Ok(())
 }

@@ -23,6 +23,8 @@
 mod alloc;
 #[cfg(any(test, target_os = "none"))]
 mod backend;
+#[cfg(all(feature = "bench", target_os = "none"))]
+mod bench;
 #[cfg(any(test, target_os = "none"))]
 mod boot;
 #[cfg(test)]
@@ -105,7 +107,9 @@ mod component {
     }
 
     fn main(boot_page: usize, thread: usize) -> ! {
-        let page = match raw::boot_page(boot_page) {
+        // Safety: `boot_page` is the thread's initial x0, which the root task sets to the boot
+        // page it mapped read-only at plan::vspace::BOOT_PAGE for the program's life.
+        let page = match unsafe { raw::boot_page(boot_page) } {
             Ok(p) => p,
             Err(e) => fail(format_args!("no boot page at {boot_page:#x}: {e:?}")),
         };
@@ -116,7 +120,9 @@ mod component {
             Ok(s) => s,
             Err(e) => fail(format_args!("{e}")),
         };
-        let Some(ipc) = raw::ipc_buffer(start.ipc_buffer) else {
+        // Safety: `start.ipc_buffer` is this thread's IPC buffer from its boot page (the root
+        // task configured and mapped it for the program's life); this is the only call.
+        let Some(ipc) = (unsafe { raw::ipc_buffer(start.ipc_buffer) }) else {
             fail(format_args!(
                 "bad IPC buffer address {:#x}",
                 start.ipc_buffer
@@ -168,6 +174,8 @@ mod component {
             b.config().vcpu_priority,
         );
         report_started(server, &installed);
+        #[cfg(feature = "bench")]
+        crate::bench::baselines(server, start.cfg.endpoint);
         transport.run(server);
         warn(format_args!("event loop ended"));
         fail(format_args!("the IPC buffer is gone"))

@@ -9,9 +9,11 @@
 //!   saved (`CNode_SaveCaller`) in the slot kept for its thread.
 //! - `VcpuFault { slot, generation }`: a guest exit, or anything a guest sent through its fault
 //!   endpoint with an HVC syscall: the same thing to the server. [`exit::decode`] is total;
-//!   [`Server::handle_guest_exit`] saves the reply capability itself (through the backend) and
-//!   answers it later. The transport never replies to such a message directly, and drops any
-//!   capability that came with it.
+//!   [`Server::serve_guest_exit`] decides. The reply capability stays the server's caller
+//!   meanwhile (the backend's `take_fault` only notes it): if the core resumed the guest, the
+//!   next `ReplyRecv` answers it (one syscall instead of SaveCaller + Send + Recv); if the guest
+//!   must wait, it is saved (`CNode_SaveCaller`) into the VCPU's reply slot before the next
+//!   receive and answered later with `Send`. Any capability that came with it is dropped.
 //! - `Invalid`: dropped: no reply (the next receive deletes the reply capability) and any
 //!   capability that came with it is deleted.
 //!
@@ -31,7 +33,7 @@ use sel4::{Cap, MessageInfo, WORD_DEPTH, cap_type};
 use vcpu_protocol::{Badge, MSG_MAX_WORDS, Reply, Request, Status, ThreadId, encode_reply};
 use vcpu_server::{Completion, Server, exit};
 
-use crate::backend::Sel4Backend;
+use crate::backend::{FaultEnd, Sel4Backend};
 use crate::frame;
 
 // The core decodes fault labels with its own constants (it does not depend on the seL4
@@ -163,9 +165,9 @@ impl Transport {
                         return self.encode(server, &Err(status));
                     }
                 };
-                let response = server.handle_request(sender, request, frame);
-                self.complete(server, response.completions.as_slice());
-                match response.outcome {
+                let outcome = server.serve_request(sender, request, frame);
+                self.complete(server);
+                match outcome {
                     vcpu_server::Outcome::Reply(r) => {
                         match server.backend_mut().take_saved_caller() {
                             // A GIC-enable step moved the caller's reply capability.
@@ -191,9 +193,17 @@ impl Transport {
                     server.backend_mut().k.clear(self.rx);
                 }
                 let exit = exit::decode(info.label(), words);
-                let completions = server.handle_guest_exit(slot, generation, exit);
-                self.complete(server, completions.as_slice());
-                None
+                server.serve_guest_exit(slot, generation, exit);
+                self.complete(server);
+                let backend = server.backend_mut();
+                match backend.end_fault() {
+                    FaultEnd::Reply => Some(MessageInfo::new(0, 0, 0, 0)),
+                    FaultEnd::Save(slot) => {
+                        crate::vcpu::save_caller(&mut backend.k, slot);
+                        None
+                    }
+                    FaultEnd::Nothing => None,
+                }
             }
             Badge::Invalid => {
                 if got_cap {
@@ -213,20 +223,21 @@ impl Transport {
 
     /// Sends each completion on its thread's saved reply capability; a completion whose
     /// capability the kernel already deleted (the caller was suspended or destroyed) is dropped.
-    fn complete(&mut self, server: &mut Server<Sel4Backend>, completions: &[Completion]) {
-        for c in completions {
-            let Some(slot) = self.replies.get(c.thread) else {
-                continue;
+    fn complete(&mut self, server: &mut Server<Sel4Backend>) {
+        let replies = &self.replies;
+        server.deliver_completions(|backend, c: &Completion| {
+            let Some(slot) = replies.get(c.thread) else {
+                return;
             };
-            if let Some(info) = self.encode(server, &c.reply) {
-                if let Ok(ipc) = server.backend_mut().k.ipc() {
-                    if ipc.debug_cap_identify(slot) == NULL_CAP {
-                        continue;
-                    }
-                    Cap::<cap_type::Reply>::from_cptr(slot).send(ipc, info);
+            if let Ok(ipc) = backend.k.ipc() {
+                if ipc.debug_cap_identify(slot) == NULL_CAP {
+                    return;
                 }
+                let n = encode_reply(&c.reply, ipc.msg_mut());
+                let info = MessageInfo::new(0, 0, 0, n as u64);
+                Cap::<cap_type::Reply>::from_cptr(slot).send(ipc, info);
             }
-        }
+        });
     }
 
     /// Saves the caller's reply capability in its thread's slot. If no slot can be had, the

@@ -16,7 +16,7 @@ use sel4::{
     WORD_DEPTH, cap_type,
 };
 use vcpu_protocol::{Badge, Status};
-use vcpu_server::{GuestRegs, SysReg, VcpuKey};
+use vcpu_server::{GuestRegs, RegSet, SysReg, VcpuKey};
 
 use crate::alloc::{Obj, Objects};
 
@@ -131,6 +131,65 @@ pub fn from_context(c: &UserContext) -> GuestRegs {
         *x = c.x(n as u8).unwrap_or(0);
     }
     regs
+}
+
+/// How many registers of `seL4_UserContext` (order: pc, sp, spsr, x0..x8, x16..x18, x29, x30,
+/// x9..x15, x19..x28) cover `set`: the pc is first, so the pc alone is 1; x0 needs 4.
+pub fn reg_count(set: RegSet) -> u64 {
+    let last = set.x.map_or(0, |n| {
+        (0..=n)
+            .filter_map(UserContext::index_of_x)
+            .max()
+            .unwrap_or(0)
+    });
+    (last + 1) as u64
+}
+
+/// Writes the first `count` registers of the kernel context `c` (seL4 order) from `regs`;
+/// the others are left as they are.
+pub fn to_context_first(c: &mut UserContext, regs: &GuestRegs, count: u64) {
+    let words = c.words_mut();
+    let n = (count as usize).min(words.len());
+    for (i, w) in words.iter_mut().enumerate().take(n) {
+        *w = match i {
+            0 => regs.pc,
+            1 => regs.sp_el0,
+            2 => regs.spsr,
+            _ => x_at(i).map_or(*w, |x| regs.x[x]),
+        };
+    }
+}
+
+/// The guest registers among the first `count` of the kernel context `c` (the others 0).
+pub fn from_context_first(c: &UserContext, count: u64) -> GuestRegs {
+    let mut regs = GuestRegs::default();
+    for (i, &w) in c.words().iter().enumerate().take(count as usize) {
+        match i {
+            0 => regs.pc = w,
+            1 => regs.sp_el0 = w,
+            2 => regs.spsr = w,
+            _ => {
+                if let Some(x) = x_at(i) {
+                    regs.x[x] = w;
+                }
+            }
+        }
+    }
+    regs
+}
+
+/// Which x register sits at index `i` of the kernel context (inverse of
+/// `UserContext::index_of_x`).
+fn x_at(i: usize) -> Option<usize> {
+    match i {
+        3..=11 => Some(i - 3),
+        12..=14 => Some(i - 12 + 16),
+        15 => Some(29),
+        16 => Some(30),
+        17..=23 => Some(i - 17 + 9),
+        24..=33 => Some(i - 24 + 19),
+        _ => None,
+    }
 }
 
 /// The seL4 VCPU register for a core [`SysReg`].
@@ -430,11 +489,6 @@ pub fn destroy(k: &mut Objects, v: Sel4Vcpu) {
     k.free(v.cnode);
 }
 
-/// Keeps the reply capability of the fault message just received (non-MCS `CNode_SaveCaller`).
-pub fn take_fault(k: &mut Objects, v: &Sel4Vcpu) {
-    save_caller(k, v.reply);
-}
-
 /// `CNode_SaveCaller` into `slot`. The slot is normally empty (a saved reply capability is
 /// consumed by its reply, and deleted by the kernel when its thread is suspended or
 /// destroyed); if a stale one is there, it is deleted and the save repeated. True if saved
@@ -450,6 +504,26 @@ pub fn save_caller(k: &mut Objects, slot: u64) -> bool {
     }
     k.clear(slot);
     save(k)
+}
+
+/// Whether `v`'s reply slot holds a reply capability, i.e. a thread waits for the answer to
+/// the message just taken (a guest's HVC `Send` leaves the slot empty). seL4 has no query for
+/// this outside debug kernels; `CNode_Move` of an empty slot fails (`FailedLookup`) and has no
+/// effect, so the capability is moved into `spare` (an empty slot) and the two slots swap
+/// roles: one invocation, no new slot. Without a spare slot (not started) the answer is true.
+pub fn caller_waiting(k: &mut Objects, v: &mut Sel4Vcpu, spare: &mut u64) -> bool {
+    if *spare == 0 {
+        return true;
+    }
+    let cnode = k.cnode();
+    let Ok(ipc) = k.ipc() else { return true };
+    let moved = cnode
+        .cnode_move(ipc, *spare, WORD_DEPTH, cnode, v.reply, WORD_DEPTH)
+        .is_ok();
+    if moved {
+        core::mem::swap(&mut v.reply, spare);
+    }
+    moved
 }
 
 /// Answers the saved fault with an empty message (label 0, no words): every fault type resumes
@@ -493,6 +567,54 @@ mod tests {
         assert_eq!(&w[34..], &[0, 0], "TLS registers untouched");
         assert_eq!(from_context(&c), regs);
         assert_eq!(UserContext::index_of_x(30), Some(16));
+    }
+
+    #[test]
+    fn partial_contexts_agree_with_the_full_ones() {
+        use super::{from_context_first, to_context_first, x_at};
+        for n in 0..=30u8 {
+            assert_eq!(
+                x_at(UserContext::index_of_x(n).unwrap()),
+                Some(usize::from(n))
+            );
+        }
+        let mut regs = GuestRegs {
+            pc: 0x4000_0000,
+            sp_el0: 0x1234,
+            spsr: 0x3C5,
+            ..GuestRegs::default()
+        };
+        for (n, x) in regs.x.iter_mut().enumerate() {
+            *x = 100 + n as u64;
+        }
+        let full = to_context(&regs);
+        let mut c = UserContext::zeroed();
+        c.words_mut().fill(7);
+        to_context_first(&mut c, &regs, 4);
+        assert_eq!(&c.words()[..4], &full.words()[..4]);
+        assert_eq!(c.words()[4], 7, "beyond count: untouched");
+        to_context_first(&mut c, &regs, 34);
+        assert_eq!(&c.words()[..34], &full.words()[..34]);
+        assert_eq!(from_context_first(&full, 34), regs);
+        let first = from_context_first(&full, 5);
+        assert_eq!(
+            (first.pc, first.x[0], first.x[1], first.x[2]),
+            (regs.pc, 100, 101, 0)
+        );
+    }
+
+    #[test]
+    fn register_counts_cover_the_set() {
+        use super::reg_count;
+        use vcpu_server::RegSet;
+        assert_eq!(reg_count(RegSet::PC), 1);
+        assert_eq!(reg_count(RegSet::pc_and_x(0)), 4);
+        assert_eq!(reg_count(RegSet::pc_and_x(2)), 6);
+        assert_eq!(reg_count(RegSet::pc_and_x(8)), 12);
+        assert_eq!(reg_count(RegSet::pc_and_x(9)), 18, "x9 comes after x30");
+        assert_eq!(reg_count(RegSet::pc_and_x(16)), 24, "x0..x16 need x15 too");
+        assert_eq!(reg_count(RegSet::pc_and_x(30)), 34);
+        assert_eq!(reg_count(RegSet::pc_and_x(31)), 34, "no x31: as x30");
     }
 
     #[test]

@@ -231,7 +231,7 @@ pub fn port_queue(a: &mut Api) -> CaseResult {
             Status::ERR_SHOULD_WAIT,
             refused,
         )?;
-        expect_eq("user packets a port holds", 64, queued)?;
+        expect_eq("user packets a port holds", 32, queued)?;
         let mut packet = PortPacket::new_zeroed();
         for i in 0..queued {
             let s = zx_port_wait(t, port, 0, &mut packet);
