@@ -379,7 +379,20 @@ impl Backend for Sel4Backend {
 
     fn destroy_vcpu(&mut self, v: Sel4Vcpu) {
         let core = usize::from(v.core);
-        vcpu::destroy(&mut self.k, v);
+        // On its own core: seL4 forgets a deleted VCPU's loaded state only on the core that
+        // deletes it (`dissociateVCPUTCB` checks that core's current VCPU alone); deleted from
+        // another core, the VCPU's core would later save registers into the freed object's
+        // memory, which may by then hold a new CNode (observed: a new VCPU's fault endpoint
+        // lost). The VCPU is loaded nowhere else, being pinned to its core.
+        let moved = self.on_core(v.core, |b| {
+            vcpu::destroy(&mut b.k, v);
+            Ok(())
+        });
+        if let Err(e) = moved {
+            crate::warn(format_args!(
+                "VCPU on core {core}: could not move there to destroy it: {e:?}"
+            ));
+        }
         self.per_core[core] = self.per_core[core].saturating_sub(1);
         self.vcpus = self.vcpus.saturating_sub(1);
     }
