@@ -76,8 +76,6 @@ pub struct Sel4Backend {
     saved_caller: Option<u64>,
     guests: u16,
     vcpus: u16,
-    /// Live VCPUs per core (the placement policy's load).
-    per_core: [u16; MAX_CORES],
     /// The fault message being handled: its reply capability is still the server's caller
     /// (not saved yet), and this is where it goes if it must wait ([`Sel4Backend::end_fault`]).
     fault_caller: Option<u64>,
@@ -88,6 +86,8 @@ pub struct Sel4Backend {
     context: UserContext,
     /// An empty slot that swaps with a VCPU's reply slot in [`Backend::caller_waiting`].
     spare_reply: u64,
+    /// Live VCPUs per core (the placement policy's load).
+    per_core: [u16; MAX_CORES],
 }
 
 /// What the transport does with the fault message it just handled ([`Sel4Backend::end_fault`]).
@@ -135,26 +135,12 @@ impl Sel4Backend {
             saved_caller: None,
             guests: 0,
             vcpus: 0,
-            per_core: [0; MAX_CORES],
             fault_caller: None,
             reply_caller: false,
             context: UserContext::zeroed(),
             spare_reply: 0,
+            per_core: [0; MAX_CORES],
         }
-    }
-
-    /// After a fault message was handled: whether the fault is answered now or kept (see
-    /// [`FaultEnd`]); resets the record for the next message. Answering a fault the core
-    /// resumes at once with the receive's `ReplyRecv` saves a `CNode_SaveCaller` and a `Send`.
-    pub fn end_fault(&mut self) -> FaultEnd {
-        let end = match (self.reply_caller, self.fault_caller) {
-            (true, _) => FaultEnd::Reply,
-            (false, Some(slot)) => FaultEnd::Save(slot),
-            (false, None) => FaultEnd::Nothing,
-        };
-        self.reply_caller = false;
-        self.fault_caller = None;
-        end
     }
 
     fn cores(&self) -> usize {
@@ -183,6 +169,26 @@ impl Sel4Backend {
                 .map_err(kernel_status)
         });
         result.and_then(|r| back.map(|()| r))
+    }
+
+    /// Gives the backend its spare reply slot without starting it (unit tests).
+    #[cfg(test)]
+    pub fn set_spare_reply(&mut self, slot: u64) {
+        self.spare_reply = slot;
+    }
+
+    /// After a fault message was handled: whether the fault is answered now or kept (see
+    /// [`FaultEnd`]); resets the record for the next message. Answering a fault the core
+    /// resumes at once with the receive's `ReplyRecv` saves a `CNode_SaveCaller` and a `Send`.
+    pub fn end_fault(&mut self) -> FaultEnd {
+        let end = match (self.reply_caller, self.fault_caller) {
+            (true, _) => FaultEnd::Reply,
+            (false, Some(slot)) => FaultEnd::Save(slot),
+            (false, None) => FaultEnd::Nothing,
+        };
+        self.reply_caller = false;
+        self.fault_caller = None;
+        end
     }
 
     /// Connects the backend: `k` must already have its IPC buffer, slots and untypeds. Builds
@@ -405,6 +411,12 @@ impl Backend for Sel4Backend {
     }
 
     fn caller_waiting(&mut self, v: &mut Sel4Vcpu) -> bool {
+        if self.fault_caller == Some(v.reply) {
+            // The message just taken is still the server's caller (`take_fault` only noted
+            // it): save it now, as the transport would at the end, so that the check sees it.
+            vcpu::save_caller(&mut self.k, v.reply);
+            self.fault_caller = None;
+        }
         vcpu::caller_waiting(&mut self.k, v, &mut self.spare_reply)
     }
 
@@ -430,18 +442,14 @@ impl Backend for Sel4Backend {
 
     fn read_regs(&mut self, v: &mut Sel4Vcpu) -> Result<GuestRegs, Status> {
         let ipc = self.k.ipc()?;
-        let c = v
-            .tcb()
-            .tcb_read_registers(ipc, false, REG_COUNT)
+        v.tcb()
+            .tcb_read_registers_into(ipc, false, REG_COUNT, &mut self.context)
             .map_err(kernel_status)?;
-        Ok(vcpu::from_context(&c))
+        Ok(vcpu::from_context(&self.context))
     }
 
     fn write_regs(&mut self, v: &mut Sel4Vcpu, regs: &GuestRegs) -> Result<(), Status> {
-        let ipc = self.k.ipc()?;
-        v.tcb()
-            .tcb_write_registers(ipc, false, REG_COUNT, &vcpu::to_context(regs))
-            .map_err(kernel_status)
+        self.write_regs_in(v, regs, RegSet::pc_and_x(30))
     }
 
     fn read_regs_in(&mut self, v: &mut Sel4Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
@@ -464,6 +472,17 @@ impl Backend for Sel4Backend {
         let ipc = self.k.ipc()?;
         v.tcb()
             .tcb_write_registers(ipc, false, n, &self.context)
+            .map_err(kernel_status)
+    }
+
+    fn advance_pc(&mut self, v: &mut Sel4Vcpu) -> Result<(), Status> {
+        let ipc = self.k.ipc()?;
+        let tcb = v.tcb();
+        tcb.tcb_read_registers_into(ipc, false, 1, &mut self.context)
+            .map_err(kernel_status)?;
+        let pc = &mut self.context.words_mut()[0];
+        *pc = pc.wrapping_add(4);
+        tcb.tcb_write_registers(ipc, false, 1, &self.context)
             .map_err(kernel_status)
     }
 
