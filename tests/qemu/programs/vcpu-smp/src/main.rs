@@ -10,8 +10,12 @@
 //! `movz x1, #lo; movk x1, #0x9000, lsl 16; movz x0, #0; 1: add x0, x0, #1; str x0, [x1]; b 1b`.
 //! Each store is a synchronous exit; the thread checks that its packets carry its own address
 //! and the counts 1, 2, 3, ... with none lost, repeated or reordered, whatever the other cores
-//! do meanwhile. `main` then kicks a VCPU spinning in its store loop on another core from a
-//! second thread's point of view: `w1`'s VCPU is kicked by `main` while `w1` is entered.
+//! do meanwhile. Then `main` kicks `w1`'s VCPU, which runs its store loop on another core, while
+//! `w1` is entered, [`KICKS`] times.
+//!
+//! Waiting: once guests run, a thread that waits for another blocks in `zx_port_wait` on
+//! `main`'s port (user packets the others queue); it never spins, because a spinning client
+//! thread (priority 100) would starve a guest (priority 50) on its core.
 //!
 //! On a one-core kernel the same test runs with every VCPU on core 0 (it then checks the
 //! ordering under time-slicing only).
@@ -26,10 +30,12 @@ use qemu_test_support::{Region, Test};
 use sel4::Cap;
 use vcpu_client::{
     GuestPacket, HandleValue, PortPacket, Sel4Transport, Status, guest_packet, zx_guest_create,
-    zx_guest_set_trap, zx_handle_close, zx_vcpu_create, zx_vcpu_enter, zx_vcpu_kick, zx_vmar_map,
+    zx_guest_set_trap, zx_handle_close, zx_port_create, zx_port_queue, zx_port_wait,
+    zx_vcpu_create, zx_vcpu_enter, zx_vcpu_kick, zx_vmar_map,
 };
 use vcpu_protocol::layout::{
-    GUEST_TRAP_MEM, VM_PERM_EXECUTE, VM_PERM_READ, VM_PERM_WRITE, VM_SPECIFIC,
+    GUEST_TRAP_MEM, PKT_TYPE_USER, TIME_INFINITE, VM_PERM_EXECUTE, VM_PERM_READ, VM_PERM_WRITE,
+    VM_SPECIFIC,
 };
 use zerocopy::FromZeros;
 
@@ -51,17 +57,19 @@ const ROUNDS: u64 = 200;
 const VCPUS: usize = 4;
 /// Enters of `w1` that `main` kicks.
 const KICKS: u32 = 3;
+/// `w1` is about to enter and waits for a kick.
+const KEY_READY: u64 = 1;
+/// A worker is done.
+const KEY_DONE: u64 = 2;
 
 const RWX: u32 = VM_PERM_READ | VM_PERM_WRITE | VM_PERM_EXECUTE | VM_SPECIFIC;
 
-/// The guest handle `main` publishes (0 until the guest is ready).
+/// The guest handle `main` publishes (0 until the guest and [`PORT`] are ready).
 static GUEST: AtomicU32 = AtomicU32::new(0);
+/// `main`'s port, for the others' [`KEY_READY`] and [`KEY_DONE`] packets.
+static PORT: AtomicU32 = AtomicU32::new(0);
 /// `w1`'s VCPU, published for `main`'s kicks.
 static W1_VCPU: AtomicU32 = AtomicU32::new(0);
-/// Threads that finished their exit rounds.
-static DONE: AtomicU32 = AtomicU32::new(0);
-/// Kicks `main` made that `w1` has not yet seen end an enter.
-static KICKED: AtomicU32 = AtomicU32::new(0);
 
 fn transport(t: &mut Test) -> Sel4Transport<'_> {
     let ep = Cap::from_cptr(t.thread().endpoint);
@@ -91,11 +99,24 @@ fn write_code(code: &Region, offset: u64, words: &[u32]) -> bool {
     })
 }
 
-/// Waits (yielding, so a one-core kernel runs the others) until `ready` holds.
-fn wait_for(ready: impl Fn() -> bool) {
-    while !ready() {
+/// Waits (yielding, so a one-core kernel runs `main` too) until `main` published the guest; no
+/// guest runs before that, so this spinning starves none.
+fn wait_for_guest() -> HandleValue {
+    loop {
+        let guest = GUEST.load(Ordering::Acquire);
+        if guest != 0 {
+            return guest;
+        }
         sel4::yield_now();
     }
+}
+
+/// Queues a user packet with `key` on `main`'s port.
+fn tell_main(t: &mut Test, key: u64) -> Status {
+    let mut packet = PortPacket::new_zeroed();
+    packet.key = key;
+    packet.packet_type = PKT_TYPE_USER;
+    zx_port_queue(&mut transport(t), PORT.load(Ordering::Acquire), &packet)
 }
 
 fn run(boot: usize, index: usize) -> ! {
@@ -103,27 +124,25 @@ fn run(boot: usize, index: usize) -> ! {
     if index == 0 && !set_up(&mut t) {
         t.finish();
     }
-    wait_for(|| GUEST.load(Ordering::Acquire) != 0);
-    let guest = GUEST.load(Ordering::Acquire);
+    let guest = wait_for_guest();
     exits(&mut t, guest, index);
-    DONE.fetch_add(1, Ordering::AcqRel);
     if index == 1 {
         kicked(&mut t);
     }
     if index == 0 {
-        kick_w1(&mut t);
-        wait_for(|| DONE.load(Ordering::Acquire) == VCPUS as u32 + 1);
-        let closed = zx_handle_close(&mut transport(&mut t), guest);
+        serve(&mut t, guest);
+    } else {
+        let told = tell_main(&mut t, KEY_DONE);
         t.check(
-            "close",
-            closed == Status::OK,
-            format_args!("guest: {closed:?}"),
+            "done",
+            told == Status::OK,
+            format_args!("port_queue {told:?}"),
         );
     }
     t.finish()
 }
 
-/// Creates the guest, its code, its MEM trap; publishes it.
+/// Creates the guest, its code, its MEM trap and `main`'s port; publishes them.
 fn set_up(t: &mut Test) -> bool {
     let hyp = t.boot.handle("hypervisor").map_or(0, |h| h.value);
     let code = t.boot.region("code").copied();
@@ -149,16 +168,24 @@ fn set_up(t: &mut Test) -> bool {
         0x5a,
     );
     let closed = zx_handle_close(&mut transport(t), vmar);
+    let port = zx_port_create(&mut transport(t), 0);
     let ok = written && mapped.is_ok() && trap == Status::OK && closed == Status::OK;
     t.check(
         "setup",
-        ok,
-        format_args!("code {written}, map {mapped:?}, MEM trap {trap:?}, vmar close {closed:?}"),
+        ok && port.is_ok(),
+        format_args!(
+            "code {written}, map {mapped:?}, MEM trap {trap:?}, vmar close {closed:?}, \
+             port {port:?}"
+        ),
     );
-    if ok {
-        GUEST.store(guest, Ordering::Release);
+    match (ok, port) {
+        (true, Ok(port)) => {
+            PORT.store(port, Ordering::Release);
+            GUEST.store(guest, Ordering::Release);
+            true
+        }
+        _ => false,
     }
-    ok
 }
 
 /// Creates VCPU `i` and checks [`ROUNDS`] exits in order.
@@ -202,17 +229,21 @@ fn exits(t: &mut Test, guest: HandleValue, i: usize) {
 }
 
 /// `w1`: enters its VCPU until [`KICKS`] enters ended `ZX_ERR_CANCELED` (kicked by `main` while
-/// its VCPU ran on another core), checking every other enter is a MEM exit.
+/// its VCPU ran on another core), checking every other enter is a MEM exit; before its first
+/// enter and after each kick it tells `main` it is ready for the next one.
 fn kicked(t: &mut Test) {
     let vcpu = W1_VCPU.load(Ordering::Acquire);
     let mut packet = PortPacket::new_zeroed();
     let mut canceled = 0;
     let mut exits = 0u64;
-    while canceled < KICKS && exits < 1_000_000 {
+    let mut told = tell_main(t, KEY_READY);
+    while canceled < KICKS && exits < 10_000_000 && told == Status::OK {
         match zx_vcpu_enter(&mut transport(t), vcpu, &mut packet) {
             Status::ERR_CANCELED => {
                 canceled += 1;
-                KICKED.fetch_sub(1, Ordering::AcqRel);
+                if canceled < KICKS {
+                    told = tell_main(t, KEY_READY);
+                }
             }
             Status::OK if matches!(guest_packet(&packet), GuestPacket::Mem(_)) => exits += 1,
             other => {
@@ -224,27 +255,44 @@ fn kicked(t: &mut Test) {
     let closed = zx_handle_close(&mut transport(t), vcpu);
     t.check(
         "kick-remote",
-        canceled == KICKS && closed == Status::OK,
+        canceled == KICKS && closed == Status::OK && told == Status::OK,
         format_args!(
-            "{canceled} enters canceled by kicks, {exits} MEM exits between, close {closed:?}"
+            "{canceled} enters canceled by kicks, {exits} MEM exits between, port_queue \
+             {told:?}, close {closed:?}"
         ),
     );
-    DONE.fetch_add(1, Ordering::AcqRel);
 }
 
-/// `main`: kicks `w1`'s VCPU [`KICKS`] times, each once `w1` saw the previous one.
-fn kick_w1(t: &mut Test) {
-    wait_for(|| W1_VCPU.load(Ordering::Acquire) != 0);
-    let vcpu = W1_VCPU.load(Ordering::Acquire);
-    let mut statuses = [Status::OK; KICKS as usize];
-    for s in statuses.iter_mut() {
-        wait_for(|| KICKED.load(Ordering::Acquire) == 0);
-        KICKED.fetch_add(1, Ordering::AcqRel);
-        *s = zx_vcpu_kick(&mut transport(t), vcpu);
+/// `main`: serves the others' packets in arrival order: kicks `w1`'s VCPU for each READY
+/// ([`KICKS`] of them), counts DONEs (one per worker), then closes the guest.
+fn serve(t: &mut Test, guest: HandleValue) {
+    let port = PORT.load(Ordering::Acquire);
+    let mut packet = PortPacket::new_zeroed();
+    let (mut kicks, mut done) = (0, 0);
+    let mut failure = None;
+    while failure.is_none() && (kicks < KICKS || done < VCPUS - 1) {
+        let s = zx_port_wait(&mut transport(t), port, TIME_INFINITE, &mut packet);
+        match (s, packet.key) {
+            (Status::OK, KEY_READY) if kicks < KICKS => {
+                let vcpu = W1_VCPU.load(Ordering::Acquire);
+                match zx_vcpu_kick(&mut transport(t), vcpu) {
+                    Status::OK => kicks += 1,
+                    other => failure = Some((other, KEY_READY)),
+                }
+            }
+            (Status::OK, KEY_DONE) => done += 1,
+            (s, key) => failure = Some((s, key)),
+        }
     }
     t.check(
         "kick-send",
-        statuses.iter().all(|s| *s == Status::OK),
-        format_args!("kicks {statuses:?}"),
+        kicks == KICKS && failure.is_none(),
+        format_args!("{kicks} kicks, {done} workers done, failure {failure:?}"),
+    );
+    let closed = zx_handle_close(&mut transport(t), guest);
+    t.check(
+        "close",
+        closed == Status::OK,
+        format_args!("guest: {closed:?}"),
     );
 }
