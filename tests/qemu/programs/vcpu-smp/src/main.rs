@@ -68,6 +68,9 @@ const RWX: u32 = VM_PERM_READ | VM_PERM_WRITE | VM_PERM_EXECUTE | VM_SPECIFIC;
 static GUEST: AtomicU32 = AtomicU32::new(0);
 /// `main`'s port, for the others' [`KEY_READY`] and [`KEY_DONE`] packets.
 static PORT: AtomicU32 = AtomicU32::new(0);
+/// `w1`'s port: `main` queues one packet on it once `main` serves kicks (`w1` waits for it, so
+/// that on one core its exit loop cannot keep `main`'s guest from running first).
+static PORT_W1: AtomicU32 = AtomicU32::new(0);
 /// `w1`'s VCPU, published for `main`'s kicks.
 static W1_VCPU: AtomicU32 = AtomicU32::new(0);
 
@@ -127,9 +130,18 @@ fn run(boot: usize, index: usize) -> ! {
     let guest = wait_for_guest();
     exits(&mut t, guest, index);
     if index == 1 {
+        let mut packet = PortPacket::new_zeroed();
+        let port = PORT_W1.load(Ordering::Acquire);
+        let go = zx_port_wait(&mut transport(&mut t), port, TIME_INFINITE, &mut packet);
+        t.check("go", go == Status::OK, format_args!("port_wait {go:?}"));
         kicked(&mut t);
     }
     if index == 0 {
+        let mut packet = PortPacket::new_zeroed();
+        packet.packet_type = PKT_TYPE_USER;
+        let port = PORT_W1.load(Ordering::Acquire);
+        let go = zx_port_queue(&mut transport(&mut t), port, &packet);
+        t.check("go", go == Status::OK, format_args!("port_queue {go:?}"));
         serve(&mut t, guest);
     } else {
         let told = tell_main(&mut t, KEY_DONE);
@@ -169,18 +181,20 @@ fn set_up(t: &mut Test) -> bool {
     );
     let closed = zx_handle_close(&mut transport(t), vmar);
     let port = zx_port_create(&mut transport(t), 0);
+    let port_w1 = zx_port_create(&mut transport(t), 0);
     let ok = written && mapped.is_ok() && trap == Status::OK && closed == Status::OK;
     t.check(
         "setup",
-        ok && port.is_ok(),
+        ok && port.is_ok() && port_w1.is_ok(),
         format_args!(
             "code {written}, map {mapped:?}, MEM trap {trap:?}, vmar close {closed:?}, \
-             port {port:?}"
+             ports {port:?} {port_w1:?}"
         ),
     );
-    match (ok, port) {
-        (true, Ok(port)) => {
+    match (ok, port, port_w1) {
+        (true, Ok(port), Ok(port_w1)) => {
             PORT.store(port, Ordering::Release);
+            PORT_W1.store(port_w1, Ordering::Release);
             GUEST.store(guest, Ordering::Release);
             true
         }
