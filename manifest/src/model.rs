@@ -146,6 +146,9 @@ pub struct Region {
     pub guest: bool,
     /// The root task zeroes it.
     pub zero_fill: bool,
+    /// Name of the boot-time blob the build places at its physical address (`preload`); such a
+    /// region is never zeroed.
+    pub preload: Option<String>,
     /// First frame slot.
     pub frame_slot: u64,
     /// Frame count.

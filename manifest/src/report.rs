@@ -306,10 +306,10 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
             .vaddr
             .map_or_else(|| "not mapped".to_string(), |v| format!("at {}", hex(v)));
         let guest = if r.guest { ", guest memory" } else { "" };
-        let zero = if r.zero_fill {
-            ", zeroed by the root task"
-        } else {
-            ""
+        let zero = match (&r.preload, r.zero_fill) {
+            (Some(blob), _) => format!(", preloaded with `{blob}` by the boot"),
+            (None, true) => ", zeroed by the root task".to_string(),
+            (None, false) => String::new(),
         };
         let _ = writeln!(
             o,

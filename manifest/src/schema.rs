@@ -149,6 +149,7 @@ pub struct RawRegion {
     pub guest: Option<Spanned<bool>>,
     pub map: Option<bool>,
     pub access: Option<AccessName>,
+    pub preload: Option<Spanned<String>>,
 }
 
 /// `[hypervisor]`.

@@ -267,7 +267,8 @@ fn component(
             rights: mapping.rights.word(),
             execute_never: mapping.execute_never,
             guest: r.guest,
-            zero_fill: r.source == MemorySource::VmMemory,
+            zero_fill: r.source == MemorySource::VmMemory && r.preload.is_none(),
+            preload: r.preload.clone(),
             frame_slot: next_slot,
             frame_count,
         });
