@@ -200,8 +200,20 @@ impl<B: Backend> Server<B> {
     /// it is known, `ZX_ERR_NO_MEMORY` beyond [`MAX_CLIENTS`], and [`quota::admit`]'s statuses
     /// when the limits are invalid or do not fit beside those of the known clients.
     pub fn add_client_with(&mut self, id: ClientId, limits: Limits) -> Result<(), Status> {
-        if self.client(id).is_some() {
-            return Err(Status::ERR_ALREADY_EXISTS);
+        // A stopped client whose objects are all gone may be added again (a restart).
+        if let Some(c) = self.client_index(id) {
+            let old = &self.clients[c];
+            if !old.stopped || old.usage != Usage::default() {
+                return Err(Status::ERR_ALREADY_EXISTS);
+            }
+            let others = self
+                .clients
+                .iter()
+                .filter(|c| c.id != id)
+                .map(|c| &c.limits);
+            quota::admit(&limits, others)?;
+            self.clients[c] = Client::new(id, limits);
+            return Ok(());
         }
         if self.clients.is_full() {
             return Err(Status::ERR_NO_MEMORY);
@@ -210,6 +222,36 @@ impl<B: Backend> Server<B> {
         self.clients
             .push(Client::new(id, limits))
             .map_err(|_| Status::ERR_NO_MEMORY)
+    }
+
+    /// Client `client` was stopped (a kernel-authenticated notice from the root task): releases
+    /// everything it held. Deferred calls of its `threads` are dropped without a reply (the
+    /// threads are gone; a running guest is stopped), every handle in its table and its inbox
+    /// is closed, so its guests (with their VCPUs, traps, mappings and page tables), VCPUs and
+    /// ports are destroyed unless another client holds a handle to them (those stay, charged to
+    /// the stopped client until they go). Requests under its badges are refused from now on
+    /// (`ZX_ERR_BAD_STATE`). Returns the completions for other clients' threads (e.g. waiters on
+    /// a port it closed). `ZX_ERR_NOT_FOUND` for an unknown client.
+    pub fn client_stopped(
+        &mut self,
+        client: ClientId,
+        threads: &[ThreadId],
+    ) -> Result<Completions, Status> {
+        let c = self.client_index(client).ok_or(Status::ERR_NOT_FOUND)?;
+        self.clients[c].stopped = true;
+        for &t in threads {
+            self.abandon(t);
+        }
+        for v in self.vcpus.slots_where(|v| v.payer == client) {
+            if let Some(owner) = self.vcpus.get(v).map(|v| v.owner) {
+                self.abandon(owner);
+            }
+        }
+        let held = self.clients[c].drain();
+        for e in held {
+            self.release(e.obj);
+        }
+        Ok(core::mem::take(&mut self.completions))
     }
 
     /// The limits and current usage of `client`.
@@ -267,6 +309,15 @@ impl<B: Backend> Server<B> {
         frame: Option<B::Frame>,
     ) -> Response {
         self.cancel_pending(sender.thread);
+        if self.client(sender.client).is_some_and(|c| c.stopped) {
+            if let Some(f) = frame {
+                self.backend.delete_frame(f);
+            }
+            return Response {
+                outcome: Outcome::Reply(Err(Status::ERR_BAD_STATE)),
+                completions: core::mem::take(&mut self.completions),
+            };
+        }
         let frame = match req {
             Request::VmarMap(_) => frame,
             _ => {
