@@ -148,6 +148,7 @@ mod component {
             Err(e) => fail(format_args!("{e}")),
         };
         let mut transport = Transport::new(start.cfg.endpoint, rx);
+        transport.set_clients(page.server.clients());
         for c in page.server.clients() {
             for &t in c.thread_ids() {
                 if !transport.reserve(server.backend_mut(), ThreadId(t)) {

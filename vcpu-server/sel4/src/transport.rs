@@ -22,7 +22,9 @@
 //! capability whose caller is gone is a no-op.
 
 use sel4::{Cap, MessageInfo, WORD_DEPTH, cap_type};
-use vcpu_protocol::{Badge, MSG_MAX_WORDS, Reply, Request, Status, ThreadId, encode_reply};
+use vcpu_protocol::{
+    Badge, LABEL_CLIENT_STOPPED, MSG_MAX_WORDS, Reply, Request, Status, ThreadId, encode_reply,
+};
 use vcpu_server::{Completion, Server, exit};
 
 use crate::backend::Sel4Backend;
@@ -87,6 +89,8 @@ pub struct Transport {
     endpoint: Cap<cap_type::Endpoint>,
     rx: u64,
     replies: ReplySlots,
+    /// The clients of the plan (which threads each has), for the supervisor's notices.
+    clients: &'static [plan::bootpage::ClientInfo],
 }
 
 impl Transport {
@@ -96,7 +100,14 @@ impl Transport {
             endpoint: Cap::from_cptr(endpoint),
             rx,
             replies: ReplySlots::new(),
+            clients: &[],
         }
+    }
+
+    /// The plan's clients (from the boot page), so that a notice that one was stopped can name
+    /// its threads.
+    pub fn set_clients(&mut self, clients: &'static [plan::bootpage::ClientInfo]) {
+        self.clients = clients;
     }
 
     /// Reserves the reply slot of `thread` now (at start-up, for every planned client thread),
@@ -172,6 +183,17 @@ impl Transport {
                 self.complete(server, completions.as_slice());
                 None
             }
+            Badge::Supervisor => {
+                if got_cap {
+                    server.backend_mut().k.clear(self.rx);
+                }
+                if info.label() == LABEL_CLIENT_STOPPED {
+                    if let Some(&id) = words.first() {
+                        self.client_stopped(server, id);
+                    }
+                }
+                None
+            }
             Badge::Invalid => {
                 if got_cap {
                     server.backend_mut().k.clear(self.rx);
@@ -179,6 +201,34 @@ impl Transport {
                 None
             }
         }
+    }
+
+    /// The root task stopped client `id`: the core releases everything it held; the saved reply
+    /// capabilities of its threads are deleted (nobody will answer them).
+    fn client_stopped(&mut self, server: &mut Server<Sel4Backend>, id: u64) {
+        let Some(info) = self.clients.iter().find(|c| u64::from(c.client_id) == id) else {
+            return;
+        };
+        let threads: heapless::Vec<ThreadId, { plan::MAX_THREADS }> =
+            info.thread_ids().iter().map(|&t| ThreadId(t)).collect();
+        let Ok(completions) = server.client_stopped(vcpu_protocol::ClientId(info.client_id), &threads)
+        else {
+            return;
+        };
+        self.complete(server, completions.as_slice());
+        for t in &threads {
+            if let Some(slot) = self.replies.get(*t) {
+                server.backend_mut().k.clear(slot);
+            }
+        }
+        let k = &server.backend().k;
+        crate::warn(format_args!(
+            "client {id} stopped: everything it held is released; {}/{} KiB untyped free, {} free \
+             slots",
+            k.untyped.free_bytes() / 1024,
+            k.untyped.total_bytes() / 1024,
+            k.slots.free_count()
+        ));
     }
 
     /// Writes `reply` into the IPC buffer; its tag.
