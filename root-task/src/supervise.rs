@@ -134,7 +134,11 @@ pub fn run(
                     }
                 };
                 stop_component(ipc, processes, c);
-                if !stopped.get(usize::from(plan.server)).copied().unwrap_or(false) {
+                if !stopped
+                    .get(usize::from(plan.server))
+                    .copied()
+                    .unwrap_or(false)
+                {
                     notify_server(ipc, plan, supervisor, c);
                 }
                 match plan.kind {

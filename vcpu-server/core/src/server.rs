@@ -231,12 +231,10 @@ impl<B: Backend> Server<B> {
     /// ports are destroyed unless another client holds a handle to them (those stay, charged to
     /// the stopped client until they go). Requests under its badges are refused from now on
     /// (`ZX_ERR_BAD_STATE`). Returns the completions for other clients' threads (e.g. waiters on
-    /// a port it closed). `ZX_ERR_NOT_FOUND` for an unknown client.
-    pub fn client_stopped(
-        &mut self,
-        client: ClientId,
-        threads: &[ThreadId],
-    ) -> Result<Completions, Status> {
+    /// a port it closed), which the caller takes one by one with [`Server::pop_completion`] (a
+    /// whole [`Completions`] is large for a small stack). `ZX_ERR_NOT_FOUND` for an unknown
+    /// client.
+    pub fn client_stopped(&mut self, client: ClientId, threads: &[ThreadId]) -> Result<(), Status> {
         let c = self.client_index(client).ok_or(Status::ERR_NOT_FOUND)?;
         self.clients[c].stopped = true;
         for &t in threads {
@@ -251,7 +249,16 @@ impl<B: Backend> Server<B> {
         for e in held {
             self.release(e.obj);
         }
-        Ok(core::mem::take(&mut self.completions))
+        Ok(())
+    }
+
+    /// Takes the oldest completion left by [`Server::client_stopped`].
+    pub fn pop_completion(&mut self) -> Option<Completion> {
+        if self.completions.items.is_empty() {
+            None
+        } else {
+            Some(self.completions.items.remove(0))
+        }
     }
 
     /// The limits and current usage of `client`.
