@@ -143,6 +143,8 @@ mod component {
         if let Err(s) = b.start(start.cfg) {
             fail(format_args!("cannot set up the backend: {s:?}"));
         }
+        // The probe's objects live forever: keep clients' objects out of their chunks.
+        b.k.untyped.seal();
         let installed = match boot::install(server, &page.server) {
             Ok(i) => i,
             Err(e) => fail(format_args!("{e}")),
