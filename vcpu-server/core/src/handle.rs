@@ -99,6 +99,8 @@ pub(crate) struct Client {
     pub(crate) inbox: Deque<InFlight, INBOX_CAPACITY>,
     pub(crate) limits: Limits,
     pub(crate) usage: Usage,
+    /// The clients it may send handles to besides itself (declared in the manifest).
+    pub(crate) may_send_to: heapless::Vec<ClientId, { crate::MAX_CLIENTS }>,
     /// The client was stopped: it holds no handles and makes no requests; it stays known while
     /// objects it paid for live on (held by others).
     pub(crate) stopped: bool,
@@ -115,6 +117,7 @@ impl Client {
             inbox: Deque::new(),
             limits,
             usage: Usage::default(),
+            may_send_to: heapless::Vec::new(),
             stopped: false,
         }
     }
@@ -175,6 +178,11 @@ impl Client {
             let _ = out.push(f.entry);
         }
         out
+    }
+
+    /// Handles from `sender` waiting in this inbox.
+    pub(crate) fn inbox_from(&self, sender: ClientId) -> usize {
+        self.inbox.iter().filter(|f| f.from == sender).count()
     }
 
     /// Every handle in the table and the inbox (for invariant checks).

@@ -261,6 +261,27 @@ impl<B: Backend> Server<B> {
         }
     }
 
+    /// Boot configuration: lets client `from` send handles to client `to` (`handle_send`);
+    /// every client may send to itself. `ZX_ERR_NOT_FOUND` if either is unknown.
+    pub fn allow_send(&mut self, from: ClientId, to: ClientId) -> Result<(), Status> {
+        self.client_index(to).ok_or(Status::ERR_NOT_FOUND)?;
+        let c = self.client_index(from).ok_or(Status::ERR_NOT_FOUND)?;
+        let list = &mut self.clients[c].may_send_to;
+        if !list.contains(&to) {
+            // Cannot overflow: at most MAX_CLIENTS clients exist.
+            let _ = list.push(to);
+        }
+        Ok(())
+    }
+
+    /// True if `from` may send handles to `to` (itself, or declared).
+    pub(crate) fn may_send(&self, from: ClientId, to: ClientId) -> bool {
+        from == to
+            || self
+                .client(from)
+                .is_some_and(|c| c.may_send_to.contains(&to) && !c.stopped)
+    }
+
     /// The limits and current usage of `client`.
     pub fn quota(&self, client: ClientId) -> Option<(Limits, Usage)> {
         self.client(client).map(|c| (c.limits, c.usage))
