@@ -10,6 +10,7 @@
 #   make bench-linux  Linux boot through the server vs bare QEMU (measures, never asserts)
 #   make check      rustfmt + clippy (host and aarch64 targets)
 #   make targets    build every seL4-side crate for aarch64-unknown-none
+#   make bench      boot the benchmark image, print its numbers, write docs/perf/sel4.tsv
 #   make docs       regenerate the generated docs: rights and guest tables, the system diagram
 #                   (Graphviz `dot`) and the benchmark plot (`gnuplot`; Debian: graphviz,
 #                   gnuplot-nox)
@@ -20,7 +21,7 @@
 MANIFEST ?= manifests/default.toml
 CARGO ?= cargo
 
-.PHONY: test host-test test-qemu run run-linux bench-linux setup kernel check targets docs clean
+.PHONY: test host-test test-qemu run run-linux bench-linux setup kernel check targets docs clean bench
 
 test:
 	$(CARGO) xtask test
@@ -64,3 +65,8 @@ docs:
 
 clean:
 	$(CARGO) clean
+
+# The seL4 benchmark image (tests/bench/bench.toml): prints one `bench` line per path and writes
+# docs/perf/sel4.tsv (plotted by `make docs`). Measures only; `make test` never runs it.
+bench:
+	$(CARGO) xtask bench --tsv docs/perf/sel4.tsv

@@ -29,10 +29,10 @@ mod sel4;
 mod typed;
 
 pub use calls::{
-    handle_receive, handle_send, zx_guest_create, zx_guest_set_trap, zx_handle_close,
-    zx_handle_duplicate, zx_handle_replace, zx_object_get_info, zx_port_create, zx_port_wait,
-    zx_vcpu_create, zx_vcpu_enter, zx_vcpu_interrupt, zx_vcpu_kick, zx_vcpu_read_state,
-    zx_vcpu_write_state, zx_vmar_map,
+    handle_receive, handle_send, vmar_map_frames, zx_guest_create, zx_guest_set_trap,
+    zx_handle_close, zx_handle_duplicate, zx_handle_replace, zx_object_get_info, zx_port_create,
+    zx_port_queue, zx_port_wait, zx_vcpu_create, zx_vcpu_enter, zx_vcpu_interrupt, zx_vcpu_kick,
+    zx_vcpu_read_state, zx_vcpu_write_state, zx_vmar_map, zx_vmar_protect, zx_vmar_unmap,
 };
 pub use loopback::Loopback;
 #[cfg(feature = "sel4")]
@@ -69,6 +69,24 @@ pub trait Transport {
         cap: Option<Self::Cap>,
         reply: &mut [u64; MSG_MAX_WORDS],
     ) -> usize;
+
+    /// Sends the request `encode` writes into a message buffer (it returns the label and the
+    /// length in words) and returns what `decode` makes of the reply's words (an empty slice
+    /// for a malformed reply longer than [`MSG_MAX_WORDS`]). The default goes through
+    /// [`Transport::call`] with two local buffers; a transport that owns a message buffer
+    /// (the seL4 one: the IPC buffer) encodes into it and decodes from it, copying nothing.
+    fn call_in_place<R>(
+        &mut self,
+        encode: impl FnOnce(&mut [u64; MSG_MAX_WORDS]) -> (u64, usize),
+        cap: Option<Self::Cap>,
+        decode: impl FnOnce(&[u64]) -> R,
+    ) -> R {
+        let mut words = [0u64; MSG_MAX_WORDS];
+        let (label, len) = encode(&mut words);
+        let mut reply = [0u64; MSG_MAX_WORDS];
+        let n = self.call(label, &words[..len.min(MSG_MAX_WORDS)], cap, &mut reply);
+        decode(reply.get(..n).unwrap_or(&[]))
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -83,15 +101,24 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     ) -> usize {
         (**self).call(label, words, cap, reply)
     }
+
+    fn call_in_place<R>(
+        &mut self,
+        encode: impl FnOnce(&mut [u64; MSG_MAX_WORDS]) -> (u64, usize),
+        cap: Option<Self::Cap>,
+        decode: impl FnOnce(&[u64]) -> R,
+    ) -> R {
+        (**self).call_in_place(encode, cap, decode)
+    }
 }
 
 /// Sends `req` (with `cap`) and decodes the reply for its operation.
 fn roundtrip<T: Transport + ?Sized>(t: &mut T, req: &Request<'_>, cap: Option<T::Cap>) -> Reply {
-    let mut words = [0u64; MSG_MAX_WORDS];
-    let (label, len, _caps) = req.encode(&mut words);
-    let mut reply = [0u64; MSG_MAX_WORDS];
-    let n = t.call(label, &words[..len], cap, &mut reply);
-    decode_reply(req.op(), reply.get(..n).unwrap_or(&[]))
+    let encode = |words: &mut [u64; MSG_MAX_WORDS]| {
+        let (label, len, _caps) = req.encode(words);
+        (label, len)
+    };
+    t.call_in_place(encode, cap, |reply| decode_reply(req.op(), reply))
 }
 
 /// A buffer length as the `u32` sent on the wire (saturating: the server rejects it by size).

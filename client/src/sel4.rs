@@ -86,4 +86,24 @@ impl Transport for Sel4Transport<'_> {
         reply[..len].copy_from_slice(&self.ipc.msg()[..len]);
         len
     }
+
+    /// Encodes straight into the IPC buffer and decodes the reply where the kernel put it.
+    fn call_in_place<R>(
+        &mut self,
+        encode: impl FnOnce(&mut [u64; MSG_MAX_WORDS]) -> (u64, usize),
+        cap: Option<Self::Cap>,
+        decode: impl FnOnce(&[u64]) -> R,
+    ) -> R {
+        let (label, len) = encode(self.ipc.msg_mut());
+        let extra = match cap {
+            Some(c) => {
+                self.ipc.caps_or_badges_mut()[0] = c.cptr();
+                1
+            }
+            None => 0,
+        };
+        let info = MessageInfo::new(label, 0, extra, len.min(MSG_MAX_LENGTH) as u64);
+        let reply = self.endpoint.call(self.ipc, info);
+        decode(self.ipc.msg().get(..reply.length()).unwrap_or(&[]))
+    }
 }

@@ -46,7 +46,10 @@ impl ReplyKind {
             | Operation::VcpuInterrupt
             | Operation::VcpuWriteState
             | Operation::HandleClose
-            | Operation::HandleSend => ReplyKind::Empty,
+            | Operation::HandleSend
+            | Operation::PortQueue
+            | Operation::VmarUnmap
+            | Operation::VmarProtect => ReplyKind::Empty,
             Operation::VcpuCreate
             | Operation::HandleDuplicate
             | Operation::HandleReplace
@@ -55,7 +58,7 @@ impl ReplyKind {
             Operation::VcpuReadState => ReplyKind::State,
             Operation::ObjectGetInfo => ReplyKind::InfoVcpu,
             Operation::HandleReceive => ReplyKind::Received,
-            Operation::VmarMap => ReplyKind::Map,
+            Operation::VmarMap | Operation::VmarMapFrames => ReplyKind::Map,
         }
     }
 
@@ -128,6 +131,12 @@ const _: () = {
 fn put<T: IntoBytes + Immutable>(words: &mut [u64], value: &T) -> usize {
     let n = words_of::<T>();
     if let Some(dst) = words.get_mut(1..1 + n) {
+        // Every word up to the length is defined, even in a buffer that held another message.
+        if size_of::<T>() % 8 != 0 {
+            if let Some(last) = dst.last_mut() {
+                *last = 0;
+            }
+        }
         dst.as_mut_bytes()[..size_of::<T>()].copy_from_slice(value.as_bytes());
     }
     n

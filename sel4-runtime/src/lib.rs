@@ -45,9 +45,9 @@ mod rt;
 
 use core::fmt;
 
-pub use rt::Stack;
 #[doc(hidden)]
 pub use rt::start_root_task;
+pub use rt::{Stack, virtual_counter};
 
 /// Printed (alone on a line) by a test image after its last case when every case passed.
 /// Must equal the xtask QEMU runner's success sentinel.

@@ -34,6 +34,27 @@ impl<const N: usize> Default for Stack<N> {
     }
 }
 
+/// The virtual counter `CNTVCT_EL0` (seL4 `KernelArmExportVCNTUser` makes it readable at EL0;
+/// under QEMU `-icount shift=0` it ticks once per 16 instructions), after an `isb` so that it
+/// is not read ahead of earlier instructions.
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub fn virtual_counter() -> u64 {
+    let ticks: u64;
+    // Safety: reads a system register and synchronises the pipeline; no memory is touched.
+    // With the counter not exported to EL0 the read traps, which the kernel reports as a fault
+    // of this thread (never undefined behaviour).
+    unsafe {
+        core::arch::asm!("isb", "mrs {t}, cntvct_el0", t = out(reg) ticks, options(nomem, nostack));
+    }
+    ticks
+}
+
+/// On the host there is no virtual counter: always 0.
+#[cfg(not(all(target_arch = "aarch64", target_os = "none")))]
+pub fn virtual_counter() -> u64 {
+    0
+}
+
 /// Sets the calling thread's runtime word (its own TCB cptr, see `crate::set_own_tcb`).
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub fn set_thread_word(value: u64) {
@@ -160,3 +181,81 @@ mod target {
         crate::stop()
     }
 }
+
+// `memcpy` and `memset` for the seL4 programs. compiler-builtins' generic versions (weak, so
+// these take their place) move 8 bytes per 3-4 instructions; the server and its clients move
+// and clear message-sized buffers on every request, so these move 64 bytes per loop with
+// `ldp`/`stp` of general registers (no SIMD registers, no alignment needed: user memory is
+// Normal memory, where seL4 leaves unaligned access enabled).
+//
+// Contract (the C one): `memcpy(dst, src, n)` copies `n` bytes between non-overlapping
+// buffers, `memset(dst, c, n)` stores the low byte of `c` `n` times; both return `dst`. Only
+// x0..x12 (caller-saved) are used.
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+core::arch::global_asm!(
+    ".section .text.memcpy,\"ax\",@progbits",
+    ".globl memcpy",
+    ".type memcpy,@function",
+    ".p2align 4",
+    "memcpy:",
+    "    mov x3, x0",
+    "    subs x4, x2, #64",
+    "    b.lo 2f",
+    "1:  ldp x5, x6, [x1]",
+    "    ldp x7, x8, [x1, #16]",
+    "    ldp x9, x10, [x1, #32]",
+    "    ldp x11, x12, [x1, #48]",
+    "    add x1, x1, #64",
+    "    stp x5, x6, [x3]",
+    "    stp x7, x8, [x3, #16]",
+    "    stp x9, x10, [x3, #32]",
+    "    stp x11, x12, [x3, #48]",
+    "    add x3, x3, #64",
+    "    subs x4, x4, #64",
+    "    b.hs 1b",
+    "2:  add x4, x4, #64",
+    "3:  subs x4, x4, #16",
+    "    b.lo 4f",
+    "    ldp x5, x6, [x1], #16",
+    "    stp x5, x6, [x3], #16",
+    "    b 3b",
+    "4:  adds x4, x4, #16",
+    "    b.eq 6f",
+    "5:  ldrb w5, [x1], #1",
+    "    strb w5, [x3], #1",
+    "    subs x4, x4, #1",
+    "    b.ne 5b",
+    "6:  ret",
+    ".size memcpy, . - memcpy",
+    "",
+    ".section .text.memset,\"ax\",@progbits",
+    ".globl memset",
+    ".type memset,@function",
+    ".p2align 4",
+    "memset:",
+    "    and x1, x1, #0xff",
+    "    mov x5, #0x0101010101010101",
+    "    mul x1, x1, x5",
+    "    mov x3, x0",
+    "    subs x4, x2, #64",
+    "    b.lo 2f",
+    "1:  stp x1, x1, [x3]",
+    "    stp x1, x1, [x3, #16]",
+    "    stp x1, x1, [x3, #32]",
+    "    stp x1, x1, [x3, #48]",
+    "    add x3, x3, #64",
+    "    subs x4, x4, #64",
+    "    b.hs 1b",
+    "2:  add x4, x4, #64",
+    "3:  subs x4, x4, #16",
+    "    b.lo 4f",
+    "    stp x1, x1, [x3], #16",
+    "    b 3b",
+    "4:  adds x4, x4, #16",
+    "    b.eq 6f",
+    "5:  strb w1, [x3], #1",
+    "    subs x4, x4, #1",
+    "    b.ne 5b",
+    "6:  ret",
+    ".size memset, . - memset",
+);

@@ -135,6 +135,28 @@ impl IpcBuffer {
         Response::from_parts(info, out.mrs, &self.msg)
     }
 
+    /// A lean invocation for the hot paths: `Call` on `service` with `label`, `len` words of
+    /// which the first four are `fast` (in registers) and the rest already written to
+    /// msg[4..len], and no caps; no [`Request`] or [`Response`] is built. Returns the reply
+    /// tag and MR0..3; reply words 4.. are in msg[4..]. The words must be those of the
+    /// corresponding `Request` builder (the wrappers' tests compare them).
+    pub(crate) fn invoke_fast(
+        &mut self,
+        service: CPtr,
+        label: crate::abi::InvocationLabel,
+        fast: [u64; FAST_MESSAGE_REGISTERS],
+        len: usize,
+    ) -> (MessageInfo, [u64; FAST_MESSAGE_REGISTERS]) {
+        let info = MessageInfo::new(label.value(), 0, 0, len.min(MSG_MAX_LENGTH) as u64);
+        let regs = SyscallRegs {
+            x0: service,
+            x1: info.word(),
+            mrs: fast,
+        };
+        let out = syscall(self, Syscall::Call, regs);
+        (MessageInfo::from_word(out.x1), out.mrs)
+    }
+
     /// Send-type syscall: MR0..3 from msg[0..4].
     fn send_like(&mut self, sys: Syscall, dest: CPtr, info: MessageInfo) {
         let mrs = self.fast_mrs();
@@ -174,6 +196,17 @@ impl IpcBuffer {
     /// Replies to the current caller with `info` and msg[..length] (`seL4_Reply`).
     pub fn reply(&mut self, info: MessageInfo) {
         self.send_like(Syscall::Reply, 0, info);
+    }
+
+    /// The type number of the capability at `cptr` in the caller's CSpace, 0 for an empty slot
+    /// (`seL4_DebugCapIdentify`, DEBUG kernels only; the kernel prints nothing, even for an
+    /// empty slot). Uses x0 only.
+    pub fn debug_cap_identify(&mut self, cptr: u64) -> u64 {
+        let regs = SyscallRegs {
+            x0: cptr,
+            ..SyscallRegs::default()
+        };
+        syscall(self, Syscall::DebugCapIdentify, regs).x0
     }
 
     /// Names `tcb` in kernel messages (DEBUG kernels only; the kernel halts if `tcb` is not a

@@ -121,10 +121,23 @@ impl Workspace {
 
     /// Builds (or lints, with `clippy`) the programs `bins` for the target, in release mode.
     pub fn build_programs(&self, bins: &[&str], clippy: bool) -> Result<(), String> {
+        self.build_programs_with(bins, clippy, &[])
+    }
+
+    /// Like [`Workspace::build_programs`], with cargo `features` (`package/feature`).
+    pub fn build_programs_with(
+        &self,
+        bins: &[&str],
+        clippy: bool,
+        features: &[&str],
+    ) -> Result<(), String> {
         if bins.is_empty() {
             return Ok(());
         }
         let mut cmd = self.cross(Dir::Programs, clippy);
+        if !features.is_empty() {
+            cmd.args(["--features", &features.join(",")]);
+        }
         let mut embedded: Vec<&str> = Vec::new();
         for bin in bins {
             let package = self

@@ -57,7 +57,9 @@ pub fn build_targets(clippy: bool) -> Result<(), String> {
 
     let mut programs: Vec<String> = Vec::new();
     let mut missing: Vec<String> = Vec::new();
-    for path in all_manifests()? {
+    let mut manifests = all_manifests()?;
+    manifests.push(root().join(crate::bench::MANIFEST));
+    for path in manifests {
         let system = image::load(&path)?;
         for p in system.programs() {
             let list = if ws.programs.contains_key(p) {
@@ -78,6 +80,8 @@ pub fn build_targets(clippy: bool) -> Result<(), String> {
     }
     let names: Vec<&str> = programs.iter().map(String::as_str).collect();
     ws.build_programs(&names, clippy)?;
+    // The benchmark server: the server with its `bench` feature.
+    ws.build_programs_with(&["vcpu-server"], clippy, &["vcpu-server-sel4/bench"])?;
 
     // The root task needs a plan. It is compiled against the default system's plan once every
     // program of manifests/default.toml exists; until then (vmm and irq-source are still being

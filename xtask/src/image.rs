@@ -78,6 +78,17 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
 /// `as_test`: build a product system as a test system (the QEMU tier judges every manifest;
 /// `xtask run` boots a product system as declared, and it then runs until QEMU is stopped).
 pub fn build(ws: &Workspace, path: &Path, prefix: &Path, as_test: bool) -> Result<PathBuf, String> {
+    build_with(ws, path, prefix, as_test, &[])
+}
+
+/// Like [`build`], with the programs built with cargo `features` (`package/feature`).
+pub fn build_with(
+    ws: &Workspace,
+    path: &Path,
+    prefix: &Path,
+    as_test: bool,
+    features: &[&str],
+) -> Result<PathBuf, String> {
     let mut system = load(path)?;
     if as_test && system.kind == plan::SystemKind::Product {
         println!(
@@ -101,7 +112,7 @@ pub fn build(ws: &Workspace, path: &Path, prefix: &Path, as_test: bool) -> Resul
         "xtask: image `{stem}`: building programs {}",
         system.programs().join(", ")
     );
-    ws.build_programs(&system.programs(), false)?;
+    ws.build_programs_with(&system.programs(), false, features)?;
     let plan = generate(ws, &system, &stem)?;
     let dir = ws.image_dir(&stem);
     println!("xtask: image `{stem}`: plan {}", plan.display());

@@ -6,7 +6,8 @@
 //!   against a generated plan (no kernel needed; this is what CI checks);
 //! - `check-manifest FILE...`: validate manifests and print their reports;
 //! - `build`, `run`: compose a bootable image from a manifest and boot it in QEMU;
-//! - `test-qemu`: boot every manifest (`manifests/`, `tests/qemu/`) and judge the serial output.
+//! - `test-qemu`: boot every manifest (`manifests/`, `tests/qemu/`) and judge the serial output;
+//! - `bench`: boot the benchmark image and collect its numbers (`bench.rs`).
 //!
 //! - `setup`: install the host tools; `kernel`: build and cache kernel configurations.
 //!
@@ -16,6 +17,7 @@
 //! invocations and target directories in `cargo.rs`.
 
 mod bench;
+mod bench_linux;
 mod cargo;
 mod cmd;
 mod image;
@@ -54,6 +56,9 @@ commands:
   bench-linux              boot the Linux guest (quiet) through the server and bare in QEMU under
                            -icount; print `linux boot: server <ns> bare <ns> ratio <x>` and the
                            exits by kind (measures, never asserts)
+  bench [--tsv FILE] [--timeout SECS]
+                           build and boot the benchmark image (tests/bench/bench.toml), print
+                           its `bench` lines (and write them to FILE as TSV); never part of test
   test-qemu [--if-kernel] [--timeout SECS] [FILE...]
                            boot and judge each manifest (default: manifests/*.toml and
                            tests/qemu/*.toml);
@@ -80,9 +85,10 @@ fn main() -> ExitCode {
         "test-qemu" => cmd::test_qemu(rest),
         "kernel" => kernel::command(rest),
         "test" => cmd::test_all(rest),
+        "bench" => bench::command(rest),
         "setup" => setup::setup(rest),
         "run-linux" => cmd::run_linux(rest),
-        "bench-linux" => bench::bench_linux(rest),
+        "bench-linux" => bench_linux::bench_linux(rest),
         "fetch-linux" => linux::guest_files().map(|f| {
             println!(
                 "xtask: Linux guest files ready: {} (Image {} bytes, initramfs {} bytes)",

@@ -50,6 +50,8 @@ pub struct Verdict {
     pub failure_sentinel: bool,
     /// The timeout expired before a sentinel.
     pub timed_out: bool,
+    /// Benchmark output: every line starting with `bench ` (see `cargo xtask bench`).
+    pub bench: Vec<String>,
 }
 
 impl Verdict {
@@ -65,6 +67,9 @@ impl Verdict {
             self.passed.push(case.trim().to_string());
         } else if let Some(case) = line.strip_prefix("FAIL ") {
             self.failed.push(case.trim().to_string());
+        }
+        if line.starts_with("bench ") {
+            self.bench.push(line.to_string());
         }
         if line.contains(SUCCESS_SENTINEL) {
             self.success_sentinel = true;

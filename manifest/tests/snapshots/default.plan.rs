@@ -139,7 +139,7 @@ mod plan_generated {
                     HandlePlan { name: "hypervisor", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x8000 },
                 ],
                 expect_stopped: false,
-                send_to: &[],
+                send_to: &[2],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
@@ -181,7 +181,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
-                send_to: &[],
+                send_to: &[1],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
         ],

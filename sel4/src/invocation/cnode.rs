@@ -272,8 +272,9 @@ impl CNode {
     /// Moves the current reply cap into an empty slot (so a later Recv does not destroy it).
     /// Corresponds to `seL4_CNode_SaveCaller`.
     pub fn cnode_save_caller(self, ipc: &mut IpcBuffer, index: u64, depth: u8) -> Result<()> {
-        let r = Request::cnode_slot_op(CNodeSlotOp::SaveCaller, index, depth);
-        ipc.invoke(self.cptr(), &r).result()
+        let label = CNodeSlotOp::SaveCaller.label();
+        let (info, _) = ipc.invoke_fast(self.cptr(), label, [index, depth.into(), 0, 0], 2);
+        crate::error::Error::check_label(info.label())
     }
 
     /// Aborts pending sends that carry the badge of the cap in a slot.

@@ -152,15 +152,30 @@ impl Tcb {
         suspend_source: bool,
         count: u64,
     ) -> Result<UserContext> {
-        let response = ipc.invoke(
-            self.cptr(),
-            &Request::tcb_read_registers(suspend_source, 0, count),
-        );
-        response.result()?;
-        let mut words = [0u64; USER_CONTEXT_WORDS];
-        let got = response.words();
-        words[..got.len()].copy_from_slice(got);
-        Ok(UserContext::from_words(words))
+        let mut regs = UserContext::zeroed();
+        self.tcb_read_registers_into(ipc, suspend_source, count, &mut regs)?;
+        Ok(regs)
+    }
+
+    /// [`Self::tcb_read_registers`] into `regs` (only the first `count` words are written):
+    /// the lean form for hot paths, which builds no request or response.
+    pub fn tcb_read_registers_into(
+        self,
+        ipc: &mut IpcBuffer,
+        suspend_source: bool,
+        count: u64,
+        regs: &mut UserContext,
+    ) -> Result<()> {
+        let flags = u64::from(suspend_source);
+        let label = InvocationLabel::TCBReadRegisters;
+        let (info, mrs) = ipc.invoke_fast(self.cptr(), label, [flags, count, 0, 0], 2);
+        crate::error::Error::check_label(info.label())?;
+        let n = info.length().min(USER_CONTEXT_WORDS);
+        let words = regs.words_mut();
+        for (i, w) in words.iter_mut().enumerate().take(n) {
+            *w = if i < mrs.len() { mrs[i] } else { ipc.msg()[i] };
+        }
+        Ok(())
     }
 
     /// Writes the first `count` registers of `regs` (not allowed on the calling thread),
@@ -172,8 +187,20 @@ impl Tcb {
         count: u64,
         regs: &UserContext,
     ) -> Result<()> {
-        let r = Request::tcb_write_registers(resume_target, 0, count, regs);
-        ipc.invoke(self.cptr(), &r).result()
+        // The words of `Request::tcb_write_registers`, written in place: flags, count and the
+        // first two registers in MR0..3, the other registers in msg[4..].
+        let n = usize::try_from(count)
+            .unwrap_or(usize::MAX)
+            .min(USER_CONTEXT_WORDS);
+        let w = regs.words();
+        let reg = |i: usize| if i < n { w[i] } else { 0 };
+        let fast = [u64::from(resume_target), count, reg(0), reg(1)];
+        if n > 2 {
+            ipc.msg_mut()[4..n + 2].copy_from_slice(&w[2..n]);
+        }
+        let label = InvocationLabel::TCBWriteRegisters;
+        let (info, _) = ipc.invoke_fast(self.cptr(), label, fast, 2 + n);
+        crate::error::Error::check_label(info.label())
     }
 
     /// Sets fault endpoint (a cptr in the thread's own CSpace), CSpace, VSpace and IPC buffer
@@ -271,12 +298,14 @@ impl Tcb {
 
     /// Stops the thread. Corresponds to `seL4_TCB_Suspend`.
     pub fn tcb_suspend(self, ipc: &mut IpcBuffer) -> Result<()> {
-        ipc.invoke(self.cptr(), &Request::tcb_suspend()).result()
+        let (info, _) = ipc.invoke_fast(self.cptr(), InvocationLabel::TCBSuspend, [0; 4], 0);
+        crate::error::Error::check_label(info.label())
     }
 
     /// Makes a suspended thread runnable. Corresponds to `seL4_TCB_Resume`.
     pub fn tcb_resume(self, ipc: &mut IpcBuffer) -> Result<()> {
-        ipc.invoke(self.cptr(), &Request::tcb_resume()).result()
+        let (info, _) = ipc.invoke_fast(self.cptr(), InvocationLabel::TCBResume, [0; 4], 0);
+        crate::error::Error::check_label(info.label())
     }
 
     /// Binds a notification (needs Read) so that signals arrive through endpoint receives.

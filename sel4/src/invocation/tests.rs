@@ -485,3 +485,110 @@ fn ipc_moves_first_four_words_through_registers() {
     let (badge, seen) = with_fake(0, &[], |ipc| cap::<cap_type::Notification>(4).wait(ipc));
     assert_eq!((badge, seen[0].sys, seen[0].x0), (0, Syscall::Recv, 4));
 }
+
+#[test]
+fn lean_wrappers_send_the_builders_words() {
+    use crate::user_context::{UserContext, VcpuReg};
+    let mut ctx = UserContext::zeroed();
+    for (i, w) in ctx.words_mut().iter_mut().enumerate() {
+        *w = 1000 + i as u64;
+    }
+    let tcb = cap::<cap_type::Tcb>(5);
+    let vcpu = cap::<cap_type::Vcpu>(6);
+    let cnode = cap::<cap_type::CNode>(2);
+    use std::boxed::Box;
+    type Wrapper = Box<dyn Fn(&mut IpcBuffer)>;
+    let cases: Vec<(Request, Wrapper)> = std::vec![
+        (
+            Request::tcb_read_registers(false, 0, 4),
+            Box::new(move |ipc| {
+                let _ = tcb.tcb_read_registers(ipc, false, 4);
+            }),
+        ),
+        (
+            Request::tcb_write_registers(false, 0, 1, &ctx),
+            Box::new(move |ipc| {
+                let _ = tcb.tcb_write_registers(ipc, false, 1, &ctx);
+            }),
+        ),
+        (
+            Request::tcb_write_registers(true, 0, 34, &ctx),
+            Box::new(move |ipc| {
+                let _ = tcb.tcb_write_registers(ipc, true, 34, &ctx);
+            }),
+        ),
+        (
+            Request::tcb_write_registers(false, 0, 40, &ctx),
+            Box::new(move |ipc| {
+                let _ = tcb.tcb_write_registers(ipc, false, 40, &ctx);
+            }),
+        ),
+        (
+            Request::tcb_suspend(),
+            Box::new(move |ipc| {
+                let _ = tcb.tcb_suspend(ipc);
+            }),
+        ),
+        (
+            Request::tcb_resume(),
+            Box::new(move |ipc| {
+                let _ = tcb.tcb_resume(ipc);
+            }),
+        ),
+        (
+            Request::vcpu_read_regs(VcpuReg::CntvCtl),
+            Box::new(move |ipc| {
+                let _ = vcpu.vcpu_read_regs(ipc, VcpuReg::CntvCtl);
+            }),
+        ),
+        (
+            Request::vcpu_write_regs(VcpuReg::SpEl1, 77),
+            Box::new(move |ipc| {
+                let _ = vcpu.vcpu_write_regs(ipc, VcpuReg::SpEl1, 77);
+            }),
+        ),
+        (
+            Request::vcpu_inject_irq(super::VirqInjection {
+                virq: 40,
+                priority: 2,
+                group: 0,
+                index: 3,
+            }),
+            Box::new(move |ipc| {
+                let _ = vcpu.vcpu_inject_irq(ipc, 40, 2, 0, 3);
+            }),
+        ),
+        (
+            Request::vcpu_ack_vppi(27),
+            Box::new(move |ipc| {
+                let _ = vcpu.vcpu_ack_vppi(ipc, 27);
+            }),
+        ),
+        (
+            Request::cnode_slot_op(super::CNodeSlotOp::SaveCaller, 300, 64),
+            Box::new(move |ipc| {
+                let _ = cnode.cnode_save_caller(ipc, 300, 64);
+            }),
+        ),
+    ];
+    for (built, wrapper) in cases {
+        let ((), seen) = with_fake(0, &[], |ipc| wrapper(ipc));
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].sys, Syscall::Call);
+        assert_eq!(seen[0].info, built.info(), "label {}", built.label());
+        assert_eq!(seen[0].words, built.words(), "label {}", built.label());
+        assert!(seen[0].caps.is_empty());
+    }
+    // Results come back from registers and the buffer; a short reply leaves the rest alone.
+    let regs: Vec<u64> = (100..106).collect();
+    let (r, _) = with_fake(0, &regs, |ipc| {
+        let mut out = UserContext::zeroed();
+        tcb.tcb_read_registers_into(ipc, false, 6, &mut out)
+            .map(|()| out)
+    });
+    assert_eq!(&r.unwrap().words()[..7], &[100, 101, 102, 103, 104, 105, 0]);
+    let (v, _) = with_fake(0, &[0x3], |ipc| vcpu.vcpu_read_regs(ipc, VcpuReg::CntvCtl));
+    assert_eq!(v, Ok(3));
+    let (e, _) = with_fake(Error::RangeError.code(), &[], |ipc| tcb.tcb_resume(ipc));
+    assert_eq!(e, Err(Error::RangeError));
+}

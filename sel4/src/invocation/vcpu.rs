@@ -3,7 +3,7 @@
 use super::Request;
 use crate::abi::InvocationLabel;
 use crate::cap::{Cap, cap_type};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ipc_buffer::IpcBuffer;
 use crate::user_context::VcpuReg;
 
@@ -97,27 +97,32 @@ impl Vcpu {
             group,
             index,
         };
-        ipc.invoke(self.cptr(), &Request::vcpu_inject_irq(injection))
-            .result()
+        let label = InvocationLabel::ARMVCPUInjectIRQ;
+        let (info, _) = ipc.invoke_fast(self.cptr(), label, [injection.word(), 0, 0, 0], 1);
+        Error::check_label(info.label())
     }
 
     /// Reads a VCPU register. Corresponds to `seL4_ARM_VCPU_ReadRegs`.
     pub fn vcpu_read_regs(self, ipc: &mut IpcBuffer, reg: VcpuReg) -> Result<u64> {
-        let response = ipc.invoke(self.cptr(), &Request::vcpu_read_regs(reg));
-        response.result().map(|()| response.word(0))
+        let label = InvocationLabel::ARMVCPUReadReg;
+        let (info, mrs) = ipc.invoke_fast(self.cptr(), label, [reg.number(), 0, 0, 0], 1);
+        Error::check_label(info.label())?;
+        Ok(if info.length() > 0 { mrs[0] } else { 0 })
     }
 
     /// Writes a VCPU register. Corresponds to `seL4_ARM_VCPU_WriteRegs`.
     pub fn vcpu_write_regs(self, ipc: &mut IpcBuffer, reg: VcpuReg, value: u64) -> Result<()> {
-        ipc.invoke(self.cptr(), &Request::vcpu_write_regs(reg, value))
-            .result()
+        let label = InvocationLabel::ARMVCPUWriteReg;
+        let (info, _) = ipc.invoke_fast(self.cptr(), label, [reg.number(), value, 0, 0], 2);
+        Error::check_label(info.label())
     }
 
     /// Re-enables delivery of virtual PPI `irq` (27, the virtual timer) after the guest
     /// handled it. Corresponds to `seL4_ARM_VCPU_AckVPPI`.
     pub fn vcpu_ack_vppi(self, ipc: &mut IpcBuffer, irq: u64) -> Result<()> {
-        ipc.invoke(self.cptr(), &Request::vcpu_ack_vppi(irq))
-            .result()
+        let label = InvocationLabel::ARMVCPUAckVPPI;
+        let (info, _) = ipc.invoke_fast(self.cptr(), label, [irq, 0, 0, 0], 1);
+        Error::check_label(info.label())
     }
 }
 

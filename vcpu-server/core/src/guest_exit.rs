@@ -36,7 +36,7 @@
 use vcpu_protocol::layout::PacketGuestMem;
 use vcpu_protocol::{Reply, ReplyPayload, Status};
 
-use crate::backend::{Backend, GuestRegs, SysReg};
+use crate::backend::{Backend, GuestRegs, RegSet, SysReg};
 use crate::exit::{DataAbort, GuestExit};
 use crate::guest::TrapKind;
 use crate::port::{Bell, mem_packet, startup_packet};
@@ -85,6 +85,13 @@ impl<B: Backend> Server<B> {
         generation: u16,
         exit: GuestExit,
     ) -> Completions {
+        self.serve_guest_exit(slot, generation, exit);
+        core::mem::take(&mut self.completions)
+    }
+
+    /// [`Server::handle_guest_exit`] without moving the completions out (see
+    /// [`Server::deliver_completions`]).
+    pub fn serve_guest_exit(&mut self, slot: u16, generation: u16, exit: GuestExit) {
         if let Some(vcpu) = self.vcpus.get_checked_mut(slot, generation) {
             self.backend.take_fault(&mut vcpu.backend);
             vcpu.resume = crate::backend::Resume::Fault;
@@ -101,7 +108,6 @@ impl<B: Backend> Server<B> {
             }
             self.confirm_stopped(slot);
         }
-        core::mem::take(&mut self.completions)
     }
 
     /// An exit is a hint, never state: a guest can send any exit message through its fault
@@ -184,23 +190,24 @@ impl<B: Backend> Server<B> {
         }
     }
 
-    /// Reads the registers, steps pc over the trapping instruction, writes them back, and
-    /// returns them as written.
-    fn advance_pc(&mut self, v: u16) -> Result<GuestRegs, Status> {
-        self.update_regs(v, |_| {})
+    /// Steps pc over the trapping instruction (reading and writing the pc alone).
+    fn advance_pc(&mut self, v: u16) -> Result<(), Status> {
+        self.update_regs(v, RegSet::PC, |_| {}).map(|_| ())
     }
 
-    /// pc += 4 plus `edit`, in one read-modify-write.
+    /// pc += 4 plus `edit`, in one read-modify-write of the registers in `set` (the only ones
+    /// `edit` may look at or change); returns them as written.
     fn update_regs(
         &mut self,
         v: u16,
+        set: RegSet,
         edit: impl FnOnce(&mut GuestRegs),
     ) -> Result<GuestRegs, Status> {
         let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
-        let mut regs = self.backend.read_regs(&mut vcpu.backend)?;
+        let mut regs = self.backend.read_regs_in(&mut vcpu.backend, set)?;
         regs.pc = regs.pc.wrapping_add(4);
         edit(&mut regs);
-        self.backend.write_regs(&mut vcpu.backend, &regs)?;
+        self.backend.write_regs_in(&mut vcpu.backend, &regs, set)?;
         Ok(regs)
     }
 
@@ -219,32 +226,33 @@ impl<B: Backend> Server<B> {
         Ok(Action::Wait)
     }
 
+    /// One read (pc, x0..x2) and one write (pc, and x0 unless the call ends the enter).
     fn smc(&mut self, v: u16, imm: u16) -> Result<Action, Status> {
-        if imm != 0 {
-            self.update_regs(v, |r| r.x[0] = psci::NOT_SUPPORTED)?;
-            return Ok(Action::Resume);
-        }
-        let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
-        let function = self.backend.read_regs(&mut vcpu.backend)?.x[0] as u32;
-        let x0 = match function {
-            psci::VERSION => psci::VERSION_0_2,
-            psci::CPU_ON_64 => 0,
-            psci::CPU_OFF | psci::SYSTEM_OFF | psci::SYSTEM_RESET => {
-                self.advance_pc(v)?;
-                return Ok(Action::Finish(Err(match function {
-                    psci::CPU_OFF => Status::ERR_STOP,
-                    psci::SYSTEM_OFF => Status::ERR_UNAVAILABLE,
-                    _ => Status::ERR_CANCELED,
-                })));
-            }
-            _ => psci::NOT_SUPPORTED,
-        };
-        let regs = self.update_regs(v, |r| r.x[0] = x0)?;
-        if function == psci::CPU_ON_64 {
-            let packet = startup_packet(regs.x[1], regs.x[2]);
-            return Ok(Action::Finish(Ok(ReplyPayload::Packet(packet))));
-        }
-        Ok(Action::Resume)
+        let set = RegSet::pc_and_x(if imm != 0 { 0 } else { 2 });
+        let mut outcome = Action::Resume;
+        self.update_regs(v, set, |r| {
+            let function = r.x[0] as u32;
+            let x0 = match function {
+                _ if imm != 0 => psci::NOT_SUPPORTED,
+                psci::VERSION => psci::VERSION_0_2,
+                psci::CPU_ON_64 => {
+                    let packet = startup_packet(r.x[1], r.x[2]);
+                    outcome = Action::Finish(Ok(ReplyPayload::Packet(packet)));
+                    0
+                }
+                psci::CPU_OFF | psci::SYSTEM_OFF | psci::SYSTEM_RESET => {
+                    outcome = Action::Finish(Err(match function {
+                        psci::CPU_OFF => Status::ERR_STOP,
+                        psci::SYSTEM_OFF => Status::ERR_UNAVAILABLE,
+                        _ => Status::ERR_CANCELED,
+                    }));
+                    return;
+                }
+                _ => psci::NOT_SUPPORTED,
+            };
+            r.x[0] = x0;
+        })?;
+        Ok(outcome)
     }
 
     fn mem_abort(
@@ -275,8 +283,15 @@ impl<B: Backend> Server<B> {
         if instruction {
             return Ok(Action::Finish(Err(Status::ERR_NOT_FOUND)));
         }
-        let regs = self.advance_pc(v)?;
         let abort = DataAbort::from_esr(esr);
+        // The data of a MEM write is in x`srt`: only then is more than the pc read.
+        let data_reg = kind == TrapKind::Mem && abort.isv && abort.write && abort.srt != 31;
+        let set = if data_reg {
+            RegSet::pc_and_x(abort.srt)
+        } else {
+            RegSet::PC
+        };
+        let regs = self.update_regs(v, set, |_| {})?;
         match kind {
             TrapKind::Bell if !abort.write => Ok(Action::Finish(Err(Status::ERR_NOT_SUPPORTED))),
             TrapKind::Bell => Ok(match self.ring_bell(t, addr) {

@@ -20,12 +20,12 @@ use crate::backend::Backend;
 use crate::guest::{Guest, Mapping, Resource, Trap};
 use crate::handle::{self, Client, Found, HandleEntry, ObjRef};
 use crate::object::Table;
-use crate::port::Port;
+use crate::port::{BellPool, Port};
 use crate::quota::{self, Kind, Limits, Usage};
 use crate::vcpu::Vcpu;
 use crate::{
-    MAX_CLIENTS, MAX_COMPLETIONS, MAX_GUESTS, MAX_MAPPINGS, MAX_PORTS, MAX_RESOURCES, MAX_TRAPS,
-    MAX_VCPUS,
+    MAX_BELL_POOLS, MAX_CLIENTS, MAX_COMPLETIONS, MAX_GUESTS, MAX_MAPPINGS, MAX_PORTS,
+    MAX_RESOURCES, MAX_TRAPS, MAX_VCPUS,
 };
 
 /// What the caller of [`Server::handle_request`] gets.
@@ -142,10 +142,21 @@ pub struct Server<B: Backend> {
     pub(crate) traps: Table<Trap, MAX_TRAPS>,
     pub(crate) mappings: Table<Mapping<B::Frame>, MAX_MAPPINGS>,
     pub(crate) ports: Table<Port, MAX_PORTS>,
+    pub(crate) bell_pools: Table<BellPool, MAX_BELL_POOLS>,
     pub(crate) completions: Completions,
+    /// Threads that may have a deferred call (pending enter or port wait): added when a call
+    /// is deferred, removed when it is completed or abandoned. [`Server::abandon`], made for
+    /// every request, has nothing to do for a thread not in it.
+    pub(crate) deferred: Vec<ThreadId, MAX_DEFERRED>,
+    /// A deferral found `deferred` full (cannot happen within the capacities): every
+    /// [`Server::abandon`] then searches all VCPUs and ports.
+    pub(crate) deferred_overflow: bool,
     /// Completions ever dropped for want of room (see [`Completions::lost`]).
     pub(crate) lost_completions: u32,
 }
+
+/// Calls that can be deferred at once: one enter per VCPU, the waiters of every port.
+const MAX_DEFERRED: usize = MAX_VCPUS + MAX_PORTS * crate::MAX_PORT_WAITERS;
 
 impl<B: Backend> Server<B> {
     /// A server with no clients and no objects. `const`, so that a server can be built at
@@ -160,13 +171,21 @@ impl<B: Backend> Server<B> {
             traps: Table::new(),
             mappings: Table::new(),
             ports: Table::new(),
+            bell_pools: Table::new(),
             completions: Completions {
                 items: Vec::new(),
                 lost: 0,
             },
+            deferred: Vec::new(),
+            deferred_overflow: false,
             lost_completions: 0,
         }
     }
+
+    /// Bytes of the server's own record of one guest (kernel objects not included).
+    pub const GUEST_RECORD_BYTES: usize = size_of::<Guest<B::Guest>>();
+    /// Bytes of the server's own record of one VCPU (its vGIC state included).
+    pub const VCPU_RECORD_BYTES: usize = size_of::<Vcpu<B::Vcpu>>();
 
     /// The backend.
     pub fn backend(&self) -> &B {
@@ -231,9 +250,8 @@ impl<B: Backend> Server<B> {
     /// ports are destroyed unless another client holds a handle to them (those stay, charged to
     /// the stopped client until they go). Requests under its badges are refused from now on
     /// (`ZX_ERR_BAD_STATE`). Returns the completions for other clients' threads (e.g. waiters on
-    /// a port it closed), which the caller takes one by one with [`Server::pop_completion`] (a
-    /// whole [`Completions`] is large for a small stack). `ZX_ERR_NOT_FOUND` for an unknown
-    /// client.
+    /// a port it closed), which stay in the server for [`Server::deliver_completions`] (or
+    /// [`Server::pop_completion`]). `ZX_ERR_NOT_FOUND` for an unknown client.
     pub fn client_stopped(&mut self, client: ClientId, threads: &[ThreadId]) -> Result<(), Status> {
         let c = self.client_index(client).ok_or(Status::ERR_NOT_FOUND)?;
         self.clients[c].stopped = true;
@@ -336,18 +354,39 @@ impl<B: Backend> Server<B> {
         req: Request<'_>,
         frame: Option<B::Frame>,
     ) -> Response {
+        let outcome = self.serve_request(sender, req, frame);
+        Response {
+            outcome,
+            completions: core::mem::take(&mut self.completions),
+        }
+    }
+
+    /// [`Server::handle_request`] without moving the completions out: they stay in the server
+    /// until [`Server::deliver_completions`] (the transport's path: the list is large, and
+    /// usually empty).
+    pub fn serve_request(
+        &mut self,
+        sender: Sender,
+        req: Request<'_>,
+        frame: Option<B::Frame>,
+    ) -> Outcome {
         self.cancel_pending(sender.thread);
         if self.client(sender.client).is_some_and(|c| c.stopped) {
             if let Some(f) = frame {
                 self.backend.delete_frame(f);
             }
-            return Response {
-                outcome: Outcome::Reply(Err(Status::ERR_BAD_STATE)),
-                completions: core::mem::take(&mut self.completions),
-            };
+            return Outcome::Reply(Err(Status::ERR_BAD_STATE));
         }
+        let outcome = self.dispatch(sender, req, frame);
+        if outcome == Outcome::Deferred && self.deferred.push(sender.thread).is_err() {
+            self.deferred_overflow = true;
+        }
+        outcome
+    }
+
+    fn dispatch(&mut self, sender: Sender, req: Request<'_>, frame: Option<B::Frame>) -> Outcome {
         let frame = match req {
-            Request::VmarMap(_) => frame,
+            Request::VmarMap(_) | Request::VmarMapFrames(_) => frame,
             _ => {
                 if let Some(f) = frame {
                     self.backend.delete_frame(f);
@@ -355,7 +394,7 @@ impl<B: Backend> Server<B> {
                 None
             }
         };
-        let outcome = match req {
+        match req {
             Request::GuestCreate(r) => Outcome::Reply(self.guest_create(sender, r)),
             Request::GuestSetTrap(r) => Outcome::Reply(self.guest_set_trap(sender, r)),
             Request::VcpuCreate(r) => Outcome::Reply(self.vcpu_create(sender, r)),
@@ -375,11 +414,20 @@ impl<B: Backend> Server<B> {
             Request::PortCreate(r) => Outcome::Reply(self.port_create(sender, r)),
             Request::PortWait(r) => self.port_wait(sender, r),
             Request::VmarMap(r) => Outcome::Reply(self.vmar_map(sender, r, frame)),
-        };
-        Response {
-            outcome,
-            completions: core::mem::take(&mut self.completions),
+            Request::PortQueue(r) => Outcome::Reply(self.port_queue(sender, r)),
+            Request::VmarUnmap(r) => Outcome::Reply(self.vmar_unmap(sender, r)),
+            Request::VmarProtect(r) => Outcome::Reply(self.vmar_protect(sender, r)),
+            Request::VmarMapFrames(r) => Outcome::Reply(self.vmar_map_frames(sender, r, frame)),
         }
+    }
+
+    /// Hands each completion made since the last delivery to `deliver` (oldest first, with the
+    /// backend, for the kernel work of replying), then forgets them. Nothing is copied.
+    pub fn deliver_completions(&mut self, mut deliver: impl FnMut(&mut B, &Completion)) {
+        for c in &self.completions.items {
+            deliver(&mut self.backend, c);
+        }
+        self.completions.items.clear();
     }
 
     /// Drops any call `thread` still has deferred, without a reply: the transport calls this
@@ -388,6 +436,13 @@ impl<B: Backend> Server<B> {
     /// `vcpu_enter` stops the guest (kick flag untouched; a doorbell waiting for port space is
     /// dropped); a pending `port_wait` is forgotten.
     pub fn abandon(&mut self, thread: ThreadId) {
+        match self.deferred.iter().position(|t| *t == thread) {
+            Some(i) => {
+                self.deferred.swap_remove(i);
+            }
+            None if !self.deferred_overflow => return,
+            None => {}
+        }
         self.abandon_enter(thread);
         for p in self.ports.slots_where(|_| true) {
             if let Some(port) = self.ports.get_mut(p) {
@@ -404,6 +459,10 @@ impl<B: Backend> Server<B> {
     /// sibling's call then ends with a status rather than never. A pending `vcpu_enter` stops
     /// the guest first (kick flag untouched); a pending `port_wait` leaves the port's waiters.
     pub fn cancel_pending(&mut self, thread: ThreadId) {
+        // Only threads in `deferred` can have a deferred call (unless it overflowed).
+        if !self.deferred_overflow && !self.deferred.contains(&thread) {
+            return;
+        }
         self.cancel_enter(thread);
         for p in self
             .ports
@@ -492,6 +551,9 @@ impl<B: Backend> Server<B> {
     }
 
     pub(crate) fn complete(&mut self, thread: ThreadId, reply: Reply) {
+        if let Some(i) = self.deferred.iter().position(|t| *t == thread) {
+            self.deferred.swap_remove(i);
+        }
         if !self.completions.push(Completion { thread, reply }) {
             self.lost_completions = self.lost_completions.saturating_add(1);
         }

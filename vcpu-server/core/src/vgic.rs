@@ -31,22 +31,46 @@ pub const fn lr_priority(vector: u16) -> u8 {
 }
 
 /// Pending vectors and LR contents of one VCPU.
+///
+/// Kept as bitmaps, so that the refill on every resume and interrupt is a few word operations
+/// rather than a scan of all [`NUM_VECTORS`] vectors: `pending` (raised, not yet in an LR),
+/// `in_lr` (vectors some LR holds; a vector is in at most one LR, since only
+/// [`Vgic::next_fill`]'s choices are written) and `occupied` (LRs holding a vector), all in step
+/// with `lrs`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vgic {
-    pending: [u64; NUM_VECTORS / 64],
+    pending: [u64; WORDS],
+    in_lr: [u64; WORDS],
     lrs: [Option<u16>; MAX_LIST_REGISTERS],
+    occupied: u16,
     num_lrs: u8,
     /// The timer PPI was delivered by the kernel and must be acknowledged (`AckVPPI`) once the
     /// guest EOIs it.
     pub timer_unacked: bool,
 }
 
+/// Words of a vector bitmap.
+const WORDS: usize = NUM_VECTORS / 64;
+
+const _: () = assert!(MAX_LIST_REGISTERS <= u16::BITS as usize);
+
+/// Sets (`on`) or clears bit `v` of a vector bitmap (`v` < [`NUM_VECTORS`]).
+fn set_bit(map: &mut [u64; WORDS], v: usize, on: bool) {
+    if on {
+        map[v / 64] |= 1 << (v % 64);
+    } else {
+        map[v / 64] &= !(1 << (v % 64));
+    }
+}
+
 impl Vgic {
     /// No vector pending, `num_lrs` empty LRs (clamped to [`MAX_LIST_REGISTERS`]).
     pub fn new(num_lrs: usize) -> Vgic {
         Vgic {
-            pending: [0; NUM_VECTORS / 64],
+            pending: [0; WORDS],
+            in_lr: [0; WORDS],
             lrs: [None; MAX_LIST_REGISTERS],
+            occupied: 0,
             num_lrs: num_lrs.min(MAX_LIST_REGISTERS) as u8,
             timer_unacked: false,
         }
@@ -62,7 +86,7 @@ impl Vgic {
     pub fn raise(&mut self, vector: u16) {
         let v = usize::from(vector);
         if v < NUM_VECTORS {
-            self.pending[v / 64] |= 1 << (v % 64);
+            set_bit(&mut self.pending, v, true);
         }
     }
 
@@ -79,7 +103,7 @@ impl Vgic {
 
     /// True if any LR holds a vector.
     pub fn any_lr_occupied(&self) -> bool {
-        self.lrs[..self.num_lrs()].iter().any(Option::is_some)
+        self.occupied != 0
     }
 
     /// The vector in LR `lr`, if any.
@@ -90,30 +114,55 @@ impl Vgic {
     /// The next injection to make: the lowest free LR and the lowest pending vector that is in
     /// no LR.
     pub fn next_fill(&self) -> Option<(u8, u16)> {
-        let lr = self.lrs[..self.num_lrs()]
+        let all = (1u32 << self.num_lrs) - 1;
+        let free = all & !u32::from(self.occupied);
+        if free == 0 {
+            return None;
+        }
+        let lr = free.trailing_zeros() as u8;
+        let (i, word) = self
+            .pending
             .iter()
-            .position(Option::is_none)?;
-        let vector = (0..NUM_VECTORS as u16)
-            .find(|&v| self.is_pending(v) && !self.lrs.contains(&Some(v)))?;
-        Some((lr as u8, vector))
+            .zip(&self.in_lr)
+            .map(|(p, l)| p & !l)
+            .enumerate()
+            .find(|(_, w)| *w != 0)?;
+        Some((lr, (i * 64) as u16 + word.trailing_zeros() as u16))
     }
 
     /// Records that `vector` was written to LR `lr` and is no longer pending.
     pub fn occupy(&mut self, lr: u8, vector: u16) {
         let n = self.num_lrs();
-        if let Some(slot) = self.lrs[..n].get_mut(usize::from(lr)) {
-            *slot = Some(vector);
-            let v = usize::from(vector);
-            if v < NUM_VECTORS {
-                self.pending[v / 64] &= !(1 << (v % 64));
-            }
+        let v = usize::from(vector);
+        if usize::from(lr) >= n || v >= NUM_VECTORS {
+            return;
         }
+        if let Some(old) = self.lrs[usize::from(lr)].replace(vector) {
+            self.forget_in_lr(old, lr);
+        }
+        self.occupied |= 1 << lr;
+        set_bit(&mut self.in_lr, v, true);
+        set_bit(&mut self.pending, v, false);
     }
 
     /// The guest EOI'd LR `lr`: frees it and returns the vector it held.
     pub fn release(&mut self, lr: usize) -> Option<u16> {
         let n = self.num_lrs();
-        self.lrs[..n].get_mut(lr)?.take()
+        let vector = self.lrs[..n].get_mut(lr)?.take()?;
+        self.occupied &= !(1 << lr);
+        self.forget_in_lr(vector, lr as u8);
+        Some(vector)
+    }
+
+    /// `vector` left LR `lr`: clears its `in_lr` bit unless another LR still holds it.
+    fn forget_in_lr(&mut self, vector: u16, lr: u8) {
+        let elsewhere = self.lrs[..self.num_lrs()]
+            .iter()
+            .enumerate()
+            .any(|(i, x)| i != usize::from(lr) && *x == Some(vector));
+        if !elsewhere {
+            set_bit(&mut self.in_lr, usize::from(vector), false);
+        }
     }
 }
 
@@ -146,6 +195,31 @@ mod tests {
         assert_eq!(g.next_fill(), None);
         g.release(0);
         assert_eq!(g.next_fill(), Some((0, 27)));
+    }
+
+    #[test]
+    fn bitmaps_follow_every_word_and_lr() {
+        let mut g = Vgic::new(16);
+        for v in [255, 64, 63, 128, 0] {
+            g.raise(v);
+        }
+        let mut order = std::vec::Vec::new();
+        while let Some((lr, v)) = g.next_fill() {
+            g.occupy(lr, v);
+            order.push((lr, v));
+        }
+        assert_eq!(order, [(0, 0), (1, 63), (2, 64), (3, 128), (4, 255)]);
+        assert!(!g.any_pending() && g.any_lr_occupied());
+        assert_eq!(g.release(2), Some(64));
+        assert_eq!(g.release(2), None, "already free");
+        g.raise(64);
+        g.raise(128);
+        assert_eq!(g.next_fill(), Some((2, 64)), "128 is still in LR 3");
+        for lr in 0..16 {
+            g.release(lr);
+        }
+        assert!(!g.any_lr_occupied());
+        assert_eq!(g.next_fill(), Some((0, 64)));
     }
 
     #[test]

@@ -5,12 +5,13 @@
 //! to the kernel at start-up by [`Sel4Backend::start`]. Before that every method fails with
 //! `ZX_ERR_BAD_STATE` (or does nothing).
 
-use sel4::{Cap, VirqInjection};
+use sel4::{Cap, UserContext, VirqInjection};
 use vcpu_protocol::Status;
-use vcpu_server::{Backend, GuestRegs, MapPerms, Resume, SysReg, VcpuKey};
+use vcpu_server::{Backend, GuestRegs, MapPerms, RegSet, Resume, SysReg, VcpuKey};
 
 use crate::alloc::Objects;
 use crate::frame::{self, Probe, Sel4Frame};
+use crate::gic_enable::GicEnable;
 use crate::guest::{self, Sel4Guest};
 use crate::tables::PageTables;
 use crate::vcpu::{self, REG_COUNT, Sel4Vcpu, VcpuParams};
@@ -34,6 +35,9 @@ pub struct Config {
     pub gicv: u64,
     /// Priority of VCPU threads.
     pub vcpu_priority: u8,
+    /// The server thread's MCP: the priority a new VCPU runs at while its GIC interface is
+    /// enabled ([`crate::gic_enable`]).
+    pub server_mcp: u8,
     /// Most guests at once (0 = no limit beyond the core's).
     pub max_guests: u16,
     /// Most VCPUs at once (0 = no limit beyond the core's).
@@ -48,6 +52,7 @@ impl Config {
         asid_pool: 0,
         gicv: 0,
         vcpu_priority: 0,
+        server_mcp: 0,
         max_guests: 0,
         max_vcpus: 0,
     };
@@ -61,10 +66,31 @@ pub struct Sel4Backend {
     tables: PageTables,
     probe: Option<Probe>,
     num_lrs: usize,
+    gic: Option<GicEnable>,
+    saved_caller: Option<u64>,
     guests: u16,
     vcpus: u16,
+    /// The fault message being handled: its reply capability is still the server's caller
+    /// (not saved yet), and this is where it goes if it must wait ([`Sel4Backend::end_fault`]).
+    fault_caller: Option<u64>,
+    /// The guest of that fault was resumed: answer the caller with the next `ReplyRecv`.
+    reply_caller: bool,
+    /// Scratch register context for partial register transfers (only the words a transfer
+    /// names are meaningful), so that none is zeroed or built per exit.
+    context: UserContext,
     /// An empty slot that swaps with a VCPU's reply slot in [`Backend::caller_waiting`].
     spare_reply: u64,
+}
+
+/// What the transport does with the fault message it just handled ([`Sel4Backend::end_fault`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultEnd {
+    /// Not a fault of a live VCPU, or already dealt with: nothing.
+    Nothing,
+    /// The guest goes on: answer the caller (an empty reply) with the next `ReplyRecv`.
+    Reply,
+    /// The guest waits: save the caller into this slot before the next receive.
+    Save(u64),
 }
 
 /// Maps a kernel error to the status a client sees.
@@ -84,10 +110,29 @@ impl Sel4Backend {
             tables: PageTables::new(),
             probe: None,
             num_lrs: DEFAULT_LIST_REGISTERS,
+            gic: None,
+            saved_caller: None,
             guests: 0,
             vcpus: 0,
+            fault_caller: None,
+            reply_caller: false,
+            context: UserContext::zeroed(),
             spare_reply: 0,
         }
+    }
+
+    /// After a fault message was handled: whether the fault is answered now or kept (see
+    /// [`FaultEnd`]); resets the record for the next message. Answering a fault the core
+    /// resumes at once with the receive's `ReplyRecv` saves a `CNode_SaveCaller` and a `Send`.
+    pub fn end_fault(&mut self) -> FaultEnd {
+        let end = match (self.reply_caller, self.fault_caller) {
+            (true, _) => FaultEnd::Reply,
+            (false, Some(slot)) => FaultEnd::Save(slot),
+            (false, None) => FaultEnd::Nothing,
+        };
+        self.reply_caller = false;
+        self.fault_caller = None;
+        end
     }
 
     /// Connects the backend: `k` must already have its IPC buffer, slots and untypeds. Builds
@@ -98,7 +143,17 @@ impl Sel4Backend {
         self.probe = Some(Probe::create(&mut self.k, pool)?);
         self.spare_reply = self.k.slot()?;
         self.num_lrs = count_list_registers(&mut self.k)?;
+        if cfg.gicv != 0 {
+            let own = Cap::from_cptr(plan::cspace::VSPACE);
+            self.gic = Some(GicEnable::create(&mut self.k, own, crate::raw::write_stub)?);
+        }
         Ok(())
+    }
+
+    /// The slot holding the current caller's reply capability if a GIC-enable step moved it
+    /// there ([`crate::gic_enable`]): the reply must be sent on it. Taken once.
+    pub fn take_saved_caller(&mut self) -> Option<u64> {
+        self.saved_caller.take()
     }
 
     /// The configuration given to [`Sel4Backend::start`].
@@ -106,7 +161,8 @@ impl Sel4Backend {
         &self.cfg
     }
 
-    fn params(&self) -> VcpuParams {
+    /// What a new VCPU is made with (its fault endpoint, priority and authority).
+    pub(crate) fn params(&self) -> VcpuParams {
         VcpuParams {
             endpoint: self.cfg.endpoint,
             authority: Cap::from_cptr(self.cfg.tcb),
@@ -191,6 +247,21 @@ impl Backend for Sel4Backend {
         )
     }
 
+    fn frame_from(&mut self, source: &Sel4Frame, slot: u64) -> Result<Sel4Frame, Status> {
+        frame::take_from(&mut self.k, source, slot)
+    }
+
+    fn protect_frame(
+        &mut self,
+        guest: &mut Sel4Guest,
+        gpa: u64,
+        frame: &Sel4Frame,
+        perms: MapPerms,
+    ) -> Result<(), Status> {
+        let (rights, attrs) = frame::mapping(perms);
+        guest::protect(&mut self.k, guest, gpa, frame, rights, attrs)
+    }
+
     fn unmap_frame(&mut self, guest: &mut Sel4Guest, gpa: u64, frame: &Sel4Frame) {
         guest::unmap(&mut self.k, &mut self.tables, guest, gpa, frame);
     }
@@ -211,6 +282,30 @@ impl Backend for Sel4Backend {
         }
         let params = self.params();
         let v = vcpu::create(&mut self.k, &params, guest.cap(), key, entry, vmpidr)?;
+        if let (Some(gic), true) = (&self.gic, guest.gicv[0].is_some()) {
+            // The step's receive replaces the reply capability of the client being served:
+            // keep it; the transport answers through it.
+            if !vcpu::save_caller(&mut self.k, gic.caller) {
+                vcpu::destroy(&mut self.k, v);
+                return Err(Status::ERR_NO_RESOURCES);
+            }
+            self.saved_caller = Some(gic.caller);
+            let step = vcpu::enable_gic(
+                &mut self.k,
+                &mut self.tables,
+                guest,
+                &v,
+                &params,
+                gic,
+                self.cfg.server_mcp,
+                key,
+                entry,
+            );
+            if let Err(s) = step {
+                vcpu::destroy(&mut self.k, v);
+                return Err(s);
+            }
+        }
         self.vcpus += 1;
         Ok(v)
     }
@@ -221,7 +316,10 @@ impl Backend for Sel4Backend {
     }
 
     fn take_fault(&mut self, v: &mut Sel4Vcpu) {
-        vcpu::take_fault(&mut self.k, v);
+        // Kept as the caller until the transport ends the message (`end_fault`): a resumed
+        // guest is answered by the next ReplyRecv, a waiting one is saved then.
+        self.fault_caller = Some(v.reply);
+        self.reply_caller = false;
     }
 
     fn caller_waiting(&mut self, v: &mut Sel4Vcpu) -> bool {
@@ -230,6 +328,11 @@ impl Backend for Sel4Backend {
 
     fn resume_vcpu(&mut self, v: &mut Sel4Vcpu, how: Resume) -> Result<(), Status> {
         match how {
+            Resume::Fault if self.fault_caller == Some(v.reply) => {
+                self.fault_caller = None;
+                self.reply_caller = true;
+                Ok(())
+            }
             Resume::Fault => vcpu::reply_fault(&mut self.k, v),
             Resume::Start | Resume::Restart => {
                 let ipc = self.k.ipc()?;
@@ -256,6 +359,29 @@ impl Backend for Sel4Backend {
         let ipc = self.k.ipc()?;
         v.tcb()
             .tcb_write_registers(ipc, false, REG_COUNT, &vcpu::to_context(regs))
+            .map_err(kernel_status)
+    }
+
+    fn read_regs_in(&mut self, v: &mut Sel4Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
+        let n = vcpu::reg_count(set);
+        let ipc = self.k.ipc()?;
+        v.tcb()
+            .tcb_read_registers_into(ipc, false, n, &mut self.context)
+            .map_err(kernel_status)?;
+        Ok(vcpu::from_context_first(&self.context, n))
+    }
+
+    fn write_regs_in(
+        &mut self,
+        v: &mut Sel4Vcpu,
+        regs: &GuestRegs,
+        set: RegSet,
+    ) -> Result<(), Status> {
+        let n = vcpu::reg_count(set);
+        vcpu::to_context_first(&mut self.context, regs, n);
+        let ipc = self.k.ipc()?;
+        v.tcb()
+            .tcb_write_registers(ipc, false, n, &self.context)
             .map_err(kernel_status)
     }
 

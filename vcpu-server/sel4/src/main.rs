@@ -23,12 +23,16 @@
 mod alloc;
 #[cfg(any(test, target_os = "none"))]
 mod backend;
+#[cfg(all(feature = "bench", target_os = "none"))]
+mod bench;
 #[cfg(any(test, target_os = "none"))]
 mod boot;
 #[cfg(test)]
 mod fake;
 #[cfg(any(test, target_os = "none"))]
 mod frame;
+#[cfg(any(test, target_os = "none"))]
+mod gic_enable;
 #[cfg(any(test, target_os = "none"))]
 mod guest;
 mod raw;
@@ -173,6 +177,8 @@ mod component {
             b.config().vcpu_priority,
         );
         report_started(server, &installed);
+        #[cfg(feature = "bench")]
+        crate::bench::baselines(server, start.cfg.endpoint);
         transport.run(server);
         warn(format_args!("event loop ended"));
         fail(format_args!("the IPC buffer is gone"))

@@ -9,25 +9,33 @@
 //!   saved (`CNode_SaveCaller`) in the slot kept for its thread.
 //! - `VcpuFault { slot, generation }`: a guest exit, or anything a guest sent through its fault
 //!   endpoint with an HVC syscall: the same thing to the server. [`exit::decode`] is total;
-//!   [`Server::handle_guest_exit`] saves the reply capability itself (through the backend) and
-//!   answers it later. The transport never replies to such a message directly, and drops any
-//!   capability that came with it.
+//!   [`Server::serve_guest_exit`] decides. The reply capability stays the server's caller
+//!   meanwhile (the backend's `take_fault` only notes it): if the core resumed the guest, the
+//!   next `ReplyRecv` answers it (one syscall instead of SaveCaller + Send + Recv); if the guest
+//!   must wait, it is saved (`CNode_SaveCaller`) into the VCPU's reply slot before the next
+//!   receive and answered later with `Send`. Any capability that came with it is dropped.
 //! - `Invalid`: dropped: no reply (the next receive deletes the reply capability) and any
 //!   capability that came with it is deleted.
 //!
 //! Non-MCS rule: every `Recv`/`ReplyRecv` deletes a reply capability that was not saved, so
 //! saving happens before the next receive. A client thread with a deferred call is blocked in
 //! `Call` and cannot send again unless it was restarted, which also deleted its saved reply
-//! capability; the core then drops the old call (`abandon`). Replying through a reply
-//! capability whose caller is gone is a no-op.
+//! capability; the core then drops the old call (`abandon`). A caller that was suspended or
+//! destroyed while its call was deferred loses its saved reply capability the same way (the
+//! kernel deletes it): before each completion the transport asks the kernel whether the slot
+//! still holds a capability (`DebugCapIdentify`, which prints nothing) and drops the reply
+//! quietly if not, instead of a `Send` on an empty slot (which a debug kernel reports as
+//! "Attempted to invoke a null cap"). The server already relies on debug syscalls (thread
+//! names); the supported kernel is a debug build.
 
+use caps::Operation;
 use sel4::{Cap, MessageInfo, WORD_DEPTH, cap_type};
 use vcpu_protocol::{
     Badge, LABEL_CLIENT_STOPPED, MSG_MAX_WORDS, Reply, Request, Status, ThreadId, encode_reply,
 };
 use vcpu_server::{Completion, Server, exit};
 
-use crate::backend::Sel4Backend;
+use crate::backend::{FaultEnd, Sel4Backend};
 use crate::frame;
 
 // The core decodes fault labels with its own constants (it does not depend on the seL4
@@ -43,6 +51,9 @@ const _: () = {
     assert!(core::VCPU_FAULT == sel4::VCPU_FAULT);
     assert!(core::VPPI_EVENT == sel4::VPPI_EVENT);
 };
+
+/// seL4's `cap_null_cap` type number: what `DebugCapIdentify` answers for an empty slot.
+const NULL_CAP: u64 = 0;
 
 /// Client threads the transport keeps reply slots for (every thread of every client at most).
 pub const MAX_THREADS: usize = plan::MAX_CLIENTS * plan::MAX_THREADS;
@@ -150,10 +161,11 @@ impl Transport {
         let got_cap = received_cap(info);
         match Badge::decode(badge) {
             Badge::Client(sender) => {
-                let frame = if got_cap {
-                    frame::accept(&mut server.backend_mut().k, self.rx)
-                } else {
-                    None
+                let frame = match (got_cap, info.label() == Operation::VmarMapFrames.label()) {
+                    (false, _) => None,
+                    // A CNode of frames: kept as it is, used only as a copy source.
+                    (true, true) => frame::accept_source(&mut server.backend_mut().k, self.rx),
+                    (true, false) => frame::accept(&mut server.backend_mut().k, self.rx),
                 };
                 let request = match Request::decode(info.label(), words, info.extra_caps()) {
                     Ok(r) => r,
@@ -164,10 +176,23 @@ impl Transport {
                         return self.encode(server, &Err(status));
                     }
                 };
-                let response = server.handle_request(sender, request, frame);
-                self.complete(server, response.completions.as_slice());
-                match response.outcome {
-                    vcpu_server::Outcome::Reply(r) => self.encode(server, &r),
+                let outcome = server.serve_request(sender, request, frame);
+                self.complete(server);
+                match outcome {
+                    vcpu_server::Outcome::Reply(r) => {
+                        match server.backend_mut().take_saved_caller() {
+                            // A GIC-enable step moved the caller's reply capability.
+                            Some(slot) => {
+                                let info = self.encode(server, &r)?;
+                                let ipc = server.backend_mut().k.ipc().ok()?;
+                                if ipc.debug_cap_identify(slot) != NULL_CAP {
+                                    Cap::<cap_type::Reply>::from_cptr(slot).send(ipc, info);
+                                }
+                                None
+                            }
+                            None => self.encode(server, &r),
+                        }
+                    }
                     vcpu_server::Outcome::Deferred => {
                         self.defer(server, sender.thread);
                         None
@@ -179,9 +204,17 @@ impl Transport {
                     server.backend_mut().k.clear(self.rx);
                 }
                 let exit = exit::decode(info.label(), words);
-                let completions = server.handle_guest_exit(slot, generation, exit);
-                self.complete(server, completions.as_slice());
-                None
+                server.serve_guest_exit(slot, generation, exit);
+                self.complete(server);
+                let backend = server.backend_mut();
+                match backend.end_fault() {
+                    FaultEnd::Reply => Some(MessageInfo::new(0, 0, 0, 0)),
+                    FaultEnd::Save(slot) => {
+                        crate::vcpu::save_caller(&mut backend.k, slot);
+                        None
+                    }
+                    FaultEnd::Nothing => None,
+                }
             }
             Badge::Supervisor => {
                 if got_cap {
@@ -219,10 +252,7 @@ impl Transport {
         {
             return;
         }
-        // One at a time: a whole `Completions` is large for the server's stack.
-        while let Some(c) = server.pop_completion() {
-            self.complete(server, core::slice::from_ref(&c));
-        }
+        self.complete(server);
         for t in &threads {
             if let Some(slot) = self.replies.get(*t) {
                 server.backend_mut().k.clear(slot);
@@ -256,18 +286,23 @@ impl Transport {
         Some(MessageInfo::new(0, 0, 0, n as u64))
     }
 
-    /// Sends each completion on its thread's saved reply capability.
-    fn complete(&mut self, server: &mut Server<Sel4Backend>, completions: &[Completion]) {
-        for c in completions {
-            let Some(slot) = self.replies.get(c.thread) else {
-                continue;
+    /// Sends each completion on its thread's saved reply capability; a completion whose
+    /// capability the kernel already deleted (the caller was suspended or destroyed) is dropped.
+    fn complete(&mut self, server: &mut Server<Sel4Backend>) {
+        let replies = &self.replies;
+        server.deliver_completions(|backend, c: &Completion| {
+            let Some(slot) = replies.get(c.thread) else {
+                return;
             };
-            if let Some(info) = self.encode(server, &c.reply) {
-                if let Ok(ipc) = server.backend_mut().k.ipc() {
-                    Cap::<cap_type::Reply>::from_cptr(slot).send(ipc, info);
+            if let Ok(ipc) = backend.k.ipc() {
+                if ipc.debug_cap_identify(slot) == NULL_CAP {
+                    return;
                 }
+                let n = encode_reply(&c.reply, ipc.msg_mut());
+                let info = MessageInfo::new(0, 0, 0, n as u64);
+                Cap::<cap_type::Reply>::from_cptr(slot).send(ipc, info);
             }
-        }
+        });
     }
 
     /// Saves the caller's reply capability in its thread's slot. If no slot can be had, the
@@ -481,6 +516,73 @@ mod tests {
             .filter(|c| c.label == label(L::CNodeSaveCaller))
             .count();
         assert_eq!(saved, 1, "the fault's reply capability was kept");
+    }
+
+    #[test]
+    fn a_reply_for_a_vanished_caller_is_dropped() {
+        use sel4::Syscall;
+        use vcpu_protocol::message::PortWaitReq;
+        use vcpu_protocol::{ReplyPayload, layout::TIME_INFINITE};
+
+        fake::install(None);
+        let mut s = server();
+        let mut t = Transport::new(4, RX);
+        assert!(t.reserve(s.backend_mut(), ThreadId(1)));
+        assert!(t.reserve(s.backend_mut(), ThreadId(2)));
+        let Some(Ok(ReplyPayload::Handle(port))) = call(
+            &mut t,
+            &mut s,
+            &Request::PortCreate(vcpu_protocol::message::PortCreateReq {
+                options: 0,
+                reserved: 0,
+            }),
+            0,
+        ) else {
+            panic!("port_create failed");
+        };
+        // Thread 2 blocks in port_wait; its reply capability is saved.
+        let wait = Request::PortWait(PortWaitReq {
+            port: port.handle,
+            reserved: 0,
+            deadline: TIME_INFINITE,
+        });
+        let mut words = [0u64; MSG_MAX_WORDS];
+        let (op, len, _) = wait.encode(&mut words);
+        let other = Badge::Client(Sender {
+            client: ClientId(1),
+            thread: ThreadId(2),
+        })
+        .encode();
+        let info = MessageInfo::new(op, 0, 0, len as u64);
+        assert_eq!(t.dispatch(&mut s, info, other, &words[..len]), None);
+        let slot = t.replies.get(ThreadId(2)).unwrap();
+        // The thread is suspended meanwhile: the kernel deleted the saved capability.
+        fake::set_empty(slot);
+        fake::take_all();
+        let queue = Request::PortQueue(vcpu_protocol::message::PortQueueReq {
+            port: port.handle,
+            reserved: 0,
+            packet: vcpu_protocol::layout::PortPacket {
+                key: 1,
+                packet_type: 0,
+                status: 0,
+                payload: [0; 32],
+            },
+        });
+        assert_eq!(
+            call(&mut t, &mut s, &queue, 0),
+            Some(Ok(ReplyPayload::Empty))
+        );
+        let all = fake::take_all();
+        assert!(
+            all.iter()
+                .any(|c| c.sys == Syscall::DebugCapIdentify && c.cptr == slot),
+            "the slot was checked"
+        );
+        assert!(
+            !all.iter().any(|c| c.sys == Syscall::Send),
+            "no send on the empty slot: {all:?}"
+        );
     }
 
     #[test]
