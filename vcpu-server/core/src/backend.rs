@@ -155,8 +155,8 @@ pub trait Backend {
         self.read_regs(vcpu)
     }
     /// Writes the registers of `set` from `regs`, which holds what [`Backend::read_regs_in`]
-    /// returned for the same `set` (with the changes to make): registers that read did not
-    /// return exactly are left alone. The default writes all of them.
+    /// returned for `set` or a larger set (with the changes to make): registers that read did
+    /// not return exactly are left alone. The default writes all of them.
     fn write_regs_in(
         &mut self,
         vcpu: &mut Self::Vcpu,
