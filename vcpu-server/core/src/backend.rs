@@ -166,6 +166,13 @@ pub trait Backend {
         let _ = set;
         self.write_regs(vcpu, regs)
     }
+    /// Steps the pc over the trapping instruction (pc += 4), nothing else. The default is a
+    /// [`Backend::read_regs_in`] / [`Backend::write_regs_in`] of [`RegSet::PC`].
+    fn advance_pc(&mut self, vcpu: &mut Self::Vcpu) -> Result<(), Status> {
+        let mut regs = self.read_regs_in(vcpu, RegSet::PC)?;
+        regs.pc = regs.pc.wrapping_add(4);
+        self.write_regs_in(vcpu, &regs, RegSet::PC)
+    }
     /// Reads a guest system register.
     fn read_sysreg(&mut self, vcpu: &mut Self::Vcpu, reg: SysReg) -> Result<u64, Status>;
     /// Writes a guest system register.

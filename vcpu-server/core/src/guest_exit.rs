@@ -173,7 +173,8 @@ impl<B: Backend> Server<B> {
 
     /// Steps pc over the trapping instruction (reading and writing the pc alone).
     fn advance_pc(&mut self, v: u16) -> Result<(), Status> {
-        self.update_regs(v, RegSet::PC, |_| {}).map(|_| ())
+        let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
+        self.backend.advance_pc(&mut vcpu.backend)
     }
 
     /// pc += 4 plus `edit`, in one read-modify-write of the registers in `set` (the only ones
@@ -277,12 +278,13 @@ impl<B: Backend> Server<B> {
         let abort = DataAbort::from_esr(esr);
         // The data of a MEM write is in x`srt`: only then is more than the pc read.
         let data_reg = kind == TrapKind::Mem && abort.isv && abort.write && abort.srt != 31;
-        let set = if data_reg {
-            RegSet::pc_and_x(abort.srt)
+        let written = if data_reg {
+            let regs = self.read_advance_pc(v, RegSet::pc_and_x(abort.srt))?;
+            regs.x[usize::from(abort.srt)]
         } else {
-            RegSet::PC
+            self.advance_pc(v)?;
+            0
         };
-        let regs = self.read_advance_pc(v, set)?;
         match kind {
             TrapKind::Bell if !abort.write => Ok(Action::Fail(Status::ERR_NOT_SUPPORTED)),
             TrapKind::Bell => Ok(match self.ring_bell(t, addr) {
@@ -292,10 +294,10 @@ impl<B: Backend> Server<B> {
             }),
             TrapKind::Mem if !abort.isv => Ok(Action::Fail(Status::ERR_IO_DATA_INTEGRITY)),
             TrapKind::Mem => {
-                let data = match abort.srt {
-                    _ if !abort.write => 0,
-                    31 => 0,
-                    r => mask(regs.x[usize::from(r)], abort.access_size),
+                let data = if data_reg {
+                    mask(written, abort.access_size)
+                } else {
+                    0
                 };
                 let body = PacketGuestMem {
                     addr,

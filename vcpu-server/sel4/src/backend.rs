@@ -319,6 +319,17 @@ impl Backend for Sel4Backend {
             .map_err(kernel_status)
     }
 
+    fn advance_pc(&mut self, v: &mut Sel4Vcpu) -> Result<(), Status> {
+        let ipc = self.k.ipc()?;
+        let tcb = v.tcb();
+        tcb.tcb_read_registers_into(ipc, false, 1, &mut self.context)
+            .map_err(kernel_status)?;
+        let pc = &mut self.context.words_mut()[0];
+        *pc = pc.wrapping_add(4);
+        tcb.tcb_write_registers(ipc, false, 1, &self.context)
+            .map_err(kernel_status)
+    }
+
     fn read_sysreg(&mut self, v: &mut Sel4Vcpu, reg: SysReg) -> Result<u64, Status> {
         let ipc = self.k.ipc()?;
         v.vcpu()
