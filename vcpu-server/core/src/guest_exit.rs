@@ -177,30 +177,30 @@ impl<B: Backend> Server<B> {
         self.backend.advance_pc(&mut vcpu.backend)
     }
 
-    /// pc += 4 plus `edit`, in one read-modify-write of the registers in `set` (the only ones
-    /// `edit` may look at or change); returns them as written.
+    /// pc += 4 plus `edit`, in one read of the registers in `read` (the only ones `edit` may
+    /// look at) and one write of those in `write` (a part of `read`: the only ones `edit` may
+    /// change).
     fn update_regs(
         &mut self,
         v: u16,
-        set: RegSet,
+        read: RegSet,
+        write: RegSet,
         edit: impl FnOnce(&mut GuestRegs),
-    ) -> Result<GuestRegs, Status> {
+    ) -> Result<(), Status> {
         let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
-        let mut regs = self.backend.read_regs_in(&mut vcpu.backend, set)?;
+        let mut regs = self.backend.read_regs_in(&mut vcpu.backend, read)?;
         regs.pc = regs.pc.wrapping_add(4);
         edit(&mut regs);
-        self.backend.write_regs_in(&mut vcpu.backend, &regs, set)?;
-        Ok(regs)
+        self.backend.write_regs_in(&mut vcpu.backend, &regs, write)
     }
 
-    /// Reads the registers of `set`, then writes back pc + 4 alone; returns what was read.
-    fn read_advance_pc(&mut self, v: u16, set: RegSet) -> Result<GuestRegs, Status> {
-        let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
-        let mut regs = self.backend.read_regs_in(&mut vcpu.backend, set)?;
-        regs.pc = regs.pc.wrapping_add(4);
-        self.backend
-            .write_regs_in(&mut vcpu.backend, &regs, RegSet::PC)?;
-        Ok(regs)
+    /// Reads x`n` (n <= 30), and steps the pc over the trapping instruction.
+    fn read_x_advance_pc(&mut self, v: u16, n: u8) -> Result<u64, Status> {
+        let mut x = 0;
+        self.update_regs(v, RegSet::pc_and_x(n), RegSet::PC, |r| {
+            x = r.x[usize::from(n)];
+        })?;
+        Ok(x)
     }
 
     fn wfi(&mut self, v: u16) -> Result<Action, Status> {
@@ -218,11 +218,11 @@ impl<B: Backend> Server<B> {
         Ok(Action::Wait)
     }
 
-    /// One read (pc, x0..x2) and one write (pc, and x0 unless the call ends the enter).
+    /// One read (pc, x0..x2) and one write (pc, x0; x0 as read when the call ends the enter).
     fn smc(&mut self, v: u16, imm: u16) -> Result<Action, Status> {
-        let set = RegSet::pc_and_x(if imm != 0 { 0 } else { 2 });
+        let read = RegSet::pc_and_x(if imm != 0 { 0 } else { 2 });
         let mut outcome = Action::Resume;
-        self.update_regs(v, set, |r| {
+        self.update_regs(v, read, RegSet::pc_and_x(0), |r| {
             let function = r.x[0] as u32;
             let x0 = match function {
                 _ if imm != 0 => psci::NOT_SUPPORTED,
@@ -279,8 +279,7 @@ impl<B: Backend> Server<B> {
         // The data of a MEM write is in x`srt`: only then is more than the pc read.
         let data_reg = kind == TrapKind::Mem && abort.isv && abort.write && abort.srt != 31;
         let written = if data_reg {
-            let regs = self.read_advance_pc(v, RegSet::pc_and_x(abort.srt))?;
-            regs.x[usize::from(abort.srt)]
+            self.read_x_advance_pc(v, abort.srt)?
         } else {
             self.advance_pc(v)?;
             0
