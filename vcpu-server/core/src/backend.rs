@@ -61,8 +61,8 @@ pub struct GuestRegs {
     pub spsr: u64,
 }
 
-/// The general registers an exit needs: always the pc, and x0..=x`n` when `x` is `Some(n)`.
-/// A backend may read more; see [`Backend::read_regs_in`].
+/// The general registers an access needs: always the pc, `sp_el0` and PSTATE, and x0..=x`n`
+/// when `x` is `Some(n)`. A backend may read more; see [`Backend::read_regs_in`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RegSet {
     /// The highest x register needed (with all below it), if any.
@@ -70,10 +70,10 @@ pub struct RegSet {
 }
 
 impl RegSet {
-    /// The pc alone.
+    /// The pc, `sp_el0` and PSTATE.
     pub const PC: RegSet = RegSet { x: None };
 
-    /// The pc and x0..=x`n`.
+    /// Those and x0..=x`n`.
     pub const fn pc_and_x(n: u8) -> RegSet {
         RegSet { x: Some(n) }
     }

@@ -282,18 +282,14 @@ impl Backend for Sel4Backend {
 
     fn read_regs(&mut self, v: &mut Sel4Vcpu) -> Result<GuestRegs, Status> {
         let ipc = self.k.ipc()?;
-        let c = v
-            .tcb()
-            .tcb_read_registers(ipc, false, REG_COUNT)
+        v.tcb()
+            .tcb_read_registers_into(ipc, false, REG_COUNT, &mut self.context)
             .map_err(kernel_status)?;
-        Ok(vcpu::from_context(&c))
+        Ok(vcpu::from_context(&self.context))
     }
 
     fn write_regs(&mut self, v: &mut Sel4Vcpu, regs: &GuestRegs) -> Result<(), Status> {
-        let ipc = self.k.ipc()?;
-        v.tcb()
-            .tcb_write_registers(ipc, false, REG_COUNT, &vcpu::to_context(regs))
-            .map_err(kernel_status)
+        self.write_regs_in(v, regs, RegSet::pc_and_x(30))
     }
 
     fn read_regs_in(&mut self, v: &mut Sel4Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
