@@ -6,6 +6,8 @@
 #   make setup      install the Rust target and the Debian packages the build needs
 #   make kernel     build and cache the reference kernel (KERNEL=<config> selects another)
 #   make test-qemu  boot every QEMU test manifest and judge the serial output
+#   make run-linux  fetch Debian's arm64 kernel + busybox (cached) and boot manifests/linux.toml
+#   make bench-linux  Linux boot through the server vs bare QEMU (measures, never asserts)
 #   make check      rustfmt + clippy (host and aarch64 targets)
 #   make targets    build every seL4-side crate for aarch64-unknown-none
 #   make bench      boot the benchmark image, print its numbers, write docs/perf/sel4.tsv
@@ -19,7 +21,7 @@
 MANIFEST ?= manifests/default.toml
 CARGO ?= cargo
 
-.PHONY: test host-test test-qemu run setup kernel check targets docs clean bench
+.PHONY: test host-test test-qemu run run-linux bench-linux setup kernel check targets docs clean bench
 
 test:
 	$(CARGO) xtask test
@@ -39,6 +41,12 @@ kernel:
 run: setup
 	$(CARGO) xtask run --manifest $(MANIFEST)
 
+run-linux:
+	$(CARGO) xtask run-linux
+
+bench-linux:
+	$(CARGO) xtask bench-linux
+
 targets:
 	$(CARGO) xtask build-targets
 
@@ -53,6 +61,7 @@ docs:
 	dot -Tsvg docs/diagrams/system.dot -o docs/diagrams/system.svg
 	awk -F'\t' -f docs/perf/check.awk docs/perf/host.tsv docs/PERFORMANCE.md
 	gnuplot docs/perf/plot.gp
+	gnuplot docs/perf/linux.gp
 
 clean:
 	$(CARGO) clean

@@ -236,7 +236,7 @@ pub fn plan(
         entry_inside |= (s.vaddr..s.vaddr + s.memsz).contains(&kernel.entry());
         push(LoadOp {
             source: Image::Kernel,
-            file: s.file.clone(),
+            file: s.file(),
             dst: s.paddr,
             zero: s.memsz - s.filesz(),
         })?;
@@ -314,7 +314,7 @@ pub fn plan(
     for s in rt {
         push(LoadOp {
             source: Image::RootTask,
-            file: s.file.clone(),
+            file: s.file(),
             dst: ui_start + (s.vaddr - v_min),
             zero: 0,
         })?;

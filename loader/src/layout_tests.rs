@@ -1,8 +1,29 @@
 //! Host tests of [`super::plan`] against the stock QEMU virt layout.
 
 use super::*;
-use crate::elf::tests::{Ph, build};
 use std::vec::Vec;
+
+/// A program header: (type, offset, vaddr, paddr, filesz, memsz).
+type Ph = (u32, u64, u64, u64, u64, u64);
+
+/// An ELF64 AArch64 executable with the given headers, padded to `file_len`.
+fn build(entry: u64, phdrs: &[Ph], file_len: usize) -> Vec<u8> {
+    let phdrs: Vec<elf_image::build::Ph> = phdrs
+        .iter()
+        .map(
+            |&(kind, offset, vaddr, paddr, filesz, memsz)| elf_image::build::Ph {
+                kind,
+                flags: 0,
+                offset,
+                vaddr,
+                paddr,
+                filesz,
+                memsz,
+            },
+        )
+        .collect();
+    elf_image::build::build(entry, &phdrs, file_len)
+}
 
 const PT_LOAD: u32 = 1;
 const KVA: u64 = 0xff_c000_0000;
@@ -21,7 +42,7 @@ fn kernel_bytes() -> Vec<u8> {
     build(KVA, &[(PT_LOAD, 0x100, KVA, KPA, 0x80, 0x23f000)], 0x180)
 }
 
-fn elf(bytes: &[u8]) -> Elf {
+fn elf(bytes: &[u8]) -> Elf<'_> {
     Elf::parse(bytes).unwrap()
 }
 
@@ -158,7 +179,8 @@ fn fdt_header_checks() {
 
 #[test]
 fn root_task_errors() {
-    let k = elf(&kernel_bytes());
+    let k_bytes = kernel_bytes();
+    let k = elf(&k_bytes);
     let run = |root: &[u8], platform: &Platform| plan(&k, None, &elf(root), platform).unwrap_err();
     assert_eq!(
         run(&root_bytes(0x40_0800, 0x40_0800), &platform()),
@@ -211,7 +233,8 @@ fn root_task_errors() {
 
 #[test]
 fn kernel_errors() {
-    let root = elf(&root_bytes(0x40_0000, 0x40_0000));
+    let root_bytes = root_bytes(0x40_0000, 0x40_0000);
+    let root = elf(&root_bytes);
     let run = |k: &[u8], platform: &Platform| plan(&elf(k), None, &root, platform).unwrap_err();
     let two = |pa2: u64, va2: u64| {
         build(
@@ -296,7 +319,8 @@ fn kernel_window_is_clipped_to_ram() {
     )
     .unwrap();
     assert_eq!(p.mappings[0].size, 0x2000_0000);
-    let root = elf(&root_bytes(0x40_0000, 0x40_0000));
+    let root_bytes = root_bytes(0x40_0000, 0x40_0000);
+    let root = elf(&root_bytes);
     // A kernel in RAM but past the 1 GiB window is refused.
     let big = build(
         KVA,

@@ -4,7 +4,7 @@
 //! with the `image` feature) embeds a kernel ELF, a root-task ELF and an
 //! optional DTB, and uses this library to decide everything before touching
 //! memory:
-//! - [`elf`]: a strict ELF64 reader (bad input is an error, never a panic);
+//! - [`elf`]: the shared `elf-image` reader (bad input is an error, never a panic);
 //! - [`layout`]: where each image goes and the kernel's x0..x5 arguments;
 //! - [`pagetable`]: the EL2 stage-1 block mappings, built over a buffer;
 //! - [`regs`]: TCR_EL2 / MAIR_EL2 / SCTLR_EL2 values from named fields.

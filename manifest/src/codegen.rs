@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use plan::{Cap, MemorySource, Role};
+use plan::{Cap, MemorySource, Role, SystemKind};
 
 use crate::model::{Component, Handle, ValidatedSystem};
 
@@ -194,7 +194,7 @@ pub fn codegen(
     w.open("mod plan_generated {");
     // Import exactly the names the plan uses, so the including crate sees no unused import.
     let regions = system.components.iter().any(|c| !c.regions.is_empty());
-    let mut names = vec!["Cap", "CapPlan", "ComponentPlan"];
+    let mut names = vec!["Cap", "CapPlan", "ClientLimits", "ComponentPlan"];
     if !system.grants.is_empty() {
         names.extend(["GrantObject", "GrantPlan", "HandlePlan"]);
     }
@@ -209,7 +209,7 @@ pub fn codegen(
     if regions {
         names.push("RegionPlan");
     }
-    names.extend(["Role", "ThreadPlan"]);
+    names.extend(["Role", "SystemKind", "ThreadPlan"]);
     w.line(&format!("use ::plan::{{{}}};", names.join(", ")));
     w.line("");
     for (i, (p, path)) in programs.iter().zip(&elves).enumerate() {
@@ -256,6 +256,11 @@ pub fn codegen(
         w.close("},");
     }
     w.close_list(system.grants.is_empty());
+    let kind = match system.kind {
+        SystemKind::Product => "SystemKind::Product",
+        SystemKind::Test => "SystemKind::Test",
+    };
+    w.line(&format!("kind: {kind},"));
     w.close("};");
     w.close("}");
     w.line("");
@@ -344,6 +349,13 @@ fn component(w: &mut W, c: &Component, elf: usize) {
         w.line(&format!("{},", handle(h)));
     }
     w.close_list(c.handles.is_empty());
+    w.line(&format!("expect_stopped: {},", c.expect_stopped));
+    let l = c.endpoint.as_ref().map(|e| e.limits).unwrap_or_default();
+    w.line(&format!(
+        "limits: ClientLimits {{ handles: {}, guests: {}, vcpus: {}, ports: {}, traps: {}, \
+         mappings: {} }},",
+        l.handles, l.guests, l.vcpus, l.ports, l.traps, l.mappings
+    ));
     w.close("},");
 }
 

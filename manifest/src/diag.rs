@@ -88,6 +88,12 @@ error_kinds! {
     MissingEndpoint = "missing-endpoint",
     /// Two `[[endpoint]]` entries for one client.
     DuplicateEndpoint = "duplicate-endpoint",
+    /// A client limit out of its range (`[endpoint.limits]`).
+    LimitRange = "limit-range",
+    /// Something only a test system may have (`expect` on a component of a product system).
+    TestOnly = "test-only",
+    /// The clients' limits together exceed the server's capacity.
+    ServerCapacity = "server-capacity",
     /// A region size or address not aligned to its page size.
     RegionAlignment = "region-alignment",
     /// A region of size zero or larger than its memory source.

@@ -5,7 +5,9 @@
 //! report and the generated plan show the same thing.
 
 use caps::{ObjType, Rights};
-use plan::{CapPlan, GrantObject, KernelRequirements, MemorySource, Role};
+use plan::{
+    CapPlan, ClientLimits, GrantObject, KernelRequirements, MemorySource, Role, SystemKind,
+};
 
 use crate::platform::Platform;
 
@@ -22,6 +24,8 @@ pub struct ValidatedSystem {
     pub platform: Platform,
     /// Kernel requirements.
     pub kernel: KernelRequirements,
+    /// Product or test system (`[system] kind`, default product).
+    pub kind: SystemKind,
     /// Components in manifest order.
     pub components: Vec<Component>,
     /// Index of the server.
@@ -55,6 +59,8 @@ pub struct Component {
     pub first_free_slot: u64,
     /// Heap size (0 = none).
     pub heap_size: u64,
+    /// Test systems: the root task must stop this component (`expect = "stopped"`).
+    pub expect_stopped: bool,
     /// Heap address (0 = none).
     pub heap_vaddr: u64,
     /// Threads, main thread first.
@@ -109,6 +115,8 @@ pub struct Endpoint {
     pub rights: u64,
     /// Whether the threads may send capabilities (seL4 Grant).
     pub send_caps: bool,
+    /// What the client may hold in the server at once.
+    pub limits: ClientLimits,
 }
 
 /// A memory region.
@@ -138,6 +146,9 @@ pub struct Region {
     pub guest: bool,
     /// The root task zeroes it.
     pub zero_fill: bool,
+    /// Name of the boot-time blob the build places at its physical address (`preload`); such a
+    /// region is never zeroed.
+    pub preload: Option<String>,
     /// First frame slot.
     pub frame_slot: u64,
     /// Frame count.

@@ -49,6 +49,16 @@ pub fn report(system: &ValidatedSystem) -> String {
         .file_name()
         .map_or_else(|| system.file.clone(), |f| f.to_string_lossy().into_owned());
     let _ = writeln!(o, "System `{}` (from {file})", system.name);
+    let kind = match system.kind {
+        plan::SystemKind::Product => {
+            "product system: a misbehaving component is stopped alone; no judging, no power-off"
+        }
+        plan::SystemKind::Test => {
+            "test system: a misbehaving component is stopped alone; the root task judges the run \
+             and powers off"
+        }
+    };
+    let _ = writeln!(o, "  {kind}");
     if let Some(d) = &system.description {
         let _ = writeln!(o, "  {d}");
     }
@@ -191,6 +201,21 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
     if let Some(id) = c.client_id {
         let _ = writeln!(o, "  client id {id}");
     }
+    if c.expect_stopped {
+        let _ = writeln!(
+            o,
+            "  expected to misbehave: the run passes only if it is stopped"
+        );
+    }
+    if let Some(e) = &c.endpoint {
+        let l = e.limits;
+        let _ = writeln!(
+            o,
+            "  limits in the server: {} handles, {} guests, {} VCPUs, {} ports, {} traps, \
+             {} mappings",
+            l.handles, l.guests, l.vcpus, l.ports, l.traps, l.mappings
+        );
+    }
     let _ = writeln!(
         o,
         "  CSpace: 2^{} = {} slots, first free slot {}",
@@ -281,10 +306,10 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
             .vaddr
             .map_or_else(|| "not mapped".to_string(), |v| format!("at {}", hex(v)));
         let guest = if r.guest { ", guest memory" } else { "" };
-        let zero = if r.zero_fill {
-            ", zeroed by the root task"
-        } else {
-            ""
+        let zero = match (&r.preload, r.zero_fill) {
+            (Some(blob), _) => format!(", preloaded with `{blob}` by the boot"),
+            (None, true) => ", zeroed by the root task".to_string(),
+            (None, false) => String::new(),
         };
         let _ = writeln!(
             o,

@@ -28,9 +28,25 @@ pub struct RawManifest {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawSystem {
     pub name: Spanned<String>,
+    pub kind: Option<Spanned<KindName>>,
     pub description: Option<String>,
     pub platform: Option<Spanned<String>>,
     pub kernel: Option<RawKernel>,
+}
+
+/// `kind = ...` of `[system]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KindName {
+    Product,
+    Test,
+}
+
+/// `expect = ...` of a component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpectName {
+    Stopped,
 }
 
 /// `[system.kernel]`.
@@ -64,6 +80,7 @@ pub struct RawComponent {
     pub stack_size: Option<Spanned<SizeRepr>>,
     pub heap_size: Option<Spanned<SizeRepr>>,
     pub cspace_bits: Option<Spanned<i64>>,
+    pub expect: Option<Spanned<ExpectName>>,
     #[serde(default, rename = "thread")]
     pub threads: Vec<Spanned<RawThread>>,
 }
@@ -86,6 +103,19 @@ pub struct RawEndpoint {
     pub client: Spanned<String>,
     pub threads: Option<Vec<Spanned<String>>>,
     pub send_caps: Option<bool>,
+    pub limits: Option<Spanned<RawLimits>>,
+}
+
+/// `[endpoint.limits]`: what the client may hold in the server at once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawLimits {
+    pub handles: Option<Spanned<i64>>,
+    pub guests: Option<Spanned<i64>>,
+    pub vcpus: Option<Spanned<i64>>,
+    pub ports: Option<Spanned<i64>>,
+    pub traps: Option<Spanned<i64>>,
+    pub mappings: Option<Spanned<i64>>,
 }
 
 /// `source = ...`.
@@ -119,6 +149,7 @@ pub struct RawRegion {
     pub guest: Option<Spanned<bool>>,
     pub map: Option<bool>,
     pub access: Option<AccessName>,
+    pub preload: Option<Spanned<String>>,
 }
 
 /// `[hypervisor]`.

@@ -19,7 +19,7 @@ use crate::{
 /// `b"sel4boot"` as a little-endian word.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"sel4boot");
 /// Layout version.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Bytes of a component or region name field.
 pub const NAME_LEN: usize = 32;
 /// Bytes of a thread name field.
@@ -36,7 +36,7 @@ pub const REGION_VM_MEMORY: u32 = 1 << 2;
 /// [`RegionInfo::flags`]: the mapping is writable.
 pub const REGION_WRITABLE: u32 = 1 << 3;
 
-/// The whole page (2880 bytes of a 4 KiB frame).
+/// The whole page (3072 bytes of a 4 KiB frame).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct BootPage {
@@ -205,6 +205,40 @@ pub struct ClientInfo {
     pub reserved: u16,
     /// Ids of the threads that hold an endpoint.
     pub thread_ids: [u16; MAX_THREADS],
+    /// Its limits in the server (version 3).
+    pub limits: LimitsInfo,
+}
+
+/// [`crate::ClientLimits`] in the boot page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct LimitsInfo {
+    /// Handle-table slots.
+    pub handles: u16,
+    /// Live guests.
+    pub guests: u16,
+    /// Live VCPUs.
+    pub vcpus: u16,
+    /// Live ports.
+    pub ports: u16,
+    /// Live traps.
+    pub traps: u16,
+    /// Live mappings.
+    pub mappings: u16,
+}
+
+impl LimitsInfo {
+    /// The limits as the plan states them.
+    pub const fn limits(&self) -> crate::ClientLimits {
+        crate::ClientLimits {
+            handles: self.handles,
+            guests: self.guests,
+            vcpus: self.vcpus,
+            ports: self.ports,
+            traps: self.traps,
+            mappings: self.mappings,
+        }
+    }
 }
 
 /// An initial handle to install.
@@ -228,7 +262,7 @@ pub struct GrantInfo {
 }
 
 const _: () = assert!(size_of::<BootPage>() <= 4096);
-const _: () = assert!(size_of::<BootPage>() == 2880);
+const _: () = assert!(size_of::<BootPage>() == 3072);
 
 /// Why [`BootPage::from_bytes`] refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -474,6 +508,15 @@ fn server_info(plan: &Plan) -> ServerInfo {
             n += 1;
         }
         info.thread_count = n as u16;
+        let l = c.limits;
+        info.limits = LimitsInfo {
+            handles: l.handles,
+            guests: l.guests,
+            vcpus: l.vcpus,
+            ports: l.ports,
+            traps: l.traps,
+            mappings: l.mappings,
+        };
         count += 1;
     }
     s.client_count = count;

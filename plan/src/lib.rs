@@ -97,6 +97,25 @@ pub struct Plan {
     pub hypervisor: Option<HypervisorPlan>,
     /// Every initial handle grant, in manifest order (the server installs them at start).
     pub grants: &'static [GrantPlan],
+    /// Product or test system: decides what the root task does with faults and status
+    /// messages.
+    pub kind: SystemKind,
+}
+
+/// What kind of system a plan describes (`[system] kind` in the manifest).
+///
+/// Supervision is a policy, not a verdict: in both kinds a component that faults (or sends a
+/// message on its fault endpoint that is no status message, e.g. a forged fault) is stopped
+/// alone and the rest keeps running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum SystemKind {
+    /// A deployed system: the root task never powers the machine off and never judges;
+    /// status messages are refused (answered with a non-zero label).
+    Product = 1,
+    /// A test system: the root task follows the status protocol, judges the run (PASS/FAIL
+    /// lines and a sentinel) and powers the machine off once it has a verdict.
+    Test = 2,
 }
 
 /// Kernel configuration the system needs (the build checks the installed kernel against it).
@@ -151,6 +170,31 @@ pub struct ComponentPlan {
     pub regions: &'static [RegionPlan],
     /// Initial handles the component is told about (grant order).
     pub handles: &'static [HandlePlan],
+    /// What the server lets this client hold at once (all zero unless [`Role::Client`]).
+    pub limits: ClientLimits,
+    /// Test systems only: the component is meant to misbehave (fault, forge a fault message,
+    /// report twice) and the run passes only if the root task stops it alone.
+    pub expect_stopped: bool,
+}
+
+/// A client's limits in the server (`[endpoint.limits]` in the manifest, or the server's
+/// defaults): the server charges every object to the client that created it and refuses one
+/// beyond these with a status for that client alone. The manifest compiler checks that the
+/// limits of all clients fit the server's capacity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Handle-table slots.
+    pub handles: u16,
+    /// Live guests.
+    pub guests: u16,
+    /// Live VCPUs.
+    pub vcpus: u16,
+    /// Live ports.
+    pub ports: u16,
+    /// Live traps.
+    pub traps: u16,
+    /// Live guest-physical mappings.
+    pub mappings: u16,
 }
 
 /// One thread of a component.

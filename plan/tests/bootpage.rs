@@ -4,8 +4,9 @@ use plan::bootpage::{
     BootPage, BootPageError, MAGIC, REGION_GUEST, REGION_MAPPED, REGION_WRITABLE,
 };
 use plan::{
-    Cap, CapPlan, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan,
-    KernelRequirements, MemorySource, Plan, RegionPlan, Role, ThreadPlan, cspace, vspace,
+    Cap, CapPlan, ClientLimits, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan,
+    KernelRequirements, MemorySource, Plan, RegionPlan, Role, SystemKind, ThreadPlan, cspace,
+    vspace,
 };
 use zerocopy::{FromZeros, IntoBytes};
 
@@ -74,6 +75,15 @@ static PLAN: Plan = Plan {
             }],
             regions: &[],
             handles: &[],
+            limits: ClientLimits {
+                handles: 0,
+                guests: 0,
+                vcpus: 0,
+                ports: 0,
+                traps: 0,
+                mappings: 0,
+            },
+            expect_stopped: false,
         },
         ComponentPlan {
             index: 1,
@@ -103,6 +113,15 @@ static PLAN: Plan = Plan {
                 frame_count: 2,
             }],
             handles: &[HANDLE],
+            limits: ClientLimits {
+                handles: 40,
+                guests: 1,
+                vcpus: 2,
+                ports: 3,
+                traps: 4,
+                mappings: 5,
+            },
+            expect_stopped: false,
         },
     ],
     server: 0,
@@ -119,6 +138,7 @@ static PLAN: Plan = Plan {
         client_id: 3,
         handle: HANDLE,
     }],
+    kind: SystemKind::Test,
 };
 
 fn aligned(page: &BootPage) -> Vec<u64> {
@@ -192,6 +212,17 @@ fn server_page() {
     assert_eq!(
         (s.clients()[0].client_id, s.clients()[0].thread_ids()),
         (3, &[7u16][..])
+    );
+    assert_eq!(
+        s.clients()[0].limits.limits(),
+        ClientLimits {
+            handles: 40,
+            guests: 1,
+            vcpus: 2,
+            ports: 3,
+            traps: 4,
+            mappings: 5,
+        }
     );
     assert_eq!(s.grants().len(), 1);
     assert_eq!(
@@ -280,5 +311,5 @@ fn layout_conventions() {
     assert_eq!(after % vspace::REGION_ALIGN, 0);
     assert_eq!(vspace::stack_top(0) % 16, 0);
     assert_eq!(vspace::ipc_buffer(1) % 1024, 0);
-    assert_eq!(BootPage::new_zeroed().as_bytes().len(), 2880);
+    assert_eq!(BootPage::new_zeroed().as_bytes().len(), 3072);
 }

@@ -31,7 +31,7 @@ pub enum Cause {
         got: u64,
     },
     /// The component's ELF image does not follow the loading conventions.
-    BadElf(&'static str),
+    BadElf(elf_image::Error),
     /// The plan contradicts itself or exceeds a limit of the root task.
     BadPlan(&'static str),
 }

@@ -26,14 +26,26 @@ pub const MAX_THREADS: usize = 128;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Running,
-    Expecting { label: u64, addr: u64 },
-    Done { failed: u64 },
-    Faulted { expected: bool },
+    Expecting {
+        label: u64,
+        addr: u64,
+    },
+    Done {
+        failed: u64,
+    },
+    Faulted {
+        expected: bool,
+    },
+    /// Its component (declared `expect = "stopped"`) was stopped by supervision.
+    Stopped,
 }
 
 impl State {
     const fn ended(self) -> bool {
-        matches!(self, State::Done { .. } | State::Faulted { .. })
+        matches!(
+            self,
+            State::Done { .. } | State::Faulted { .. } | State::Stopped
+        )
     }
 }
 
@@ -164,6 +176,34 @@ impl Judge {
             writeln!(out, "FAIL unexpected-fault {who}: {}", Describe(fault))?;
             self.decide(out, Verdict::Failed)
         }
+    }
+
+    /// Supervision stopped `component` (declared `expect = "stopped"`) because `why`: all its
+    /// threads end, as expected; like a fault, the others must report after it.
+    pub fn stopped(
+        &mut self,
+        out: &mut impl Write,
+        names: &impl Names,
+        component: u16,
+        why: &str,
+    ) -> Result<Option<Verdict>, fmt::Error> {
+        let mut any = false;
+        for (i, &(c, _)) in self.ids.iter().enumerate() {
+            if c == component {
+                self.states[i] = State::Stopped;
+                any = true;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        self.faults_seen += 1;
+        writeln!(
+            out,
+            "PASS supervision component {} stopped alone: {why}",
+            names.component(component)
+        )?;
+        self.check_end(out)
     }
 
     fn check_end(&mut self, out: &mut impl Write) -> Result<Option<Verdict>, fmt::Error> {
@@ -345,5 +385,30 @@ mod tests {
         j.status(&mut out, &N, (1, 0), done(0)).unwrap();
         let v = j.status(&mut out, &N, (1, 0), done(0));
         assert_eq!(v, Ok(Some(Verdict::Failed)));
+    }
+
+    #[test]
+    fn a_stopped_component_ends_its_threads_and_others_must_report_after() {
+        let mut j = Judge::new(THREADS.into_iter()).unwrap();
+        let mut out = String::new();
+        assert_eq!(j.status(&mut out, &N, (1, 0), done(0)), Ok(None));
+        assert_eq!(j.stopped(&mut out, &N, 2, "it faulted"), Ok(None));
+        assert!(out.contains("PASS supervision component faulter stopped alone: it faulted"));
+        assert_eq!(j.status(&mut out, &N, (1, 1), done(0)), Ok(None));
+        assert_eq!(
+            j.status(&mut out, &N, (0, 0), done(0)),
+            Ok(Some(Verdict::Passed))
+        );
+        assert!(out.contains("PASS others-run-after-fault: 2 report(s)"));
+        // Nobody reporting after the stop fails the run.
+        let mut j = Judge::new(THREADS.into_iter()).unwrap();
+        let mut out = String::new();
+        for id in [(0, 0), (1, 0), (1, 1)] {
+            assert_eq!(j.status(&mut out, &N, id, done(0)), Ok(None));
+        }
+        assert_eq!(
+            j.stopped(&mut out, &N, 2, "it faulted"),
+            Ok(Some(Verdict::Failed))
+        );
     }
 }

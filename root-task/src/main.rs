@@ -28,6 +28,7 @@ mod error;
 mod faults;
 mod judge;
 mod mem;
+mod policy;
 mod spawn;
 mod supervise;
 mod vspace;
@@ -68,7 +69,7 @@ fn main() {
 }
 
 /// Most components a plan may have.
-const MAX_COMPONENTS: usize = 32;
+pub(crate) const MAX_COMPONENTS: usize = 32;
 
 fn run(plan: &'static Plan, bootinfo: &sel4::BootInfo<'_>, ipc: &mut sel4::IpcBuffer) -> ! {
     ipc.debug_name_thread(sel4::init::TCB, "root-task");

@@ -13,7 +13,10 @@ use sel4::{Cap, CapRights, ObjectType, VmAttributes, WORD_DEPTH, cap_type, init}
 use zerocopy::IntoBytes;
 
 use crate::alloc::Alloc;
-use crate::elf::{self, Image, Segment};
+use elf_image::Address::Virtual;
+use elf_image::Segment;
+
+use crate::elf::{self, Image};
 use crate::error::{BootError, Cause, Context};
 use crate::mem::{self, After};
 use crate::vspace::{self, DATA, Perm, RO_DATA, RW_DATA};
@@ -167,8 +170,8 @@ fn load_image(
     let mut done_below = 0;
     for seg in &image.segments {
         let mut page = (seg.vaddr & !(PAGE - 1)).max(done_below);
-        while page < seg.end() {
-            let in_page = |s: &&Segment<'_>| s.vaddr < page + PAGE && s.end() > page;
+        while page < seg.end(Virtual) {
+            let in_page = |s: &&Segment<'_>| s.vaddr < page + PAGE && s.end(Virtual) > page;
             let exec = image.segments.iter().filter(in_page).any(|s| s.exec);
             let write = image.segments.iter().filter(in_page).any(|s| s.write);
             let frame: Cap<cap_type::SmallPage> =

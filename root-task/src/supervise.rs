@@ -1,19 +1,23 @@
 //! After boot: the root task waits on its fault endpoint for the rest of the run.
 //!
 //! Each message carries the badge `plan::fault_badge(component, thread)` of the sender's fault
-//! endpoint capability. Status messages (`root_task`) are acknowledged with an empty
-//! reply. Anything else is a fault: the root task reports it as
-//! `root-task: component <name> thread <t> faulted: <decoded fault>` (t: thread index), never
-//! replies, and suspends the thread, which stays suspended while the others keep running. The
-//! [`Judge`] turns these events into PASS/FAIL lines and a verdict; once it has one, the root
-//! task powers the machine off (PSCI SYSTEM_OFF through the SMC capability) so QEMU exits.
+//! endpoint capability. [`crate::policy::decide`] says what to do with it (see there): in a
+//! product system a fault (or a forged one) stops the sender's whole component alone
+//! (`root-task: stopped component <name>: <fault>`), status messages are refused, and the root
+//! task never powers the machine off. In a test system the [`Judge`] turns status messages and
+//! faults into PASS/FAIL lines and a verdict (a faulting thread is reported as
+//! `root-task: component <name> thread <t> faulted: <decoded fault>` and suspended); once it
+//! has one, the root task powers the machine off (PSCI SYSTEM_OFF through the SMC capability)
+//! so QEMU exits.
 
-use plan::Plan;
+use plan::{Plan, SystemKind};
 use root_task::Status;
 use sel4::{Cap, Fault, MessageInfo, cap_type, init};
 use sel4_runtime::{DebugWriter, debug_println};
 
+use crate::faults::Describe;
 use crate::judge::{Judge, Names};
+use crate::policy::{self, Decision, Message, Reason};
 use crate::spawn::Process;
 
 /// Component and thread names from the plan.
@@ -46,6 +50,9 @@ pub fn run(
 ) -> ! {
     let names = PlanNames(plan);
     let mut out = DebugWriter;
+    // Per component: stopped; per thread: reported `Done` once.
+    let mut stopped = [false; crate::MAX_COMPONENTS];
+    let mut reported = [[false; plan::MAX_THREADS]; crate::MAX_COMPONENTS];
     loop {
         let (info, badge) = fault_ep.recv(ipc);
         let mut words = [0u64; sel4::MSG_MAX_LENGTH];
@@ -66,10 +73,112 @@ pub fn run(
             debug_println!("root-task: ignored a message from unknown thread {c}.{t}");
             continue;
         };
-        let decided = if Status::is_status_label(info.label()) {
+        let message = if Status::is_status_label(info.label()) {
+            Status::decode(info, words).map_or(Message::MalformedStatus, Message::Status)
+        } else {
+            Message::Fault
+        };
+        let (ci, ti) = (usize::from(c), usize::from(t));
+        let sender = policy::Sender {
+            stopped: stopped.get(ci).copied().unwrap_or(false),
+            expect_stopped: plan
+                .components
+                .get(ci)
+                .is_some_and(|comp| comp.expect_stopped),
+            reported: reported
+                .get(ci)
+                .and_then(|r| r.get(ti))
+                .copied()
+                .unwrap_or(false),
+        };
+        let decision = policy::decide(plan.kind, sender, message);
+        if let Message::Status(Status::Done { .. }) = message {
+            if let Some(r) = reported.get_mut(ci).and_then(|r| r.get_mut(ti)) {
+                *r = true;
+            }
+        }
+        let decided = match decision {
+            Decision::Drop => Ok(None),
+            Decision::Answer(label) => {
+                if label != 0 {
+                    let why = match plan.kind {
+                        SystemKind::Product => "a product system judges nothing",
+                        SystemKind::Test => "malformed",
+                    };
+                    debug_println!("root-task: refused a status message from {c}.{t} ({why})");
+                }
+                ipc.reply(MessageInfo::new(label, 0, 0, 0));
+                Ok(None)
+            }
+            Decision::Stop(reason) => {
+                if let Some(s) = stopped.get_mut(ci) {
+                    *s = true;
+                }
+                let why = match reason {
+                    Reason::Fault => {
+                        let fault = Fault::decode(info, words);
+                        debug_println!(
+                            "root-task: stopped component {}: {}",
+                            names.component(c),
+                            Describe(&fault)
+                        );
+                        "it faulted or sent a fault message"
+                    }
+                    Reason::ReportedTwice => {
+                        debug_println!(
+                            "root-task: stopped component {}: thread {t} reported twice",
+                            names.component(c)
+                        );
+                        "a thread reported twice"
+                    }
+                };
+                stop_component(ipc, processes, c);
+                match plan.kind {
+                    SystemKind::Test => judge.stopped(&mut out, &names, c, why),
+                    SystemKind::Product => Ok(None),
+                }
+            }
+            Decision::Judge => {
+                judge_message(ipc, &mut judge, &mut out, &names, (c, t), tcb, info, words)
+            }
+        };
+        if plan.kind == SystemKind::Test {
+            if let Ok(Some(_)) = decided {
+                power_off(ipc);
+            }
+        }
+    }
+}
+
+/// Suspends every thread of component `c` (it stays stopped; the others keep running).
+fn stop_component(ipc: &mut sel4::IpcBuffer, processes: &[Process], c: u16) {
+    let Some(p) = processes.get(usize::from(c)) else {
+        return;
+    };
+    for (t, tcb) in p.tcbs.iter().enumerate() {
+        if let Err(e) = tcb.tcb_suspend(ipc) {
+            debug_println!("root-task: could not suspend thread {c}.{t}: {e}");
+        }
+    }
+}
+
+/// Test systems: a status message or a fault for the judge.
+#[allow(clippy::too_many_arguments, reason = "one call site; the loop's state")]
+fn judge_message(
+    ipc: &mut sel4::IpcBuffer,
+    judge: &mut Judge,
+    out: &mut DebugWriter,
+    names: &PlanNames,
+    (c, t): (u16, u16),
+    tcb: Cap<cap_type::Tcb>,
+    info: MessageInfo,
+    words: &[u64],
+) -> Result<Option<crate::judge::Verdict>, core::fmt::Error> {
+    {
+        if Status::is_status_label(info.label()) {
             match Status::decode(info, words) {
                 Some(status) => {
-                    let r = judge.status(&mut out, &names, (c, t), status);
+                    let r = judge.status(out, names, (c, t), status);
                     ipc.reply(MessageInfo::new(0, 0, 0, 0));
                     r
                 }
@@ -87,10 +196,7 @@ pub fn run(
                 debug_println!("root-task: could not suspend faulted thread {c}.{t}: {e}");
             }
             let fault = Fault::decode(info, words);
-            judge.fault(&mut out, &names, (c, t), info.label(), &fault)
-        };
-        if let Ok(Some(_)) = decided {
-            power_off(ipc);
+            judge.fault(out, names, (c, t), info.label(), &fault)
         }
     }
 }

@@ -3,6 +3,12 @@
 //! against the generated `sel4_client.h` stubs), object types and sizes, VCPU registers,
 //! fault labels and layouts, error codes, IPC buffer / BootInfo / UserContext layouts, message
 //! bit fields and the initial cap slots.
+//!
+//! Sources: the configuration comes from the `gen_config.json` files ([`crate::kconfig`]);
+//! syscall numbers and invocation labels are computed from the XML interface files for that
+//! configuration ([`crate::interfaces`]); only what exists nowhere else is read from C headers
+//! with the small preprocessor of [`crate::cpp`] (object type, error, VCPU register and
+//! initial-slot enums, constants, struct layouts, the marshalling of `sel4_client.h`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,18 +22,21 @@ use crate::cexpr::{self, Env};
 use crate::client::{ClientFn, parse_client};
 use crate::cpp::{ParseError, Symbols, preprocess};
 use crate::headers::{Block, Structs, collect_enums, field_position, parse_pbf};
+use crate::interfaces::{
+    INTERFACE_FILES, SYSCALL_FILE, XmlError, invocation_labels, syscall_numbers,
+};
+use crate::kconfig::KernelConfig;
 use crate::samples::samples;
 
-/// Headers read, in include order, after the two `gen_config.h` files.
-const HEADERS: [&str; 18] = [
+/// The configuration files, relative to `libsel4/include`.
+pub const CONFIG_FILES: [&str; 2] = ["kernel/gen_config.json", "sel4/gen_config.json"];
+
+/// Headers read, in include order, with the configuration's `CONFIG_*` macros predefined.
+const HEADERS: [&str; 14] = [
     "sel4/macros.h",
     "sel4/constants.h",
     "sel4/sel4_arch/constants.h",
     "sel4/mode/types.h",
-    "sel4/syscall.h",
-    "sel4/invocation.h",
-    "sel4/sel4_arch/invocation.h",
-    "sel4/arch/invocation.h",
     "sel4/objecttype.h",
     "sel4/sel4_arch/objecttype.h",
     "sel4/arch/objecttype.h",
@@ -50,6 +59,15 @@ pub enum AbiError {
         /// The I/O error.
         error: std::io::Error,
     },
+    /// A configuration file is malformed.
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An XML interface file is malformed.
+    Xml(XmlError),
     /// A header could not be parsed.
     Parse(ParseError),
 }
@@ -58,6 +76,8 @@ impl fmt::Display for AbiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AbiError::Io { path, error } => write!(f, "cannot read {}: {error}", path.display()),
+            AbiError::Config { path, reason } => write!(f, "{}: {reason}", path.display()),
+            AbiError::Xml(e) => write!(f, "cannot read libsel4 interface file {e}"),
             AbiError::Parse(e) => write!(f, "cannot parse libsel4 header {e}"),
         }
     }
@@ -65,16 +85,28 @@ impl fmt::Display for AbiError {
 
 impl std::error::Error for AbiError {}
 
+impl From<XmlError> for AbiError {
+    fn from(e: XmlError) -> Self {
+        AbiError::Xml(e)
+    }
+}
+
 impl From<ParseError> for AbiError {
     fn from(e: ParseError) -> Self {
         AbiError::Parse(e)
     }
 }
 
-/// What the installed headers define.
+/// What the install defines.
 #[derive(Debug)]
 pub struct Headers {
-    /// Macros (including the configuration) and enumerators.
+    /// The configuration (`gen_config.json`).
+    pub config: KernelConfig,
+    /// Invocation labels computed from the XML interface files for `config`.
+    pub labels: BTreeMap<String, i128>,
+    /// Syscall numbers (`seL4_Sys*`) computed from `api/syscall.xml` for `config`.
+    pub syscalls: BTreeMap<String, i128>,
+    /// Macros (including the configuration) and enumerators of the headers.
     pub symbols: Symbols,
     /// Structs, for layouts.
     pub structs: Structs,
@@ -92,15 +124,30 @@ fn read(path: &Path) -> Result<String, AbiError> {
 }
 
 impl Headers {
-    /// Reads the headers of an install prefix (`<prefix>/libsel4/include`).
+    /// Reads the configuration, interface files and headers of an install prefix
+    /// (`<prefix>/libsel4/include`).
     pub fn load(prefix: &Path) -> Result<Headers, AbiError> {
         let inc = prefix.join("libsel4/include");
-        let mut symbols = Symbols::default();
-        let mut structs = Structs::default();
-        for f in ["kernel/gen_config.h", "sel4/gen_config.h"]
+        let mut config = KernelConfig::default();
+        for f in CONFIG_FILES {
+            let path = inc.join(f);
+            config
+                .add_json(read(&path)?.as_bytes())
+                .map_err(|reason| AbiError::Config { path, reason })?;
+        }
+        let xml: Vec<String> = INTERFACE_FILES
             .iter()
-            .chain(HEADERS.iter())
-        {
+            .map(|f| read(&inc.join(f)))
+            .collect::<Result<_, _>>()?;
+        let files = [0, 1, 2].map(|i| (INTERFACE_FILES[i], xml[i].as_str()));
+        let labels = invocation_labels(&config, &files)?;
+        let syscalls = syscall_numbers(&config, SYSCALL_FILE, &read(&inc.join(SYSCALL_FILE))?)?;
+        let mut symbols = Symbols::default();
+        for (name, body) in config.macros() {
+            symbols.define(&name, body);
+        }
+        let mut structs = Structs::default();
+        for f in HEADERS {
             let text = read(&inc.join(f))?;
             let lines = preprocess(f, &text, &mut symbols)?;
             let joined: String = lines.into_iter().map(|(_, l)| l + "\n").collect();
@@ -114,6 +161,9 @@ impl Headers {
         let client_path = "interfaces/sel4_client.h";
         let client = parse_client(client_path, &read(&inc.join(client_path))?, &mut symbols)?;
         Ok(Headers {
+            config,
+            labels,
+            syscalls,
             symbols,
             structs,
             blocks,
@@ -204,14 +254,14 @@ pub fn compare(h: &Headers) -> AbiReport {
         r.eq(
             format!("syscall {}", s.c_name()),
             s.number(),
-            sym(s.c_name()),
+            h.syscalls.get(s.c_name()),
         );
     }
     for l in InvocationLabel::ALL {
         r.eq(
             format!("invocation label {}", l.c_name()),
             l.value(),
-            sym(l.c_name()),
+            h.labels.get(l.c_name()),
         );
     }
     for t in ObjectType::ALL {
@@ -396,7 +446,7 @@ fn compare_invocations(h: &Headers, r: &mut AbiReport) {
         r.eq(
             format!("{name}: label"),
             request.label(),
-            h.symbols.value(&f.label),
+            h.labels.get(&f.label),
         );
         r.eq(
             format!("{name}: extraCaps"),

@@ -1,11 +1,14 @@
-//! A small C integer-expression evaluator for `#if` lines, enum initialisers, `#define`
-//! values and libsel4's marshalling expressions.
+//! A small C integer-expression evaluator for the `#if` lines, enum initialisers and
+//! `#define` values of the libsel4 headers still read as C, and for the marshalling
+//! expressions of `sel4_client.h`.
 //!
-//! Supported: decimal/hex/octal literals with `u`/`l` suffixes, identifiers (resolved by the
-//! caller), `defined(X)`/`defined X`, `sizeof(seL4_Word)`-style sizes of known word types,
-//! `LIBSEL4_BIT(n)`, casts to integer types (ignored), unary `! ~ - +`, the binary operators
-//! `* / % + - << >> < <= > >= == != & ^ | && ||` and `?:`. Values are `i128` (so 64-bit
-//! unsigned constants fit). Anything else is an error, never a panic.
+//! Supported, and no more (each is used by those headers or stubs; see the tests):
+//! decimal and hex literals with `u`/`l` suffixes, identifiers (resolved by the caller,
+//! member paths such as `rights.words[0]` and `regs->pc` as one identifier),
+//! `defined(X)`/`defined X`, `sizeof` of libsel4's integer types, `LIBSEL4_BIT(n)`, unary
+//! `! -`, parentheses and the binary operators `* / % + - << >> < <= > >= == != & ^ | && ||`.
+//! Values are `i128` (so 64-bit unsigned constants fit). Anything else (casts, `?:`, octal
+//! literals, ...) is an error naming the expression, never a panic or a guess.
 
 use std::fmt;
 
@@ -38,9 +41,9 @@ enum Tok {
     Op(&'static str),
 }
 
-const OPS: [&str; 26] = [
-    "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "->", "(", ")", "!", "~", "-", "+", "*", "/",
-    "%", "<", ">", "&", "^", "|", "?", ":", ",",
+const OPS: [&str; 22] = [
+    "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "->", "(", ")", "!", "-", "+", "*", "/", "%",
+    "<", ">", "&", "^", "|",
 ];
 
 fn tokenize(s: &str) -> Result<Vec<Tok>, ExprError> {
@@ -99,13 +102,15 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, ExprError> {
     Ok(out)
 }
 
-/// Parses a C integer literal (`0x1f`, `017`, `12ull`).
+/// Parses a C decimal or hex integer literal (`0x1f`, `12ull`); octal (`017`) is refused.
 pub fn parse_number(text: &str) -> Result<i128, ExprError> {
     let t = text.trim_end_matches(['u', 'U', 'l', 'L']);
     let parsed = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         i128::from_str_radix(h, 16)
     } else if t.len() > 1 && t.starts_with('0') {
-        i128::from_str_radix(&t[1..], 8)
+        return Err(ExprError(format!(
+            "octal literal `{text}` is not supported"
+        )));
     } else {
         t.parse::<i128>()
     };
@@ -139,7 +144,7 @@ pub fn eval(expr: &str, env: &impl Env) -> Result<i128, ExprError> {
         env,
         src: expr,
     };
-    let v = p.ternary()?;
+    let v = p.binary(0)?;
     if p.pos != p.toks.len() {
         return Err(ExprError(format!("trailing tokens in `{expr}`")));
     }
@@ -161,18 +166,6 @@ impl<E: Env> Parser<'_, E> {
         } else {
             Err(ExprError(format!("expected `{op}` in `{}`", self.src)))
         }
-    }
-
-    fn ternary(&mut self) -> Result<i128, ExprError> {
-        let c = self.binary(0)?;
-        if self.peek_op() == Some("?") {
-            self.pos += 1;
-            let a = self.ternary()?;
-            self.expect(":")?;
-            let b = self.ternary()?;
-            return Ok(if c != 0 { a } else { b });
-        }
-        Ok(c)
     }
 
     fn binary(&mut self, min_prec: u8) -> Result<i128, ExprError> {
@@ -208,18 +201,9 @@ impl<E: Env> Parser<'_, E> {
                 self.pos += 1;
                 Ok(i128::from(self.unary()? == 0))
             }
-            Some("~") => {
-                self.pos += 1;
-                // Bitwise not of a 64-bit unsigned word.
-                Ok(!self.unary()? & i128::from(u64::MAX))
-            }
             Some("-") => {
                 self.pos += 1;
                 Ok(-self.unary()?)
-            }
-            Some("+") => {
-                self.pos += 1;
-                self.unary()
             }
             _ => self.primary(),
         }
@@ -233,20 +217,7 @@ impl<E: Env> Parser<'_, E> {
         match tok {
             Tok::Num(n) => Ok(n),
             Tok::Op("(") => {
-                // A cast such as `(seL4_Word)` or `(unsigned long)`: skip it.
-                let save = self.pos;
-                while let Some(Tok::Ident(name)) = self.toks.get(self.pos) {
-                    if type_size(name).is_none() && name != "unsigned" && name != "signed" {
-                        break;
-                    }
-                    self.pos += 1;
-                }
-                if self.pos > save && self.peek_op() == Some(")") {
-                    self.pos += 1;
-                    return self.unary();
-                }
-                self.pos = save;
-                let v = self.ternary()?;
+                let v = self.binary(0)?;
                 self.expect(")")?;
                 Ok(v)
             }
@@ -280,9 +251,9 @@ impl<E: Env> Parser<'_, E> {
                 self.expect(")")?;
                 type_size(&t).ok_or_else(|| ExprError(format!("unknown type `{t}` in sizeof")))
             }
-            "LIBSEL4_BIT" | "BIT" => {
+            "LIBSEL4_BIT" => {
                 self.expect("(")?;
-                let n = self.ternary()?;
+                let n = self.binary(0)?;
                 self.expect(")")?;
                 u32::try_from(n)
                     .ok()
@@ -343,7 +314,13 @@ mod tests {
 
     fn env(zero: bool) -> Map {
         Map(
-            BTreeMap::from([("A", 5), ("CONFIG_X", 1), ("x", 0xff), ("r.words[0]", 3)]),
+            BTreeMap::from([
+                ("A", 5),
+                ("CONFIG_X", 1),
+                ("x", 0xff),
+                ("r.words[0]", 3),
+                ("regs->pc", 7),
+            ]),
             zero,
         )
     }
@@ -359,9 +336,9 @@ mod tests {
         assert_eq!(eval("0x00000fffffffffff", &e), Ok(0xfff_ffff_ffff));
         assert_eq!(eval("(x & 0xffull) << 8 | (A & 0x1ull)", &e), Ok(0xff01));
         assert_eq!(eval("r.words[0]", &e), Ok(3));
-        assert_eq!(eval("(seL4_Word) 4", &e), Ok(4));
-        assert_eq!(eval("1 ? 2 : 3", &e), Ok(2));
-        assert_eq!(parse_number("017"), Ok(15));
+        assert_eq!(eval("regs->pc + 1", &e), Ok(8));
+        assert_eq!(eval("-A", &e), Ok(-5));
+        assert_eq!(parse_number("0"), Ok(0));
     }
 
     #[test]
@@ -385,5 +362,18 @@ mod tests {
         assert!(eval("\"str\"", &e).is_err());
         assert!(eval("(1", &e).is_err());
         assert!(eval("1 2", &e).is_err());
+        // Outside the supported subset: refused, not guessed.
+        for unsupported in [
+            "(seL4_Word) 4",
+            "1 ? 2 : 3",
+            "~A",
+            "+A",
+            "017",
+            "BIT(2)",
+            ".x",
+        ] {
+            assert!(eval(unsupported, &e).is_err(), "{unsupported}");
+        }
+        assert!(parse_number("017").is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! Checks that an installed kernel (`SEL4_PREFIX`) is one this project supports.
+//! Checks that an installed kernel (`SEL4_PREFIX`) is one this project supports, reading its
+//! configuration from the installed `gen_config.json` files (see [`crate::kconfig`]).
 //!
 //! Hard requirements (refused otherwise), each because something in the project depends on it:
 //!
@@ -8,7 +9,7 @@
 //! | `CONFIG_PLAT_QEMU_ARM_VIRT` | on | the loader, memory map and devices are QEMU `virt`'s |
 //! | `CONFIG_ARM_HYPERVISOR_SUPPORT` | on | VCPU objects and EL2 exist only then |
 //! | `CONFIG_KERNEL_MCS` | off | the bindings use the non-MCS API (SaveCaller, TCB_Configure layout) |
-//! | `CONFIG_MAX_NUM_NODES` | 1 | SMP renumbers invocation labels; the runtime is uniprocessor |
+//! | `CONFIG_MAX_NUM_NODES` | 1 | the runtime is uniprocessor |
 //! | `CONFIG_ARM_PA_SIZE_BITS_44` | on | loader TCR_EL2 value, VSpace size and page-table depth |
 //! | `CONFIG_ARM_GIC_V3_SUPPORT` | off | the VCPU server drives a GICv2 virtual CPU interface |
 //! | `CONFIG_PRINTING` | on | the console is `seL4_DebugPutChar`; tests read it |
@@ -21,17 +22,17 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::cpp::{ParseError, Symbols, preprocess};
+use crate::kconfig::KernelConfig;
 
 /// Files an install must have, relative to the prefix.
 pub const REQUIRED_FILES: [(&str, &str); 4] = [
     ("bin/kernel.elf", "the kernel image"),
     (
-        "libsel4/include/kernel/gen_config.h",
+        "libsel4/include/kernel/gen_config.json",
         "the kernel configuration",
     ),
     (
-        "libsel4/include/sel4/gen_config.h",
+        "libsel4/include/sel4/gen_config.json",
         "the libsel4 configuration",
     ),
     ("support/platform_gen.json", "the platform's memory map"),
@@ -165,23 +166,21 @@ pub fn check_config(prefix: &Path) -> Result<KernelInfo, ConfigError> {
         path: elf_path.clone(),
         reason,
     })?;
-    let mut symbols = Symbols::default();
+    let mut config = KernelConfig::default();
     for (i, bytes) in texts.iter().enumerate().take(3).skip(1) {
-        let path = prefix.join(REQUIRED_FILES[i].0);
-        let text = String::from_utf8_lossy(bytes);
-        preprocess(REQUIRED_FILES[i].0, &text, &mut symbols).map_err(|e: ParseError| {
-            ConfigError::Malformed {
-                path,
-                reason: e.to_string(),
-            }
-        })?;
+        config
+            .add_json(bytes)
+            .map_err(|reason| ConfigError::Malformed {
+                path: prefix.join(REQUIRED_FILES[i].0),
+                reason,
+            })?;
     }
     let json_path = prefix.join(REQUIRED_FILES[3].0);
     let memory = parse_memory(&texts[3]).map_err(|reason| ConfigError::Malformed {
         path: json_path,
         reason,
     })?;
-    let info = evaluate(prefix, elf_path, &symbols, memory)?;
+    let info = evaluate(prefix, elf_path, &config, memory)?;
     Ok(info)
 }
 
@@ -220,11 +219,11 @@ fn parse_memory(bytes: &[u8]) -> Result<Vec<(u64, u64)>, String> {
 fn evaluate(
     prefix: &Path,
     kernel_elf: PathBuf,
-    s: &Symbols,
+    config: &KernelConfig,
     memory: Vec<(u64, u64)>,
 ) -> Result<KernelInfo, ConfigError> {
-    let on = |name: &str| s.is_macro(name);
-    let num = |name: &str| s.value(name);
+    let on = |name: &str| config.is_defined(name);
+    let num = |name: &str| config.number(name);
     let state = |b: bool| {
         if b {
             "enabled".to_string()
@@ -242,8 +241,8 @@ fn evaluate(
             });
         }
     };
-    let arch = s
-        .macro_body("CONFIG_SEL4_ARCH")
+    let arch = config
+        .text("CONFIG_SEL4_ARCH")
         .unwrap_or("<unset>")
         .to_string();
     need(
@@ -252,7 +251,7 @@ fn evaluate(
         arch,
         "aarch64 (the bindings are aarch64 only)",
     );
-    let plat = s.macro_body("CONFIG_PLAT").unwrap_or("<unset>").to_string();
+    let plat = config.text("CONFIG_PLAT").unwrap_or("<unset>").to_string();
     need(
         on("CONFIG_PLAT_QEMU_ARM_VIRT"),
         "CONFIG_PLAT",
@@ -269,14 +268,14 @@ fn evaluate(
         !on("CONFIG_KERNEL_MCS"),
         "CONFIG_KERNEL_MCS",
         state(on("CONFIG_KERNEL_MCS")),
-        "disabled (the bindings use the non-MCS API: SaveCaller, TCB_Configure layout)",
+        "disabled (MCS is not yet supported: the bindings use the non-MCS API, SaveCaller and the TCB_Configure layout)",
     );
     let nodes = num("CONFIG_MAX_NUM_NODES").unwrap_or(1);
     need(
         nodes == 1,
         "CONFIG_MAX_NUM_NODES",
         nodes.to_string(),
-        "1 (SMP renumbers invocation labels; the runtime is uniprocessor)",
+        "1 (SMP is not yet supported: the runtime is uniprocessor)",
     );
     need(
         on("CONFIG_ARM_PA_SIZE_BITS_44"),
@@ -330,7 +329,7 @@ fn evaluate(
         );
     }
     let untypeds = num("CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS").unwrap_or(0);
-    if untypeds != sel4::MAX_BOOTINFO_UNTYPEDS as i128 {
+    if untypeds != sel4::MAX_BOOTINFO_UNTYPEDS as u64 {
         warnings.push(format!(
             "CONFIG_MAX_NUM_BOOTINFO_UNTYPED_CAPS is {untypeds}, the sel4 crate assumes {}",
             sel4::MAX_BOOTINFO_UNTYPEDS

@@ -1,7 +1,11 @@
-//! Just enough of the C preprocessor for libsel4's generated headers: comments, line
-//! continuations, `#if/#ifdef/#ifndef/#elif/#else/#endif` against the configuration's
-//! defines, and object-like `#define`s (collected as symbols). `#include` is ignored: the
-//! caller feeds files in include order.
+//! Just enough of the C preprocessor for the libsel4 headers still read as C (enums, struct
+//! layouts, constants and the `sel4_client.h` stubs; the configuration, labels and syscall
+//! numbers come from JSON and XML): comments, line continuations,
+//! `#if/#ifdef/#ifndef/#elif/#else/#endif` against the configuration's `CONFIG_*` macros, and
+//! object-like `#define`s (collected as symbols; function-like ones are recorded as defined
+//! but never expanded). `#include` and `#pragma` are ignored: the caller feeds files in
+//! include order. An active `#error` or any other directive (`#undef`, `#line`, ...) is a
+//! located error, not silently skipped.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,11 +53,6 @@ impl Symbols {
     /// True if `name` is a macro.
     pub fn is_macro(&self, name: &str) -> bool {
         self.defines.contains_key(name)
-    }
-
-    /// The body of macro `name`.
-    pub fn macro_body(&self, name: &str) -> Option<&str> {
-        self.defines.get(name).map(String::as_str)
     }
 
     /// The integer value of an enumerator or macro (macros are evaluated on demand).
@@ -268,10 +267,10 @@ pub fn preprocess(
                 let body = if body.starts_with('(') { "" } else { body };
                 symbols.define(name, body);
             }
-            "undef" if active => {
-                symbols.defines.remove(rest);
-            }
-            _ => {} // include, pragma, error (inactive or irrelevant), empty directive
+            "include" | "pragma" | "" => {} // the caller feeds files in include order
+            _ if !active => {}
+            "error" => return Err(err(n, format!("#error {rest}"))),
+            _ => return Err(err(n, format!("unsupported directive #{word}"))),
         }
     }
     if !stack.is_empty() {
@@ -311,5 +310,10 @@ mod tests {
         assert!(preprocess("t.h", "#if 1\n", &mut s).is_err());
         assert!(preprocess("t.h", "#if (\n#endif\n", &mut s).is_err());
         assert!(preprocess("t.h", "#else\n", &mut s).is_err());
+        let e = preprocess("t.h", "#if 1\n#error no\n#endif\n", &mut s).expect_err("error");
+        assert_eq!((e.line, e.message.as_str()), (2, "#error no"));
+        assert!(preprocess("t.h", "#if 0\n#error no\n#undef X\n#endif\n", &mut s).is_ok());
+        let e = preprocess("t.h", "#undef X\n", &mut s).expect_err("undef");
+        assert!(e.message.contains("unsupported directive #undef"), "{e}");
     }
 }

@@ -18,7 +18,7 @@ fn fake_elf() -> Vec<u8> {
     h
 }
 
-/// Builds an install prefix whose kernel configuration is fixture `<name>.gen_config.h`.
+/// Builds an install prefix whose kernel configuration is fixture `<name>.gen_config.json`.
 fn prefix(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path().to_path_buf();
@@ -30,12 +30,12 @@ fn prefix(name: &str) -> (tempfile::TempDir, PathBuf) {
     let fixture = |f: &str| fs::read(Path::new(FIXTURES).join(f)).expect("fixture");
     put("bin/kernel.elf", &fake_elf());
     put(
-        "libsel4/include/kernel/gen_config.h",
-        &fixture(&format!("{name}.gen_config.h")),
+        "libsel4/include/kernel/gen_config.json",
+        &fixture(&format!("{name}.gen_config.json")),
     );
     put(
-        "libsel4/include/sel4/gen_config.h",
-        &fixture("libsel4.gen_config.h"),
+        "libsel4/include/sel4/gen_config.json",
+        &fixture("libsel4.gen_config.json"),
     );
     put("support/platform_gen.json", &fixture("platform_gen.json"));
     (dir, p)
@@ -113,8 +113,8 @@ fn soft_differences_are_warnings() {
 fn missing_files_are_named() {
     for rel in [
         "bin/kernel.elf",
-        "libsel4/include/kernel/gen_config.h",
-        "libsel4/include/sel4/gen_config.h",
+        "libsel4/include/kernel/gen_config.json",
+        "libsel4/include/sel4/gen_config.json",
         "support/platform_gen.json",
     ] {
         let (_d, p) = prefix("good");
@@ -152,7 +152,11 @@ fn malformed_files_are_refused() {
         Err(ConfigError::Malformed { .. })
     ));
     let (_d, p) = prefix("good");
-    fs::write(p.join("libsel4/include/kernel/gen_config.h"), b"#if 1\n").expect("write");
+    fs::write(
+        p.join("libsel4/include/kernel/gen_config.json"),
+        b"{\"A\": [1]}",
+    )
+    .expect("write");
     assert!(matches!(
         check_config(&p),
         Err(ConfigError::Malformed { .. })

@@ -87,8 +87,8 @@ pub fn command(args: &[String]) -> std::result::Result<(), String> {
     let prefix = kernel::prefix(Network::Allowed)?;
     kernel::check(&prefix)?;
     let ws = Workspace::load()?;
-    let image = image::build_with(&ws, &root().join(MANIFEST), &prefix, FEATURES)?;
-    let verdict = qemu::run_test(&image, timeout, "[bench] ")?;
+    let image = image::build_with(&ws, &root().join(MANIFEST), &prefix, true, FEATURES)?;
+    let verdict = qemu::run_test(&image, &[], timeout, "[bench] ")?;
     println!("== benchmark results (virtual-counter ticks; 1 tick = 16 instructions)");
     for line in &verdict.bench {
         println!("{line}");

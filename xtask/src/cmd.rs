@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::cargo::{self, Dir, Workspace};
 use crate::kernel::source::Network;
-use crate::{image, kernel, qemu};
+use crate::{image, kernel, linux, qemu};
 
 /// The target every seL4-side crate is built for.
 pub const TARGET: &str = "aarch64-unknown-none";
@@ -15,6 +15,7 @@ pub const TARGET: &str = "aarch64-unknown-none";
 /// (`vcpu-server-sel4`, no library) is built as the program `vcpu-server`.
 const TARGET_LIBS: &[&str] = &[
     "caps",
+    "elf-image",
     "vcpu-protocol",
     "vcpu-server",
     "vcpu-client",
@@ -149,13 +150,87 @@ pub fn build(args: &[String]) -> Result<PathBuf, String> {
     let manifest = manifest_arg(args)?;
     let prefix = kernel::prefix(Network::Allowed)?;
     kernel::check(&prefix)?;
-    image::build(&Workspace::load()?, &manifest, &prefix)
+    image::build(&Workspace::load()?, &manifest, &prefix, false)
 }
 
 /// `run [--manifest FILE]`.
 pub fn run(args: &[String]) -> Result<(), String> {
+    let manifest = manifest_arg(args)?;
     let image = build(args)?;
-    cargo::run(qemu::qemu_command(&image), "qemu")
+    let extra = preload_args(&manifest, &image, linux::CMDLINE)?;
+    let mut cmd = qemu::qemu_command(&image);
+    cmd.args(&extra);
+    cargo::run(cmd, "qemu")
+}
+
+/// `run-linux`: fetch the guest files (or take LINUX_IMAGE / LINUX_INITRD) and boot
+/// `manifests/linux.toml`.
+pub fn run_linux(args: &[String]) -> Result<(), String> {
+    if !args.is_empty() {
+        return Err(format!(
+            "run-linux takes no arguments, got `{}`",
+            args.join(" ")
+        ));
+    }
+    let manifest = root().join(LINUX_MANIFEST).display().to_string();
+    run(&["--manifest".to_string(), manifest])
+}
+
+/// The manifest `make run-linux` boots.
+pub const LINUX_MANIFEST: &str = "manifests/linux.toml";
+/// QEMU timeout of a manifest that boots Linux (under TCG with -icount a boot takes minutes).
+const LINUX_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// The regions of a manifest that the build must preload: (blob name, physical address, size).
+pub fn preloads(manifest: &Path) -> Result<Vec<(String, u64, u64)>, String> {
+    let system = image::load(manifest)?;
+    let mut out = Vec::new();
+    for c in &system.components {
+        for r in &c.regions {
+            if let (Some(name), Some(paddr)) = (&r.preload, r.paddr) {
+                out.push((name.clone(), paddr, r.size));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Builds every blob the manifest preloads (next to `image`) and returns QEMU's arguments that
+/// place them. A blob that cannot be made is an error naming why.
+pub fn preload_args(manifest: &Path, image: &Path, cmdline: &str) -> Result<Vec<String>, String> {
+    let mut args = Vec::new();
+    for (name, paddr, size) in preloads(manifest)? {
+        if name != linux::PRELOAD {
+            return Err(format!(
+                "{}: preload `{name}` is unknown (this build provides `{}`)",
+                manifest.display(),
+                linux::PRELOAD
+            ));
+        }
+        let files = linux::guest_files()?;
+        let cmdline = linux::cmdline(cmdline);
+        let blob = linux::boot_blob(&files, &cmdline)?;
+        if blob.len() as u64 > size {
+            return Err(format!(
+                "the boot blob is {} bytes; region `{name}` holds {size}",
+                blob.len()
+            ));
+        }
+        let path = image.with_file_name(format!("{name}.blob"));
+        std::fs::write(&path, &blob).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!(
+            "xtask: preload `{name}` at {paddr:#x}: {} ({} bytes; {}; bootargs \"{cmdline}\")",
+            path.display(),
+            blob.len(),
+            files.origin
+        );
+        args.push("-device".to_string());
+        args.push(format!(
+            "loader,file={},addr={paddr:#x},force-raw=on",
+            path.display()
+        ));
+    }
+    Ok(args)
 }
 
 /// `test`: everything `make test` runs. The kernel is resolved first without the network (built
@@ -231,6 +306,9 @@ pub fn test_qemu(args: &[String]) -> Result<(), String> {
     if files.is_empty() {
         // The product's own manifests are judged too: the default system must boot and pass.
         files = all_manifests()?;
+        // manifests/linux.toml is booted by its test twin tests/qemu/linux.toml (the same system;
+        // `linux_manifests_agree` checks it): one Linux boot per tier run is enough.
+        files.retain(|f| !f.ends_with(LINUX_MANIFEST));
     }
     test_qemu_with(&prefix, files, timeout)
 }
@@ -240,11 +318,27 @@ fn test_qemu_with(prefix: &Path, files: Vec<PathBuf>, timeout: Duration) -> Resu
     kernel::check(prefix)?;
     let ws = Workspace::load()?;
     let mut failures = Vec::new();
+    let mut skipped = Vec::new();
     for file in &files {
         let name = image::stem(file);
         println!("== QEMU test {name} ({})", file.display());
-        let image = image::build(&ws, file, prefix)?;
-        let verdict = qemu::run_test(&image, timeout, &format!("[{name}] "))?;
+        let image = image::build(&ws, file, prefix, true)?;
+        let mut limit = timeout;
+        if !preloads(file)?.is_empty() {
+            limit = limit.max(LINUX_TIMEOUT);
+        }
+        let extra = match preload_args(file, &image, linux::CMDLINE) {
+            Ok(extra) => extra,
+            // Debian's files could not be fetched (offline, no Debian tools, not root): the test
+            // cannot run here, which is said, not passed. A user's bad override is an error.
+            Err(why) if !linux::overridden() => {
+                println!("== {name}: SKIPPED (the Linux guest files cannot be had: {why})");
+                skipped.push(name);
+                continue;
+            }
+            Err(why) => return Err(why),
+        };
+        let verdict = qemu::run_test(&image, &extra, limit, &format!("[{name}] "))?;
         println!(
             "== {name}: {} passed, {} failed{}{}",
             verdict.passed.len(),
@@ -261,7 +355,16 @@ fn test_qemu_with(prefix: &Path, files: Vec<PathBuf>, timeout: Duration) -> Resu
         }
     }
     if failures.is_empty() {
-        println!("QEMU tier: {} image(s) passed", files.len());
+        let ran = files.len() - skipped.len();
+        if skipped.is_empty() {
+            println!("QEMU tier: {ran} image(s) passed");
+        } else {
+            println!(
+                "QEMU tier: {ran} image(s) passed, {} SKIPPED: {}",
+                skipped.len(),
+                skipped.join(", ")
+            );
+        }
         Ok(())
     } else {
         Err(format!("QEMU tier failed: {}", failures.join(", ")))
@@ -276,5 +379,22 @@ fn manifest_arg(args: &[String]) -> Result<PathBuf, String> {
             "expected `--manifest FILE`, got `{}`",
             args.join(" ")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linux_manifests_agree() {
+        // test-qemu boots tests/qemu/linux.toml in place of manifests/linux.toml.
+        let product = image::load(&root().join(LINUX_MANIFEST)).unwrap();
+        let test = image::load(&root().join("tests/qemu/linux.toml")).unwrap();
+        assert_eq!(product.components, test.components);
+        assert_eq!(
+            preloads(&root().join(LINUX_MANIFEST)).unwrap(),
+            [(linux::PRELOAD.to_string(), 0x5800_0000, 128 << 20)]
+        );
     }
 }

@@ -74,8 +74,11 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
 
 /// Builds the bootable image of the manifest at `path` with the kernel at `prefix` (already
 /// checked). Returns the image's path.
-pub fn build(ws: &Workspace, path: &Path, prefix: &Path) -> Result<PathBuf, String> {
-    build_with(ws, path, prefix, &[])
+///
+/// `as_test`: build a product system as a test system (the QEMU tier judges every manifest;
+/// `xtask run` boots a product system as declared, and it then runs until QEMU is stopped).
+pub fn build(ws: &Workspace, path: &Path, prefix: &Path, as_test: bool) -> Result<PathBuf, String> {
+    build_with(ws, path, prefix, as_test, &[])
 }
 
 /// Like [`build`], with the programs built with cargo `features` (`package/feature`).
@@ -83,9 +86,18 @@ pub fn build_with(
     ws: &Workspace,
     path: &Path,
     prefix: &Path,
+    as_test: bool,
     features: &[&str],
 ) -> Result<PathBuf, String> {
-    let system = load(path)?;
+    let mut system = load(path)?;
+    if as_test && system.kind == plan::SystemKind::Product {
+        println!(
+            "xtask: {} is a product system; the QEMU tier builds it as a test system so that \
+             the root task judges the run",
+            path.display()
+        );
+        system.kind = plan::SystemKind::Test;
+    }
     let missing = missing(ws, &system);
     if !missing.is_empty() {
         return Err(format!(

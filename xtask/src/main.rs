@@ -17,10 +17,12 @@
 //! invocations and target directories in `cargo.rs`.
 
 mod bench;
+mod bench_linux;
 mod cargo;
 mod cmd;
 mod image;
 mod kernel;
+mod linux;
 mod qemu;
 mod setup;
 
@@ -46,6 +48,14 @@ commands:
   run [--manifest FILE]    build and boot it in QEMU, console on stdio
   test                     what `make test` runs: setup (best effort), host tests, target builds,
                            the QEMU tier (skipped, saying why, when no kernel can be had offline)
+  fetch-linux              fetch Debian's arm64 cloud kernel and busybox-static into the cache
+                           ($XDG_CACHE_HOME or ~/.cache: sel4-vcpu/linux/) and build the initramfs
+                           (LINUX_IMAGE / LINUX_INITRD override the files; both are checked)
+  run-linux                fetch-linux, then build and boot manifests/linux.toml (LINUX_CMDLINE
+                           overrides the kernel command line)
+  bench-linux              boot the Linux guest (quiet) through the server and bare in QEMU under
+                           -icount; print `linux boot: server <ns> bare <ns> ratio <x>` and the
+                           exits by kind (measures, never asserts)
   bench [--tsv FILE] [--timeout SECS]
                            build and boot the benchmark image (tests/bench/bench.toml), print
                            its `bench` lines (and write them to FILE as TSV); never part of test
@@ -77,6 +87,16 @@ fn main() -> ExitCode {
         "test" => cmd::test_all(rest),
         "bench" => bench::command(rest),
         "setup" => setup::setup(rest),
+        "run-linux" => cmd::run_linux(rest),
+        "bench-linux" => bench_linux::bench_linux(rest),
+        "fetch-linux" => linux::guest_files().map(|f| {
+            println!(
+                "xtask: Linux guest files ready: {} (Image {} bytes, initramfs {} bytes)",
+                f.origin,
+                f.image.len(),
+                f.initrd.len()
+            )
+        }),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

@@ -84,10 +84,17 @@ impl Verdict {
     }
 }
 
-/// Boots `loader` in QEMU, echoes the serial output with `prefix`, and judges it. QEMU is stopped
-/// when a sentinel appears (after a short grace period for trailing output) or at `timeout`.
-pub fn run_test(loader: &Path, timeout: Duration, prefix: &str) -> Result<Verdict, String> {
+/// Boots `loader` in QEMU (with `extra` arguments, e.g. preloaded blobs), echoes the serial output
+/// with `prefix`, and judges it. QEMU is stopped when a sentinel appears (after a short grace
+/// period for trailing output) or at `timeout`.
+pub fn run_test(
+    loader: &Path,
+    extra: &[String],
+    timeout: Duration,
+    prefix: &str,
+) -> Result<Verdict, String> {
     let mut child = qemu_command(loader)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -1,10 +1,11 @@
 //! Components, threads, ids, endpoints and the priority ordering rule.
 
-use plan::{MAX_CLIENTS, MAX_THREADS, Role, cspace, vspace};
+use plan::{ClientLimits, MAX_CLIENTS, MAX_THREADS, Role, cspace, vspace};
+use vcpu_server::{Kind, Limits};
 
 use super::{Ctx, Hv, Span, resolve_component};
 use crate::diag::ErrorKind;
-use crate::schema::{RawManifest, RoleName, SizeRepr};
+use crate::schema::{RawLimits, RawManifest, RoleName, SizeRepr};
 use crate::values::{KIB4, check_name, check_program, parse_size, show_size};
 
 /// Default stack size of a thread.
@@ -24,6 +25,8 @@ pub(crate) struct Comp {
     pub heap_span: Option<Span>,
     pub threads: Vec<Thr>,
     pub endpoint: Option<Ep>,
+    /// `expect = "stopped"` (test systems only).
+    pub expect_stopped: bool,
 }
 
 /// A thread after the checks.
@@ -40,6 +43,8 @@ pub(crate) struct Thr {
 /// A client's endpoint entry.
 pub(crate) struct Ep {
     pub send_caps: bool,
+    /// The client's limits in the server (defaults where the manifest gives none).
+    pub limits: ClientLimits,
     /// Indices of the threads that hold the endpoint.
     pub threads: Vec<usize>,
 }
@@ -299,6 +304,7 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
             heap_span: rc.heap_size.as_ref().map(|h| h.span()),
             threads,
             endpoint: None,
+            expect_stopped: rc.expect.is_some(),
         });
     }
     comps
@@ -367,11 +373,14 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
                 out
             }
         };
+        let limits = check_limits(cx, re.limits.as_ref().map(|l| l.get_ref()));
         comps[ci].endpoint = Some(Ep {
             send_caps: re.send_caps.unwrap_or(false),
+            limits,
             threads,
         });
     }
+    check_capacity(cx, raw, comps);
     for c in comps.iter() {
         if c.role == Role::Client && c.endpoint.is_none() {
             cx.err(
@@ -384,6 +393,111 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
                 ),
             );
         }
+    }
+}
+
+/// The server's default limits as plan values.
+pub(crate) const fn default_limits() -> ClientLimits {
+    let d = Limits::DEFAULT;
+    ClientLimits {
+        handles: d.handles,
+        guests: d.guests,
+        vcpus: d.vcpus,
+        ports: d.ports,
+        traps: d.traps,
+        mappings: d.mappings,
+    }
+}
+
+/// `[endpoint.limits]`: each given value in range (handles 1..=the largest table, the others
+/// 0..=the server's capacity of that kind), defaults for the rest.
+fn check_limits(cx: &mut Ctx<'_>, raw: Option<&RawLimits>) -> ClientLimits {
+    let mut out = default_limits();
+    let Some(raw) = raw else { return out };
+    let cap = Limits::CAPACITY;
+    /// Name, manifest value, destination, largest and smallest value.
+    type Field<'a> = (
+        &'a str,
+        &'a Option<toml::Spanned<i64>>,
+        &'a mut u16,
+        u16,
+        i64,
+    );
+    let fields: [Field<'_>; 6] = [
+        ("handles", &raw.handles, &mut out.handles, cap.handles, 1),
+        ("guests", &raw.guests, &mut out.guests, cap.guests, 0),
+        ("vcpus", &raw.vcpus, &mut out.vcpus, cap.vcpus, 0),
+        ("ports", &raw.ports, &mut out.ports, cap.ports, 0),
+        ("traps", &raw.traps, &mut out.traps, cap.traps, 0),
+        (
+            "mappings",
+            &raw.mappings,
+            &mut out.mappings,
+            cap.mappings,
+            0,
+        ),
+    ];
+    for (what, value, slot, hi, lo) in fields {
+        if let Some(v) = value {
+            let what = format!("limit `{what}`");
+            if let Some(v) = cx.int_in(ErrorKind::LimitRange, &what, v, lo, i64::from(hi)) {
+                *slot = v as u16;
+            }
+        }
+    }
+    out
+}
+
+/// The limits of all clients together must fit the server's capacity of each kind, so that no
+/// client's use can ever make another's requests fail. The error points at the endpoint that
+/// first exceeds it.
+fn check_capacity(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &[Comp]) {
+    let cap = Limits::CAPACITY;
+    for kind in Kind::ALL {
+        let mut sum = 0u32;
+        for re in &raw.endpoints {
+            let re = re.get_ref();
+            let Some(c) = comps.iter().find(|c| c.name == *re.client.get_ref()) else {
+                continue;
+            };
+            let Some(ep) = &c.endpoint else { continue };
+            sum += u32::from(limit_of(&ep.limits, kind));
+            if sum > u32::from(cap.of(kind)) {
+                let span = re.limits.as_ref().map_or(re.client.span(), |l| l.span());
+                cx.err(
+                    ErrorKind::ServerCapacity,
+                    span,
+                    format!(
+                        "the clients' `{}` limits add up to {sum} here, more than the server's \
+                         {}: lower them in [endpoint.limits] (default {})",
+                        kind_name(kind),
+                        cap.of(kind),
+                        Limits::DEFAULT.of(kind)
+                    ),
+                );
+                break;
+            }
+        }
+    }
+}
+
+fn limit_of(l: &ClientLimits, kind: Kind) -> u16 {
+    match kind {
+        Kind::Guest => l.guests,
+        Kind::Vcpu => l.vcpus,
+        Kind::Port => l.ports,
+        Kind::Trap => l.traps,
+        Kind::Mapping => l.mappings,
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Guest => "guests",
+        Kind::Vcpu => "vcpus",
+        Kind::Port => "ports",
+        Kind::Trap => "traps",
+        Kind::Mapping => "mappings",
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use caps::Rights;
 use caps::sel4::{endpoint_rights, frame_mapping};
-use plan::{Cap, CapPlan, KernelRequirements, MemorySource, Role, cspace, vspace};
+use plan::{Cap, CapPlan, KernelRequirements, MemorySource, Role, SystemKind, cspace, vspace};
 use vcpu_protocol::{Badge, ClientId, Sender, ThreadId};
 
 use super::{Comp, Ctx, Grants, Hv, Reg, Span};
@@ -21,6 +21,7 @@ pub(crate) struct Input<'a> {
     pub description: Option<String>,
     pub platform: Platform,
     pub kernel: KernelRequirements,
+    pub kind: SystemKind,
     pub comps: &'a [Comp],
     pub server: usize,
     pub hv: Option<&'a Hv>,
@@ -96,6 +97,7 @@ pub(crate) fn build(cx: &mut Ctx<'_>, input: Input<'_>) -> ValidatedSystem {
         description: input.description,
         platform: input.platform,
         kernel: input.kernel,
+        kind: input.kind,
         components,
         server: input.server,
         hypervisor: input.hv.map(|hv| Hypervisor {
@@ -129,6 +131,7 @@ fn component(
             zircon_rights: z,
             rights: endpoint_rights(z).word(),
             send_caps: e.send_caps,
+            limits: e.limits,
         }
     });
     let mut caps = vec![CapPlan {
@@ -264,7 +267,8 @@ fn component(
             rights: mapping.rights.word(),
             execute_never: mapping.execute_never,
             guest: r.guest,
-            zero_fill: r.source == MemorySource::VmMemory,
+            zero_fill: r.source == MemorySource::VmMemory && r.preload.is_none(),
+            preload: r.preload.clone(),
             frame_slot: next_slot,
             frame_count,
         });
@@ -329,6 +333,7 @@ fn component(
         cspace_bits,
         first_free_slot: first_free,
         heap_size: c.heap_size,
+        expect_stopped: c.expect_stopped,
         heap_vaddr: if c.heap_size > 0 { vspace::HEAP } else { 0 },
         threads,
         endpoint,

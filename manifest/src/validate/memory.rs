@@ -23,6 +23,7 @@ pub(crate) struct Reg {
     pub map: bool,
     pub writable: bool,
     pub guest: bool,
+    pub preload: Option<String>,
 }
 
 /// Where regions with a fixed physical address may lie.
@@ -132,6 +133,7 @@ pub(crate) fn check_regions(
                 paddr = Some(start);
             }
         }
+        let preload = check_preload(cx, rr, source, paddr.is_some());
         let guest = rr.guest.as_ref().is_some_and(|g| *g.get_ref());
         if let (Some(g), Some(o)) = (&rr.guest, owner) {
             if *g.get_ref() && comps[o].role != Role::Client {
@@ -161,12 +163,40 @@ pub(crate) fn check_regions(
             map: rr.map.unwrap_or(true),
             writable: rr.access.unwrap_or(AccessName::ReadWrite) == AccessName::ReadWrite,
             guest,
+            preload,
         });
     }
     if cx.errors.is_empty() {
         place_vm_memory(cx, &mut regs, &fixed, platform);
     }
     regs
+}
+
+/// `preload = "blob"`: the build places a boot-time blob at the region's physical address
+/// (QEMU loads it there), so the region must be `vm-memory` (which the kernel never touches) at a
+/// fixed `phys`, and the root task must not zero it.
+fn check_preload(
+    cx: &mut Ctx<'_>,
+    rr: &crate::schema::RawRegion,
+    source: MemorySource,
+    fixed: bool,
+) -> Option<String> {
+    let blob = rr.preload.as_ref()?;
+    let name = blob.get_ref().clone();
+    if let Err(why) = check_name(&name, plan::bootpage::NAME_LEN - 1) {
+        cx.err(ErrorKind::BadName, blob.span(), format!("preload {why}"));
+        return None;
+    }
+    if source != MemorySource::VmMemory || rr.phys.is_none() {
+        let msg = format!(
+            "preload `{name}` needs source = \"vm-memory\" and a fixed phys: the blob is placed \
+             in physical memory before the kernel starts"
+        );
+        cx.err(ErrorKind::InvalidValue, blob.span(), msg);
+        return None;
+    }
+    // A phys that failed its own checks was reported there.
+    fixed.then_some(name)
 }
 
 fn source_name(source: MemorySource) -> &'static str {

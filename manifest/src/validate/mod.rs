@@ -17,8 +17,9 @@ use plan::{KernelRequirements, Role};
 use crate::diag::{Diagnostic, ErrorKind, Source};
 use crate::model::ValidatedSystem;
 use crate::platform::{self, Platform};
-use crate::schema::RawManifest;
+use crate::schema::{KindName, RawManifest};
 use crate::values::check_name;
+use plan::SystemKind;
 
 pub(crate) use components::Comp;
 pub(crate) use grants::{Grants, Hv};
@@ -62,6 +63,27 @@ impl Ctx<'_> {
     }
 }
 
+/// `[system] kind` (product unless it says test), and `expect` only in test systems.
+fn check_kind(cx: &mut Ctx<'_>, raw: &RawManifest) -> SystemKind {
+    let kind = match raw.system.get_ref().kind.as_ref().map(|k| *k.get_ref()) {
+        Some(KindName::Test) => SystemKind::Test,
+        Some(KindName::Product) | None => SystemKind::Product,
+    };
+    if kind == SystemKind::Product {
+        for rc in &raw.components {
+            if let Some(e) = &rc.get_ref().expect {
+                cx.err(
+                    ErrorKind::TestOnly,
+                    e.span(),
+                    "`expect` belongs to test systems: the root task of a product system \
+                     judges nothing (add `kind = \"test\"` to [system])",
+                );
+            }
+        }
+    }
+    kind
+}
+
 /// Validates the manifest text of `src`.
 pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>> {
     let raw: RawManifest = toml::from_str(src.text()).map_err(|e| vec![src.toml_error(&e)])?;
@@ -71,6 +93,7 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
     };
 
     let (platform, kernel) = check_system(&mut cx, &raw);
+    let kind = check_kind(&mut cx, &raw);
     let mut comps = components::check_components(&mut cx, &raw);
     let server = check_server_count(&mut cx, &raw, &comps);
     components::check_endpoints(&mut cx, &raw, &mut comps);
@@ -95,6 +118,7 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
             description: raw.system.get_ref().description.clone(),
             platform,
             kernel,
+            kind,
             comps: &comps,
             server,
             hv: hv.as_ref(),

@@ -2,7 +2,7 @@
 // the manifest and rebuild. Slot and address conventions: the `plan` crate.
 
 mod plan_generated {
-    use ::plan::{Cap, CapPlan, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan, KernelRequirements, MemorySource, Plan, RegionPlan, Role, ThreadPlan};
+    use ::plan::{Cap, CapPlan, ClientLimits, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan, KernelRequirements, MemorySource, Plan, RegionPlan, Role, SystemKind, ThreadPlan};
 
     /// ELF of program `vcpu-server`.
     static ELF_0: &[u8] = include_bytes!("/elf/vcpu-server.elf");
@@ -59,6 +59,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
                 index: 1,
@@ -135,6 +137,8 @@ mod plan_generated {
                 handles: &[
                     HandlePlan { name: "hypervisor", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x8000 },
                 ],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
                 index: 2,
@@ -174,6 +178,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
         ],
         server: 0,
@@ -192,6 +198,7 @@ mod plan_generated {
                 handle: HandlePlan { name: "hypervisor", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x8000 },
             },
         ],
+        kind: SystemKind::Product,
     };
 }
 

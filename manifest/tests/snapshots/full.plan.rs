@@ -2,7 +2,7 @@
 // the manifest and rebuild. Slot and address conventions: the `plan` crate.
 
 mod plan_generated {
-    use ::plan::{Cap, CapPlan, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan, KernelRequirements, MemorySource, Plan, RegionPlan, Role, ThreadPlan};
+    use ::plan::{Cap, CapPlan, ClientLimits, ComponentPlan, GrantObject, GrantPlan, HandlePlan, HypervisorPlan, KernelRequirements, MemorySource, Plan, RegionPlan, Role, SystemKind, ThreadPlan};
 
     /// ELF of program `vcpu-server`.
     static ELF_0: &[u8] = include_bytes!("/elf/vcpu-server.elf");
@@ -76,6 +76,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
                 index: 1,
@@ -201,6 +203,8 @@ mod plan_generated {
                     HandlePlan { name: "hypervisor-resource", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x800b },
                     HandlePlan { name: "resource-ro", value: 0x4_0007, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x8001 },
                 ],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
                 index: 2,
@@ -258,6 +262,8 @@ mod plan_generated {
                 handles: &[
                     HandlePlan { name: "nothing", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x0 },
                 ],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
                 index: 3,
@@ -312,6 +318,8 @@ mod plan_generated {
                     },
                 ],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
         ],
         server: 0,
@@ -340,6 +348,7 @@ mod plan_generated {
                 handle: HandlePlan { name: "nothing", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x0 },
             },
         ],
+        kind: SystemKind::Product,
     };
 }
 

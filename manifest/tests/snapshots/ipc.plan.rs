@@ -2,7 +2,7 @@
 // the manifest and rebuild. Slot and address conventions: the `plan` crate.
 
 mod plan_generated {
-    use ::plan::{Cap, CapPlan, ComponentPlan, KernelRequirements, Plan, Role, ThreadPlan};
+    use ::plan::{Cap, CapPlan, ClientLimits, ComponentPlan, KernelRequirements, Plan, Role, SystemKind, ThreadPlan};
 
     /// ELF of program `echo-server`.
     static ELF_0: &[u8] = include_bytes!("/elf/echo-server.elf");
@@ -57,6 +57,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
                 index: 1,
@@ -96,6 +98,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
                 index: 2,
@@ -154,6 +158,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
                 index: 3,
@@ -192,6 +198,8 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
                 index: 4,
@@ -230,11 +238,14 @@ mod plan_generated {
                 ],
                 regions: &[],
                 handles: &[],
+                expect_stopped: false,
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
         ],
         server: 0,
         hypervisor: None,
         grants: &[],
+        kind: SystemKind::Test,
     };
 }
 

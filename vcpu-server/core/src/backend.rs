@@ -139,6 +139,11 @@ pub trait Backend {
     /// non-MCS: `CNode_SaveCaller` into the VCPU's reply slot) so that
     /// [`Backend::resume_vcpu`] with [`Resume::Fault`] can answer it later.
     fn take_fault(&mut self, vcpu: &mut Self::Vcpu);
+    /// After [`Backend::take_fault`]: true if the saved reply capability names a thread really
+    /// blocked on the message (a fault, or an HVC `Call`), false if the guest sent the message
+    /// without blocking (an HVC `Send`: nothing was saved and the guest runs on). The core asks
+    /// only when it keeps the VCPU stopped, and stops a guest for which this is false.
+    fn caller_waiting(&mut self, vcpu: &mut Self::Vcpu) -> bool;
     /// Lets the VCPU run (see [`Resume`]).
     fn resume_vcpu(&mut self, vcpu: &mut Self::Vcpu, how: Resume) -> Result<(), Status>;
     /// Stops a running VCPU promptly (seL4: `TCB_Suspend`).

@@ -22,12 +22,13 @@ use vcpu_protocol::layout::{
 use vcpu_protocol::message::{
     GuestCreateReply, GuestCreateReq, GuestSetTrapReq, MapReply, VmarMapReq,
 };
-use vcpu_protocol::{Reply, ReplyPayload, Sender, Status};
+use vcpu_protocol::{ClientId, Reply, ReplyPayload, Sender, Status};
 
 use crate::backend::{Backend, MapPerms};
 use crate::handle::{HandleEntry, ObjRef};
+use crate::quota::Kind;
 use crate::server::Server;
-use crate::{BELL_PACKETS_PER_TRAP, MAX_VCPUS_PER_GUEST};
+use crate::{BELL_PACKETS_PER_TRAP, MAX_MAPPINGS, MAX_VCPUS_PER_GUEST};
 
 const PAGE_SIZE: u64 = 4096;
 
@@ -83,6 +84,8 @@ impl VpidAllocator {
 /// A guest: its address space and reference counts.
 pub(crate) struct Guest<G> {
     pub(crate) backend: G,
+    /// The client charged for it.
+    pub(crate) payer: ClientId,
     pub(crate) handles: u32,
     pub(crate) vmar_handles: u32,
     pub(crate) vcpus: u8,
@@ -99,6 +102,8 @@ pub(crate) enum TrapKind {
 /// A trap of one guest.
 pub(crate) struct Trap {
     pub(crate) guest: u16,
+    /// The client charged for it.
+    pub(crate) payer: ClientId,
     pub(crate) kind: TrapKind,
     pub(crate) addr: u64,
     pub(crate) size: u64,
@@ -121,6 +126,8 @@ impl Trap {
 /// A frame mapped into a guest.
 pub(crate) struct Mapping<F> {
     pub(crate) guest: u16,
+    /// The client charged for it.
+    pub(crate) payer: ClientId,
     pub(crate) gpa: u64,
     pub(crate) size: u64,
     pub(crate) frame: F,
@@ -155,12 +162,14 @@ impl<B: Backend> Server<B> {
         if self.guests.is_full() {
             return Err(Status::ERR_NO_RESOURCES);
         }
+        self.has_room(sender.client, Kind::Guest)?;
         if self.free_handle_slots(sender.client) < 2 {
             return Err(Status::ERR_NO_MEMORY);
         }
         let backend = self.backend.create_guest()?;
         let guest = Guest {
             backend,
+            payer: sender.client,
             handles: 1,
             vmar_handles: 1,
             vcpus: 0,
@@ -173,6 +182,8 @@ impl<B: Backend> Server<B> {
                 return Err(Status::ERR_NO_RESOURCES);
             }
         };
+        // Cannot fail: room was checked.
+        self.charge(sender.client, Kind::Guest)?;
         let guest_handle = self.install(
             sender.client,
             HandleEntry {
@@ -229,6 +240,7 @@ impl<B: Backend> Server<B> {
         if self.traps.is_full() {
             return Err(Status::ERR_NO_MEMORY);
         }
+        self.has_room(sender.client, Kind::Trap)?;
         let overlap = self
             .traps
             .iter()
@@ -238,6 +250,7 @@ impl<B: Backend> Server<B> {
         }
         let trap = Trap {
             guest: g,
+            payer: sender.client,
             kind,
             addr: req.addr,
             size: req.size,
@@ -246,6 +259,8 @@ impl<B: Backend> Server<B> {
             queued: 0,
         };
         self.traps.insert(trap).map_err(|_| Status::ERR_NO_MEMORY)?;
+        // Cannot fail: room was checked.
+        self.charge(sender.client, Kind::Trap)?;
         if let Some(p) = port.and_then(|p| self.ports.get_mut(p)) {
             p.traps += 1;
         }
@@ -257,15 +272,21 @@ impl<B: Backend> Server<B> {
         let Some(guest) = self.guests.get_mut(g) else {
             return;
         };
+        let mut payers: heapless::Vec<ClientId, MAX_MAPPINGS> = heapless::Vec::new();
         for m in self
             .mappings
             .slots_where(|m| m.guest == g && intersects(m.gpa, m.size, addr, size))
         {
             if let Some(mapping) = self.mappings.remove(m) {
+                // Cannot overflow: at most MAX_MAPPINGS mappings exist.
+                let _ = payers.push(mapping.payer);
                 self.backend
                     .unmap_frame(&mut guest.backend, mapping.gpa, &mapping.frame);
                 self.backend.delete_frame(mapping.frame);
             }
+        }
+        for payer in payers {
+            self.refund(payer, Kind::Mapping);
         }
     }
 
@@ -274,6 +295,7 @@ impl<B: Backend> Server<B> {
         let Some(trap) = self.traps.remove(t) else {
             return;
         };
+        self.refund(trap.payer, Kind::Trap);
         if let Some(p) = trap.port {
             if let Some(port) = self.ports.get_mut(p) {
                 port.queue.retain(|q| q.trap != t);
@@ -308,6 +330,7 @@ impl<B: Backend> Server<B> {
                 }
                 let mapping = Mapping {
                     guest: g,
+                    payer: sender.client,
                     gpa: req.vmar_offset,
                     size: req.len,
                     frame,
@@ -319,6 +342,8 @@ impl<B: Backend> Server<B> {
                     self.backend.delete_frame(m.frame);
                     return Err(Status::ERR_NO_MEMORY);
                 }
+                // Cannot fail: room was checked.
+                self.charge(sender.client, Kind::Mapping)?;
                 Ok(ReplyPayload::Map(MapReply {
                     mapped_addr: req.vmar_offset,
                 }))
@@ -385,6 +410,7 @@ impl<B: Backend> Server<B> {
         if self.mappings.is_full() {
             return Err(Status::ERR_NO_MEMORY);
         }
+        self.has_room(sender.client, Kind::Mapping)?;
         Ok((g, perms))
     }
 }

@@ -106,6 +106,26 @@ impl<B: Backend> Server<B> {
                 // next maintenance exit.
                 let _ = self.exit_action(slot, exit);
             }
+            self.confirm_stopped(slot);
+        }
+    }
+
+    /// An exit is a hint, never state: a guest can send any exit message through its fault
+    /// endpoint (HVC `Send`) without stopping. Whenever the core keeps VCPU `v` stopped after
+    /// an exit, it checks that the guest really waits for the reply; if not, it stops the
+    /// guest (the next entry restarts it where it is), so the server never believes a running
+    /// guest stopped and never reads or writes the registers of a running one afterwards.
+    fn confirm_stopped(&mut self, v: u16) {
+        let Some(vcpu) = self.vcpus.get_mut(v) else {
+            return;
+        };
+        if vcpu.run == Run::Running || vcpu.resume != crate::backend::Resume::Fault {
+            return;
+        }
+        if !self.backend.caller_waiting(&mut vcpu.backend) {
+            // If stopping fails the guest runs on; its next exit is held as after a failed kick.
+            let _ = self.backend.stop_vcpu(&mut vcpu.backend);
+            vcpu.resume = crate::backend::Resume::Restart;
         }
     }
 

@@ -15,6 +15,7 @@ use caps::{ObjType, Operation, Rights};
 use heapless::Deque;
 use vcpu_protocol::{ClientId, HandleValue, Status};
 
+use crate::quota::{Limits, Usage};
 use crate::{INBOX_CAPACITY, MAX_HANDLES_PER_CLIENT};
 
 const FIXED_BITS: u32 = 0b11;
@@ -90,15 +91,18 @@ pub(crate) struct InFlight {
     pub(crate) from: ClientId,
 }
 
-/// One client: its handle table and its inbox.
+/// One client: its handle table (the first [`Limits::handles`] slots of `slots` are usable),
+/// its inbox, its limits and what it pays for.
 pub(crate) struct Client {
     pub(crate) id: ClientId,
     slots: [HandleSlot; MAX_HANDLES_PER_CLIENT],
     pub(crate) inbox: Deque<InFlight, INBOX_CAPACITY>,
+    pub(crate) limits: Limits,
+    pub(crate) usage: Usage,
 }
 
 impl Client {
-    pub(crate) fn new(id: ClientId) -> Client {
+    pub(crate) fn new(id: ClientId, limits: Limits) -> Client {
         Client {
             id,
             slots: [HandleSlot {
@@ -106,13 +110,21 @@ impl Client {
                 entry: None,
             }; MAX_HANDLES_PER_CLIENT],
             inbox: Deque::new(),
+            limits,
+            usage: Usage::default(),
         }
+    }
+
+    /// The usable part of the table.
+    fn table(&self) -> &[HandleSlot] {
+        let n = usize::from(self.limits.handles).min(MAX_HANDLES_PER_CLIENT);
+        &self.slots[..n]
     }
 
     /// The handle `value` names in this table.
     pub(crate) fn get(&self, value: HandleValue) -> Option<Found> {
         let (slot, generation) = decode(value)?;
-        let s = self.slots.get(slot)?;
+        let s = self.table().get(slot)?;
         match s.entry {
             Some(entry) if s.generation == generation => Some(Found { slot, entry }),
             _ => None,
@@ -121,13 +133,13 @@ impl Client {
 
     /// Number of free handle slots.
     pub(crate) fn free_slots(&self) -> usize {
-        self.slots.iter().filter(|s| s.entry.is_none()).count()
+        self.table().iter().filter(|s| s.entry.is_none()).count()
     }
 
     /// Installs `entry` in the lowest free slot (`ZX_ERR_NO_MEMORY` if the table is full).
     pub(crate) fn install(&mut self, entry: HandleEntry) -> Result<HandleValue, Status> {
         let slot = self
-            .slots
+            .table()
             .iter()
             .position(|s| s.entry.is_none())
             .ok_or(Status::ERR_NO_MEMORY)?;

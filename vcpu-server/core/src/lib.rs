@@ -30,15 +30,19 @@
 //!   for deletion.
 //! - Fixed capacities (the constants below), no allocator, no panics on any input: capacity
 //!   exhaustion is a status.
+//! - Every object is charged to the client that created it, within that client's [`Limits`];
+//!   the limits of all clients together fit the capacities, so one client's exhaustion is
+//!   never another's (see [`quota`]).
 //!
 //! # Decisions where Zircon gives no exact answer (see the module docs for details)
 //! - Object capacities are exhausted with `ZX_ERR_NO_MEMORY` (Zircon's allocation failure),
 //!   except the 254-guest VMID limit and the 7-VCPU VPID limit (`ZX_ERR_NO_RESOURCES`).
 //! - A request from a client never added behaves as if the client had an empty handle table with
 //!   no free slots: lookups fail with BAD_HANDLE, installs with NO_MEMORY.
-//! - A request from a thread that still has a deferred call means the transport lost that call
-//!   (the client thread was restarted): the old call is dropped without a reply (an abandoned
-//!   `vcpu_enter` stops the guest, as a kick would, but keeps the kick flag).
+//! - A request from a thread that still has a deferred call comes from that thread after a
+//!   restart or from a sibling thread using its badge: the old call is completed with
+//!   `ZX_ERR_CANCELED` (a pending `vcpu_enter` stops the guest, as a kick would, but keeps the
+//!   kick flag), so a sibling can end another thread's call but never leave it unanswered.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -53,6 +57,7 @@ pub mod handle;
 mod handle_ops;
 mod object;
 mod port;
+pub mod quota;
 mod run;
 mod server;
 mod vcpu;
@@ -60,13 +65,15 @@ pub mod vgic;
 
 pub use backend::{Backend, GuestRegs, MapPerms, RegSet, Resume, SysReg, VcpuKey};
 pub use exit::GuestExit;
+pub use quota::{Kind, Limits, Usage};
 pub use server::{Completion, Completions, ObjectCounts, Outcome, Response, Server};
 pub use vcpu_protocol::{ClientId, HandleValue, Sender, Status, ThreadId};
 
-/// Maximum number of clients ([`Server::add_client`]).
+/// Maximum number of clients ([`Server::add_client_with`]); their [`Limits`] must also fit
+/// the server's capacities together.
 pub const MAX_CLIENTS: usize = 16;
-/// Handle-table slots per client.
-pub const MAX_HANDLES_PER_CLIENT: usize = 64;
+/// The largest handle table a client may have ([`Limits::handles`] is at most this).
+pub const MAX_HANDLES_PER_CLIENT: usize = 256;
 /// Handles that may wait in one client's inbox (`handle_send` to a full inbox is
 /// `ZX_ERR_SHOULD_WAIT`).
 pub const INBOX_CAPACITY: usize = 8;
@@ -76,15 +83,15 @@ pub const MAX_RESOURCES: usize = 16;
 pub const MAX_GUESTS: usize = 254;
 /// VCPUs per guest: Zircon V3 arm64 VPIDs 1..=7 (`ZX_ERR_NO_RESOURCES` beyond).
 pub const MAX_VCPUS_PER_GUEST: usize = 7;
-/// Live VCPUs in the whole server (`ZX_ERR_NO_MEMORY` beyond).
-pub const MAX_VCPUS: usize = 16;
-/// Live traps in the whole server (`ZX_ERR_NO_MEMORY` beyond).
-pub const MAX_TRAPS: usize = 64;
-/// Live guest-physical mappings in the whole server (`ZX_ERR_NO_MEMORY` beyond). Use large
+/// VCPU capacity of the server, shared out by the clients' [`Limits::vcpus`].
+pub const MAX_VCPUS: usize = 64;
+/// Trap capacity of the server, shared out by the clients' [`Limits::traps`].
+pub const MAX_TRAPS: usize = 256;
+/// Mapping capacity of the server, shared out by the clients' [`Limits::mappings`]. Use large
 /// frames for guest RAM.
 pub const MAX_MAPPINGS: usize = 1024;
-/// Live ports.
-pub const MAX_PORTS: usize = 8;
+/// Port capacity of the server, shared out by the clients' [`Limits::ports`].
+pub const MAX_PORTS: usize = 32;
 /// Packets one port can hold.
 pub const PORT_QUEUE_CAPACITY: usize = 256;
 /// BELL packets one trap may have queued at once (Zircon's `kMaxPacketsPerRange`).
@@ -95,9 +102,10 @@ pub const MAX_PORT_WAITERS: usize = 8;
 pub const MAX_LIST_REGISTERS: usize = 16;
 /// Interrupt vectors per VCPU (Zircon's `kNumInterrupts`).
 pub const NUM_VECTORS: usize = 256;
-/// Completions one call can produce (closing a port's last handle wakes every waiter and every
-/// VCPU blocked on it).
-pub const MAX_COMPLETIONS: usize = MAX_PORT_WAITERS + MAX_VCPUS;
+/// Completions one call can produce: the caller's own earlier call cancelled (a sibling used
+/// its badge), plus closing a port's last handle, which wakes every waiter and every VCPU
+/// blocked on it.
+pub const MAX_COMPLETIONS: usize = 1 + MAX_PORT_WAITERS + MAX_VCPUS;
 
 /// `ZX_HANDLE_INVALID`.
 pub const HANDLE_INVALID: HandleValue = vcpu_protocol::HANDLE_INVALID;

@@ -20,11 +20,12 @@ use vcpu_protocol::layout::{
     PacketGuestBell, PacketGuestMem, PacketGuestVcpu, PortPacket, TIME_INFINITE,
 };
 use vcpu_protocol::message::{HandleReply, PortCreateReq, PortWaitReq};
-use vcpu_protocol::{Reply, ReplyPayload, Sender, Status, ThreadId};
+use vcpu_protocol::{ClientId, Reply, ReplyPayload, Sender, Status, ThreadId};
 use zerocopy::IntoBytes;
 
 use crate::backend::Backend;
 use crate::handle::{HandleEntry, ObjRef};
+use crate::quota::Kind;
 use crate::server::{Outcome, Server};
 use crate::vcpu::Run;
 use crate::{MAX_PORT_WAITERS, PORT_QUEUE_CAPACITY};
@@ -42,6 +43,8 @@ pub(crate) struct QueuedBell {
 
 /// A port.
 pub(crate) struct Port {
+    /// The client charged for it.
+    pub(crate) payer: ClientId,
     pub(crate) handles: u32,
     pub(crate) traps: u32,
     pub(crate) queue: Deque<QueuedBell, PORT_QUEUE_CAPACITY>,
@@ -101,16 +104,20 @@ impl<B: Backend> Server<B> {
         if req.options != 0 {
             return Err(Status::ERR_INVALID_ARGS);
         }
+        self.has_room(sender.client, Kind::Port)?;
         if self.free_handle_slots(sender.client) == 0 {
             return Err(Status::ERR_NO_MEMORY);
         }
         let port = Port {
+            payer: sender.client,
             handles: 1,
             traps: 0,
             queue: Deque::new(),
             waiters: Deque::new(),
         };
         let (p, _) = self.ports.insert(port).map_err(|_| Status::ERR_NO_MEMORY)?;
+        // Cannot fail: room was checked.
+        self.charge(sender.client, Kind::Port)?;
         let entry = HandleEntry {
             obj: ObjRef::Port(p),
             rights: ObjType::Port.default_rights(),
@@ -236,7 +243,9 @@ impl<B: Backend> Server<B> {
             .get(p)
             .is_some_and(|port| port.handles == 0 && port.traps == 0)
         {
-            self.ports.remove(p);
+            if let Some(port) = self.ports.remove(p) {
+                self.refund(port.payer, Kind::Port);
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ use vcpu_protocol::{Reply, Status, ThreadId};
 
 use crate::backend::{Backend, Resume};
 use crate::handle::ObjRef;
+use crate::quota::{Kind, Usage};
 use crate::server::Server;
 use crate::vcpu::Run;
 use crate::vgic::lr_priority;
@@ -70,6 +71,30 @@ impl<B: Backend> Server<B> {
         }
     }
 
+    /// Ends the pending enter of the VCPU `thread` owns with `ZX_ERR_CANCELED`, stopping a
+    /// running guest first (see [`Server::cancel_pending`]).
+    pub(crate) fn cancel_enter(&mut self, thread: ThreadId) {
+        let pending = self
+            .vcpus
+            .slots_where(|x| x.owner == thread && x.run != Run::Idle);
+        for v in pending {
+            self.stop_if_running(v);
+            self.finish_enter(v, Err(Status::ERR_CANCELED));
+        }
+    }
+
+    /// Stops VCPU `v`'s guest if it is running (the next entry restarts it). If stopping fails
+    /// the guest runs on; its next fault is held (see `handle_guest_exit`) and the next enter
+    /// resumes it.
+    fn stop_if_running(&mut self, v: u16) {
+        if let Some(vcpu) = self.vcpus.get_mut(v) {
+            if vcpu.run == Run::Running {
+                let _ = self.backend.stop_vcpu(&mut vcpu.backend);
+                vcpu.resume = Resume::Restart;
+            }
+        }
+    }
+
     /// Drops the pending enter of the VCPU `thread` owns, without a reply (see
     /// [`Server::abandon`]).
     pub(crate) fn abandon_enter(&mut self, thread: ThreadId) {
@@ -95,6 +120,10 @@ impl<B: Backend> Server<B> {
 
 /// See [`Server::check_invariants`].
 pub(crate) fn check_invariants<B: Backend>(s: &Server<B>) -> Result<(), &'static str> {
+    if s.lost_completions != 0 {
+        return Err("a completion was dropped for want of room");
+    }
+    check_accounting(s)?;
     // Each thread owns at most one VCPU.
     for (i, a) in s.vcpus.iter() {
         if s.vcpus.iter().any(|(j, b)| j != i && b.owner == a.owner) {
@@ -188,6 +217,36 @@ pub(crate) fn check_invariants<B: Backend>(s: &Server<B>) -> Result<(), &'static
         if r.handles == 0 {
             return Err("an unreferenced resource is alive");
         }
+    }
+    Ok(())
+}
+
+/// Each client's usage equals the objects it pays for and stays within its limits; the
+/// limits of all clients fit the server's capacity.
+fn check_accounting<B: Backend>(s: &Server<B>) -> Result<(), &'static str> {
+    for c in &s.clients {
+        let owned = Usage {
+            guests: s.guests.iter().filter(|(_, g)| g.payer == c.id).count() as u16,
+            vcpus: s.vcpus.iter().filter(|(_, v)| v.payer == c.id).count() as u16,
+            ports: s.ports.iter().filter(|(_, p)| p.payer == c.id).count() as u16,
+            traps: s.traps.iter().filter(|(_, t)| t.payer == c.id).count() as u16,
+            mappings: s.mappings.iter().filter(|(_, m)| m.payer == c.id).count() as u16,
+        };
+        if owned != c.usage {
+            return Err("a client's usage differs from the objects it pays for");
+        }
+        if Kind::ALL.iter().any(|&k| c.usage.of(k) > c.limits.of(k)) {
+            return Err("a client holds more than its limits");
+        }
+    }
+    let known = |id| s.clients.iter().any(|c| c.id == id);
+    let orphan = s.guests.iter().any(|(_, g)| !known(g.payer))
+        || s.vcpus.iter().any(|(_, v)| !known(v.payer))
+        || s.ports.iter().any(|(_, p)| !known(p.payer))
+        || s.traps.iter().any(|(_, t)| !known(t.payer))
+        || s.mappings.iter().any(|(_, m)| !known(m.payer));
+    if orphan {
+        return Err("an object is charged to an unknown client");
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ use crate::guest::{Guest, Mapping, Resource, Trap};
 use crate::handle::{self, Client, Found, HandleEntry, ObjRef};
 use crate::object::Table;
 use crate::port::Port;
+use crate::quota::{self, Kind, Limits, Usage};
 use crate::vcpu::Vcpu;
 use crate::{
     MAX_CLIENTS, MAX_COMPLETIONS, MAX_GUESTS, MAX_MAPPINGS, MAX_PORTS, MAX_RESOURCES, MAX_TRAPS,
@@ -52,6 +53,9 @@ pub struct Completion {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Completions {
     items: Vec<Completion, MAX_COMPLETIONS>,
+    /// Completions that found no room (always 0 while [`MAX_COMPLETIONS`] bounds what one call
+    /// completes; checked in release builds too, see [`Completions::lost`]).
+    lost: u16,
 }
 
 impl Completions {
@@ -75,10 +79,21 @@ impl Completions {
         self.items.iter()
     }
 
-    pub(crate) fn push(&mut self, c: Completion) {
-        // The capacity bounds what one call can complete (see MAX_COMPLETIONS).
-        let pushed = self.items.push(c);
-        debug_assert!(pushed.is_ok(), "completion capacity exceeded");
+    /// Completions dropped for want of room. [`MAX_COMPLETIONS`] bounds what one call can
+    /// complete, so this is 0 unless that bound is wrong; the transport reports a nonzero
+    /// count (the dropped callers stay blocked), and [`Server::check_invariants`] fails.
+    pub fn lost(&self) -> u16 {
+        self.lost
+    }
+
+    /// Adds a completion; a full buffer counts it in [`Completions::lost`] and returns false
+    /// (a hard check, in every build).
+    pub(crate) fn push(&mut self, c: Completion) -> bool {
+        let pushed = self.items.push(c).is_ok();
+        if !pushed {
+            self.lost = self.lost.saturating_add(1);
+        }
+        pushed
     }
 }
 
@@ -135,6 +150,8 @@ pub struct Server<B: Backend> {
     /// A deferral found `deferred` full (cannot happen within the capacities): every
     /// [`Server::abandon`] then searches all VCPUs and ports.
     pub(crate) deferred_overflow: bool,
+    /// Completions ever dropped for want of room (see [`Completions::lost`]).
+    pub(crate) lost_completions: u32,
 }
 
 /// Calls that can be deferred at once: one enter per VCPU, the waiters of every port.
@@ -153,9 +170,13 @@ impl<B: Backend> Server<B> {
             traps: Table::new(),
             mappings: Table::new(),
             ports: Table::new(),
-            completions: Completions { items: Vec::new() },
+            completions: Completions {
+                items: Vec::new(),
+                lost: 0,
+            },
             deferred: Vec::new(),
             deferred_overflow: false,
+            lost_completions: 0,
         }
     }
 
@@ -186,15 +207,36 @@ impl<B: Backend> Server<B> {
         }
     }
 
-    /// Registers a client with an empty handle table. `ZX_ERR_ALREADY_EXISTS` if it is known,
-    /// `ZX_ERR_NO_MEMORY` beyond [`MAX_CLIENTS`].
+    /// Registers a client with an empty handle table and [`Limits::DEFAULT`] (see
+    /// [`Server::add_client_with`]).
     pub fn add_client(&mut self, id: ClientId) -> Result<(), Status> {
+        self.add_client_with(id, Limits::DEFAULT)
+    }
+
+    /// Registers a client with an empty handle table and `limits`. `ZX_ERR_ALREADY_EXISTS` if
+    /// it is known, `ZX_ERR_NO_MEMORY` beyond [`MAX_CLIENTS`], and [`quota::admit`]'s statuses
+    /// when the limits are invalid or do not fit beside those of the known clients.
+    pub fn add_client_with(&mut self, id: ClientId, limits: Limits) -> Result<(), Status> {
         if self.client(id).is_some() {
             return Err(Status::ERR_ALREADY_EXISTS);
         }
+        if self.clients.is_full() {
+            return Err(Status::ERR_NO_MEMORY);
+        }
+        quota::admit(&limits, self.clients.iter().map(|c| &c.limits))?;
         self.clients
-            .push(Client::new(id))
+            .push(Client::new(id, limits))
             .map_err(|_| Status::ERR_NO_MEMORY)
+    }
+
+    /// The limits and current usage of `client`.
+    pub fn quota(&self, client: ClientId) -> Option<(Limits, Usage)> {
+        self.client(client).map(|c| (c.limits, c.usage))
+    }
+
+    /// Free handle slots of `client` (`None` for an unknown client).
+    pub fn free_handles(&self, client: ClientId) -> Option<usize> {
+        self.client(client).map(Client::free_slots)
     }
 
     /// Boot configuration: gives `client` a handle to a new resource object of `kind` covering
@@ -257,7 +299,7 @@ impl<B: Backend> Server<B> {
         req: Request<'_>,
         frame: Option<B::Frame>,
     ) -> Outcome {
-        self.abandon(sender.thread);
+        self.cancel_pending(sender.thread);
         let outcome = self.dispatch(sender, req, frame);
         if outcome == Outcome::Deferred && self.deferred.push(sender.thread).is_err() {
             self.deferred_overflow = true;
@@ -308,8 +350,8 @@ impl<B: Backend> Server<B> {
     }
 
     /// Drops any call `thread` still has deferred, without a reply: the transport calls this
-    /// when it learns that the thread's reply capability is gone (the thread was restarted or
-    /// destroyed). [`Server::handle_request`] does it for every sender first. A pending
+    /// when it could not keep the thread's reply capability (so nobody could be answered;
+    /// compare [`Server::cancel_pending`]). A pending
     /// `vcpu_enter` stops the guest (kick flag untouched; a doorbell waiting for port space is
     /// dropped); a pending `port_wait` is forgotten.
     pub fn abandon(&mut self, thread: ThreadId) {
@@ -325,6 +367,30 @@ impl<B: Backend> Server<B> {
             if let Some(port) = self.ports.get_mut(p) {
                 port.waiters.retain(|t| *t != thread);
             }
+        }
+    }
+
+    /// Completes any call `thread` still has deferred with `ZX_ERR_CANCELED`:
+    /// [`Server::handle_request`] does this for every sender first. A thread blocked in `Call`
+    /// cannot send again, so a request from a thread with a deferred call comes either from the
+    /// same thread after a restart (its reply capability is gone and the completion goes
+    /// nowhere) or from a sibling thread of the same client using that thread's badge: the
+    /// sibling's call then ends with a status rather than never. A pending `vcpu_enter` stops
+    /// the guest first (kick flag untouched); a pending `port_wait` leaves the port's waiters.
+    pub fn cancel_pending(&mut self, thread: ThreadId) {
+        // Only threads in `deferred` can have a deferred call (unless it overflowed).
+        if !self.deferred_overflow && !self.deferred.contains(&thread) {
+            return;
+        }
+        self.cancel_enter(thread);
+        for p in self
+            .ports
+            .slots_where(|port| port.waiters.iter().any(|t| *t == thread))
+        {
+            if let Some(port) = self.ports.get_mut(p) {
+                port.waiters.retain(|t| *t != thread);
+            }
+            self.complete(thread, Err(Status::ERR_CANCELED));
         }
     }
 
@@ -379,11 +445,37 @@ impl<B: Backend> Server<B> {
         self.client(client).map_or(0, Client::free_slots)
     }
 
+    /// `ZX_OK` if `client` may create one more object of `kind`, else the kind's exhaustion
+    /// status (an unknown client may create nothing).
+    pub(crate) fn has_room(&self, client: ClientId, kind: Kind) -> Result<(), Status> {
+        let c = self.client(client).ok_or(kind.exhausted())?;
+        if c.usage.of(kind) >= c.limits.of(kind) {
+            return Err(kind.exhausted());
+        }
+        Ok(())
+    }
+
+    /// Charges one object of `kind` to `client` (checked with [`Server::has_room`] first).
+    pub(crate) fn charge(&mut self, client: ClientId, kind: Kind) -> Result<(), Status> {
+        let c = self.client_index(client).ok_or(kind.exhausted())?;
+        let client = &mut self.clients[c];
+        client.usage.charge(&client.limits, kind)
+    }
+
+    /// Returns the charge of one object of `kind` to `client`.
+    pub(crate) fn refund(&mut self, client: ClientId, kind: Kind) {
+        if let Some(c) = self.client_index(client) {
+            self.clients[c].usage.refund(kind);
+        }
+    }
+
     pub(crate) fn complete(&mut self, thread: ThreadId, reply: Reply) {
         if let Some(i) = self.deferred.iter().position(|t| *t == thread) {
             self.deferred.swap_remove(i);
         }
-        self.completions.push(Completion { thread, reply });
+        if !self.completions.push(Completion { thread, reply }) {
+            self.lost_completions = self.lost_completions.saturating_add(1);
+        }
     }
 
     // ---- reference counting ---------------------------------------------------------------
@@ -474,8 +566,10 @@ impl<B: Backend> Server<B> {
         let Some(mut guest) = self.guests.remove(g) else {
             return;
         };
+        self.refund(guest.payer, Kind::Guest);
         for m in self.mappings.slots_where(|m| m.guest == g) {
             if let Some(mapping) = self.mappings.remove(m) {
+                self.refund(mapping.payer, Kind::Mapping);
                 self.backend
                     .unmap_frame(&mut guest.backend, mapping.gpa, &mapping.frame);
                 self.backend.delete_frame(mapping.frame);

@@ -21,12 +21,13 @@ use vcpu_protocol::layout::{
 use vcpu_protocol::message::{
     HandleReply, InfoVcpu, ObjectGetInfoReq, VcpuCreateReq, VcpuInterruptReq, VcpuStateReq,
 };
-use vcpu_protocol::{HandleValue, Reply, ReplyPayload, Sender, Status, ThreadId};
+use vcpu_protocol::{ClientId, HandleValue, Reply, ReplyPayload, Sender, Status, ThreadId};
 use zerocopy::FromBytes;
 
 use crate::NUM_VECTORS;
 use crate::backend::{Backend, RegSet, Resume, SysReg, VcpuKey};
 use crate::handle::{HandleEntry, ObjRef};
+use crate::quota::Kind;
 use crate::server::{Outcome, Server};
 use crate::vgic::Vgic;
 
@@ -48,6 +49,8 @@ pub(crate) struct Vcpu<V> {
     pub(crate) guest: u16,
     pub(crate) vpid: u8,
     pub(crate) owner: ThreadId,
+    /// The client charged for it.
+    pub(crate) payer: ClientId,
     pub(crate) handles: u32,
     pub(crate) kicked: bool,
     pub(crate) run: Run,
@@ -101,6 +104,7 @@ impl<B: Backend> Server<B> {
 
     fn vcpu_create_with(&mut self, sender: Sender, g: u16, vpid: u8, entry: u64) -> Reply {
         let (slot, generation) = self.vcpus.vacant().ok_or(Status::ERR_NO_MEMORY)?;
+        self.has_room(sender.client, Kind::Vcpu)?;
         if self.free_handle_slots(sender.client) == 0 {
             return Err(Status::ERR_NO_MEMORY);
         }
@@ -116,6 +120,7 @@ impl<B: Backend> Server<B> {
             guest: g,
             vpid,
             owner: sender.thread,
+            payer: sender.client,
             handles: 1,
             kicked: false,
             run: Run::Idle,
@@ -131,6 +136,8 @@ impl<B: Backend> Server<B> {
                 return Err(Status::ERR_NO_MEMORY);
             }
         };
+        // Cannot fail: room was checked.
+        self.charge(sender.client, Kind::Vcpu)?;
         let entry = HandleEntry {
             obj: ObjRef::Vcpu(v),
             rights: ObjType::Vcpu.default_rights(),
@@ -296,6 +303,7 @@ impl<B: Backend> Server<B> {
         let Some(vcpu) = self.vcpus.remove(v) else {
             return;
         };
+        self.refund(vcpu.payer, Kind::Vcpu);
         self.backend.destroy_vcpu(vcpu.backend);
         if let Some(guest) = self.guests.get_mut(vcpu.guest) {
             guest.vpids.free(vcpu.vpid);

@@ -12,7 +12,7 @@ use vcpu_protocol::layout::{
 };
 use vcpu_protocol::{ReplyPayload, Status};
 use vcpu_server::handle::encode;
-use vcpu_server::{MAX_GUESTS, MAX_HANDLES_PER_CLIENT, MAX_TRAPS};
+use vcpu_server::{Kind, Limits, MAX_GUESTS};
 
 const FORGED: u32 = 0x1234_5673;
 
@@ -101,13 +101,23 @@ fn guest_create_returns_default_rights() {
 
 #[test]
 fn guest_create_capacity_and_backend_failure() {
-    let mut w = World::new();
+    // A may have every VMID; nobody else may have a guest.
+    let no_guests = Limits {
+        guests: 0,
+        ..Limits::DEFAULT
+    };
+    let all_guests = Limits {
+        guests: MAX_GUESTS as u16,
+        ..Limits::DEFAULT
+    };
+    let mut w = World::with_limits(all_guests, no_guests);
     w.fake().fail(Op::CreateGuest, Status::ERR_NO_MEMORY);
     assert_eq!(w.status(A1, guest_create(w.rsrc, 0)), Status::ERR_NO_MEMORY);
     w.fake().heal(Op::CreateGuest);
     // Keep each guest alive through its VMAR handle only, parked in helper clients' tables.
     for k in 0..5u16 {
-        w.s.add_client(vcpu_server::ClientId(10 + k)).unwrap();
+        w.s.add_client_with(vcpu_server::ClientId(10 + k), no_guests)
+            .unwrap();
     }
     for i in 0..MAX_GUESTS {
         let (g, vmar) = w.guest();
@@ -132,7 +142,7 @@ fn guest_create_capacity_and_backend_failure() {
 fn guest_create_needs_two_free_handle_slots() {
     let mut w = World::new();
     // A has the resource; fill all but one slot with duplicates.
-    for _ in 0..MAX_HANDLES_PER_CLIENT - 2 {
+    for _ in 0..usize::from(Limits::DEFAULT.handles) - 2 {
         w.handle(A1, common::duplicate(w.rsrc, Rights::SAME_RIGHTS));
     }
     assert_eq!(w.status(A1, guest_create(w.rsrc, 0)), Status::ERR_NO_MEMORY);
@@ -273,11 +283,11 @@ fn set_trap_overlap_and_capacity() {
         w.status(A1, set_trap(g2, mem, 0x10000, PAGE, 0, 0)),
         Status::OK
     );
-    while w.s.object_counts().traps < MAX_TRAPS {
+    while w.s.object_counts().traps < w.limit(common::A, Kind::Trap) {
         let n = w.s.object_counts().traps as u64;
         w.mem_trap(g, 0x100_0000 + n * PAGE, n);
     }
-    // Capacity (NO_MEMORY) is checked before overlap, as Zircon allocates before inserting.
+    // A's limit (NO_MEMORY) is checked before overlap, as Zircon allocates before inserting.
     assert_eq!(
         w.status(A1, set_trap(g, mem, 0x10000, PAGE, 0, 0)),
         Status::ERR_NO_MEMORY
@@ -442,7 +452,7 @@ fn vmar_map_checks_in_order() {
 fn vmar_map_capacity_and_guest_teardown() {
     let mut w = World::new();
     let (g, vmar) = w.guest();
-    for i in 0..vcpu_server::MAX_MAPPINGS as u64 {
+    for i in 0..w.limit(common::A, Kind::Mapping) as u64 {
         let f = w.fake().new_frame(PAGE);
         let r =
             w.s.handle_request(A1, vmar_map(vmar, RW_SPECIFIC, i * PAGE, PAGE), Some(f));

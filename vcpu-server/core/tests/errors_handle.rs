@@ -4,7 +4,7 @@ mod common;
 
 use caps::{ObjType, Rights};
 use common::{
-    A, A1, A2, B, B1, C1, STRANGER, World, close, duplicate, enter, get_info, guest_create,
+    A, A1, A2, B, B1, C, C1, STRANGER, World, close, duplicate, enter, get_info, guest_create,
     interrupt, kick, port_create, port_wait, read_state, replace, send, set_trap, t, vcpu_create,
     vmar_map, write_state,
 };
@@ -190,10 +190,14 @@ fn port_errors() {
         w.status(A2, port_wait(p, TIME_INFINITE)),
         Status::ERR_NO_RESOURCES
     );
-    while w.s.object_counts().ports < MAX_PORTS {
+    let limit = w.limit(C, vcpu_server::Kind::Port);
+    while usize::from(w.s.quota(C).unwrap().1.ports) < limit {
         w.port(C1);
     }
     assert_eq!(w.status(C1, port_create(0)), Status::ERR_NO_MEMORY);
+    // C's exhaustion is C's alone: B still has its own ports.
+    w.port(B1);
+    assert!(w.s.object_counts().ports <= MAX_PORTS);
 }
 
 #[test]
@@ -284,13 +288,36 @@ fn grant_resource_rules() {
 #[test]
 fn clients_are_bounded() {
     let mut w = World::new();
+    // Default limits: eight clients share the server's capacity; a ninth does not fit.
     let mut id = 100;
     while w.s.add_client(vcpu_server::ClientId(id)).is_ok() {
         id += 1;
     }
-    assert_eq!(id - 100, (vcpu_server::MAX_CLIENTS - 3) as u16);
+    assert_eq!(id - 100, 5);
     assert_eq!(
         w.s.add_client(vcpu_server::ClientId(id)),
+        Err(Status::ERR_NO_RESOURCES)
+    );
+    // Clients that may create nothing fit up to MAX_CLIENTS.
+    let nothing = vcpu_server::Limits {
+        handles: 1,
+        guests: 0,
+        vcpus: 0,
+        ports: 0,
+        traps: 0,
+        mappings: 0,
+    };
+    while w
+        .s
+        .add_client_with(vcpu_server::ClientId(id), nothing)
+        .is_ok()
+    {
+        id += 1;
+    }
+    assert_eq!(id - 100, (vcpu_server::MAX_CLIENTS - 3) as u16);
+    assert_eq!(
+        w.s.add_client_with(vcpu_server::ClientId(id), nothing),
         Err(Status::ERR_NO_MEMORY)
     );
+    w.s.check_invariants().unwrap();
 }

@@ -10,7 +10,7 @@ use common::{
 use vcpu_protocol::layout::{GUEST_PHYS_SIZE, INFO_VCPU, VCPU_IO, VCPU_STATE, VcpuState};
 use vcpu_protocol::message::Request;
 use vcpu_protocol::{ReplyPayload, Status};
-use vcpu_server::{MAX_HANDLES_PER_CLIENT, MAX_VCPUS, Outcome, Resume};
+use vcpu_server::{Limits, MAX_HANDLES_PER_CLIENT, MAX_VCPUS, Outcome, Resume};
 use zerocopy::IntoBytes;
 
 const FORGED: u32 = 0x0BAD_0003;
@@ -68,7 +68,17 @@ fn vcpu_create_order() {
 
 #[test]
 fn vcpu_create_vpids_and_capacity() {
-    let mut w = World::new();
+    let all_vcpus = Limits {
+        vcpus: MAX_VCPUS as u16,
+        guests: 16,
+        handles: MAX_HANDLES_PER_CLIENT as u16,
+        ..Limits::DEFAULT
+    };
+    let no_vcpus = Limits {
+        vcpus: 0,
+        ..Limits::DEFAULT
+    };
+    let mut w = World::with_limits(all_vcpus, no_vcpus);
     let (g, _) = w.guest();
     let mut handles = vec![];
     for i in 0..7u16 {
@@ -99,21 +109,22 @@ fn vcpu_create_vpids_and_capacity() {
     w.fake().heal(Op::CreateVcpu);
     w.vcpu(t(A, 108), g, 0);
     assert_eq!(w.fake().vcpus.last().unwrap().vmpidr, 4 | 1 << 31);
-    // Server-wide VCPU capacity: NO_MEMORY.
-    let (g2, _) = w.guest();
-    let (g3, _) = w.guest();
+    // A's VCPU limit (here the whole server's capacity): NO_MEMORY.
     let mut thread = 200;
+    let mut guest = w.guest().0;
+    let mut on_guest = 0;
     while w.s.object_counts().vcpus < MAX_VCPUS {
-        let guest = if w.s.object_counts().vcpus < 14 {
-            g2
-        } else {
-            g3
-        };
+        if on_guest == 7 {
+            guest = w.guest().0;
+            on_guest = 0;
+        }
         w.vcpu(t(A, thread), guest, 0);
         thread += 1;
+        on_guest += 1;
     }
+    let (fresh, _) = w.guest();
     assert_eq!(
-        w.status(t(A, thread), vcpu_create(g3, 0, 0)),
+        w.status(t(A, thread), vcpu_create(fresh, 0, 0)),
         Status::ERR_NO_MEMORY
     );
     w.assert_clean();

@@ -417,3 +417,84 @@ fn a_full_port_blocks_doorbells_of_any_trap() {
     );
     w.assert_clean();
 }
+
+// ---- exits a guest sends rather than takes (issue 10): hints, never state ----------------------
+
+#[test]
+fn a_sent_wfi_never_makes_the_server_believe_a_running_guest_stopped() {
+    let (mut w, _, v, id) = running();
+    // Nothing pending: a real WFI would wait; a sent one finds no caller, so the guest is
+    // stopped for real before the server waits.
+    let c = w.forged_exit(id, GuestExit::Wfi);
+    assert!(c.is_empty());
+    assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::Stopped);
+    // A kick ends the enter; the state calls then touch a stopped guest only (the fake
+    // records a violation for any register access to a running one).
+    let r = w.call(A2, kick(v));
+    assert_eq!(r.completions.len(), 1);
+    let _ = w.state(A1, v);
+    // The next enter restarts it where it is.
+    let n = w.fake().calls.len();
+    w.enter_deferred(A1, v);
+    assert_eq!(w.fake().calls_since(n), [Call::Resume(id, Resume::Restart)]);
+    assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::Running);
+    w.assert_clean();
+}
+
+#[test]
+fn a_sent_exit_that_ends_the_enter_stops_the_guest() {
+    let (mut w, _, v, id) = running();
+    let exit = GuestExit::Invalid { label: 99 };
+    let reply = {
+        let c = w.forged_exit(id, exit);
+        assert_eq!(c.len(), 1);
+        c.as_slice()[0].reply
+    };
+    assert_eq!(reply, Err(Status::ERR_NOT_SUPPORTED));
+    assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::Stopped);
+    let _ = w.state(A1, v);
+    w.enter_deferred(A1, v);
+    assert_eq!(
+        w.fake().calls.last(),
+        Some(&Call::Resume(id, Resume::Restart))
+    );
+    w.assert_clean();
+}
+
+#[test]
+fn a_sent_exit_the_server_answers_at_once_leaves_the_guest_running() {
+    let (mut w, _, _, id) = running();
+    // WFE: pc += 4 and resume; the reply goes to an empty slot and the guest runs on.
+    let before = pc(&mut w, id);
+    let c = w.forged_exit(id, GuestExit::Wfe);
+    assert!(c.is_empty());
+    assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::Running);
+    assert_eq!(
+        pc(&mut w, id),
+        before + 4,
+        "the guest only moved its own pc"
+    );
+    assert!(
+        !w.fake().calls.contains(&Call::CallerWaiting(id)),
+        "no check needed when the guest is resumed"
+    );
+    w.assert_clean();
+}
+
+#[test]
+fn a_sent_maintenance_exit_for_a_free_list_register_changes_nothing() {
+    let (mut w, _, v, id) = running();
+    assert_eq!(w.status(A2, common::interrupt(v, 40)), Status::OK);
+    let n = w.fake().calls.len();
+    // LR 3 holds nothing: the server's shadow is unchanged and vector 40 stays in LR 0.
+    w.forged_exit(id, GuestExit::Maintenance { lr: Some(3) });
+    assert!(
+        !w.fake()
+            .calls_since(n)
+            .iter()
+            .any(|c| matches!(c, Call::Inject { .. }))
+    );
+    // A real EOI of LR 0 then frees it as usual.
+    assert!(w.maintenance(id, 0).is_empty());
+    w.assert_clean();
+}

@@ -207,7 +207,11 @@ fn interrupts_while_running_and_while_waiting() {
     let n = w.fake().calls.len();
     let c = w.exit(id, GuestExit::Wfi);
     assert!(c.is_empty());
-    assert_eq!(w.fake().calls_since(n), [Call::TakeFault(id)]);
+    // The server keeps the VCPU stopped, so it checks that the guest really waits.
+    assert_eq!(
+        w.fake().calls_since(n),
+        [Call::TakeFault(id), Call::CallerWaiting(id)]
+    );
     assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::AtFault);
     // An interrupt from another client's thread wakes it.
     let n = w.fake().calls.len();
@@ -308,22 +312,32 @@ fn closing_the_last_vcpu_handle_cancels_enter_and_frees_the_thread() {
 }
 
 #[test]
-fn a_restarted_thread_abandons_its_enter() {
+fn a_new_call_under_a_pending_badge_cancels_the_old_call() {
     let mut w = World::new();
     let (g, _) = w.guest();
     let (v, id) = w.vcpu(A1, g, 0);
     w.enter_deferred(A1, v);
-    // A1's next request means its enter was lost: the guest is stopped, no completion.
+    // A request under A1's badge while its enter is pending: A1 was restarted, or a sibling
+    // thread used A1's badge. The guest is stopped and the old enter ends with CANCELED
+    // (sent before the new reply, on the old reply capability), never silently.
     let r = w.call(A1, read_state(v));
     assert!(matches!(
         r.outcome,
         Outcome::Reply(Ok(ReplyPayload::State(_)))
     ));
-    assert!(r.completions.is_empty());
+    assert_eq!(
+        r.completions.as_slice(),
+        [vcpu_server::Completion {
+            thread: A1.thread,
+            reply: Err(Status::ERR_CANCELED)
+        }]
+    );
     assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::Stopped);
     // Restarting the enter resumes the guest.
     w.enter_deferred(A1, v);
-    w.enter_deferred(A1, v);
+    let r = w.call(A1, common::enter(v));
+    assert_eq!(r.outcome, Outcome::Deferred);
+    assert_eq!(r.completions.len(), 1, "the first enter was cancelled");
     assert_eq!(
         w.fake().calls.last(),
         Some(&Call::Resume(id, Resume::Restart))
@@ -333,6 +347,25 @@ fn a_restarted_thread_abandons_its_enter() {
     assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::Stopped);
     let r = w.call(A2, kick(v));
     assert!(r.completions.is_empty(), "no enter to complete");
+    w.assert_clean();
+}
+
+#[test]
+fn a_new_call_under_a_waiting_badge_cancels_the_wait() {
+    let mut w = World::new();
+    let p = w.port(A1);
+    assert_eq!(w.wait(A2, p).outcome, Outcome::Deferred);
+    let r = w.call(A2, kick(0x7));
+    assert_eq!(
+        r.completions.as_slice(),
+        [vcpu_server::Completion {
+            thread: A2.thread,
+            reply: Err(Status::ERR_CANCELED)
+        }]
+    );
+    // The wait is gone: a doorbell-free close completes nobody.
+    let r = w.call(A1, common::close(p));
+    assert!(r.completions.is_empty());
     w.assert_clean();
 }
 

@@ -275,13 +275,23 @@ impl Run {
         req: Request<'_>,
         frame: Option<FakeFrame>,
     ) -> Result<(), TestCaseError> {
-        self.pending.remove(&who.thread);
+        // A call pending under this badge is cancelled (completed with CANCELED) first.
+        let was_pending = self.pending.contains(&who.thread);
         let is_blocking = matches!(req, Request::VcpuEnter(_) | Request::PortWait(_));
         let req_kind = match req {
             Request::VcpuCreate(x) => Request::VcpuCreate(x),
             _ => Request::HandleReceive,
         };
         let r = self.w.s.handle_request(who, req, frame);
+        let cancelled = r
+            .completions
+            .iter()
+            .any(|x| x.thread == who.thread && x.reply == Err(vcpu_server::Status::ERR_CANCELED));
+        prop_assert_eq!(
+            was_pending,
+            cancelled,
+            "the caller's earlier call ends with CANCELED"
+        );
         self.completions(&r.completions)?;
         match r.outcome {
             Outcome::Deferred => {

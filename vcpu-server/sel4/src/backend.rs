@@ -71,6 +71,8 @@ pub struct Sel4Backend {
     /// Scratch register context for partial register transfers (only the words a transfer
     /// names are meaningful), so that none is zeroed or built per exit.
     context: UserContext,
+    /// An empty slot that swaps with a VCPU's reply slot in [`Backend::caller_waiting`].
+    spare_reply: u64,
 }
 
 /// What the transport does with the fault message it just handled ([`Sel4Backend::end_fault`]).
@@ -106,6 +108,7 @@ impl Sel4Backend {
             fault_caller: None,
             reply_caller: false,
             context: UserContext::zeroed(),
+            spare_reply: 0,
         }
     }
 
@@ -129,6 +132,7 @@ impl Sel4Backend {
         self.cfg = cfg;
         let pool = Cap::from_cptr(cfg.asid_pool);
         self.probe = Some(Probe::create(&mut self.k, pool)?);
+        self.spare_reply = self.k.slot()?;
         self.num_lrs = count_list_registers(&mut self.k)?;
         Ok(())
     }
@@ -258,6 +262,10 @@ impl Backend for Sel4Backend {
         // guest is answered by the next ReplyRecv, a waiting one is saved then.
         self.fault_caller = Some(v.reply);
         self.reply_caller = false;
+    }
+
+    fn caller_waiting(&mut self, v: &mut Sel4Vcpu) -> bool {
+        vcpu::caller_waiting(&mut self.k, v, &mut self.spare_reply)
     }
 
     fn resume_vcpu(&mut self, v: &mut Sel4Vcpu, how: Resume) -> Result<(), Status> {

@@ -12,7 +12,7 @@ use plan::bootpage::{BootPage, ServerInfo};
 use plan::{GrantObject, Role, cspace};
 use vcpu_protocol::layout::{RSRC_KIND_SYSTEM, RSRC_SYSTEM_HYPERVISOR_BASE};
 use vcpu_protocol::{ClientId, Status};
-use vcpu_server::{Backend, Server};
+use vcpu_server::{Backend, Limits, Server};
 
 use crate::backend::Config;
 
@@ -176,8 +176,17 @@ pub fn install<B: Backend>(
 ) -> Result<Installed, StartError> {
     let mut done = Installed::default();
     for c in info.clients() {
+        let l = c.limits.limits();
+        let limits = Limits {
+            handles: l.handles,
+            guests: l.guests,
+            vcpus: l.vcpus,
+            ports: l.ports,
+            traps: l.traps,
+            mappings: l.mappings,
+        };
         server
-            .add_client(ClientId(c.client_id))
+            .add_client_with(ClientId(c.client_id), limits)
             .map_err(|s| StartError::Client(c.client_id, s))?;
         done.clients += 1;
         done.threads += c.thread_ids().len();
@@ -217,6 +226,7 @@ mod tests {
     use plan::bootpage::{BootPage, GrantInfo};
     use plan::{GrantObject, Role};
     use std::boxed::Box;
+    use vcpu_protocol::{ClientId, Status};
     use vcpu_server::Server;
     use zerocopy::FromZeros;
 
@@ -299,6 +309,17 @@ mod tests {
         assert_eq!(check(&p, 0).map(|s| s.cfg.gicv), Ok(0), "no GICV at all");
     }
 
+    fn limits(handles: u16, ports: u16) -> plan::bootpage::LimitsInfo {
+        plan::bootpage::LimitsInfo {
+            handles,
+            guests: 1,
+            vcpus: 1,
+            ports,
+            traps: 1,
+            mappings: 1,
+        }
+    }
+
     #[test]
     fn installs_grants_with_planned_values() {
         let mut p = server_page();
@@ -307,6 +328,8 @@ mod tests {
         p.server.clients[0].thread_count = 2;
         p.server.clients[1].client_id = 2;
         p.server.clients[1].thread_count = 1;
+        p.server.clients[0].limits = limits(10, 3);
+        p.server.clients[1].limits = limits(20, 5);
         p.server.grant_count = 2;
         p.server.grants[0] = grant(1, 0x7, Rights::INSPECT);
         p.server.grants[1] = grant(1, 0x40007, Rights::INSPECT | Rights::DUPLICATE);
@@ -314,6 +337,25 @@ mod tests {
         let done = install(&mut server, &p.server).unwrap();
         assert_eq!((done.clients, done.threads, done.grants), (2, 3, 2));
         assert_eq!(server.object_counts().resources, 2);
+        // Each client got the limits of its plan entry.
+        let (l1, _) = server.quota(ClientId(1)).unwrap();
+        let (l2, _) = server.quota(ClientId(2)).unwrap();
+        assert_eq!((l1.handles, l1.ports, l2.handles, l2.ports), (10, 3, 20, 5));
+        assert_eq!(server.free_handles(ClientId(1)), Some(8));
+    }
+
+    #[test]
+    fn refuses_limits_beyond_the_server() {
+        let mut p = server_page();
+        p.server.client_count = 1;
+        p.server.clients[0].client_id = 1;
+        p.server.clients[0].limits = limits(10, 3);
+        p.server.clients[0].limits.vcpus = vcpu_server::MAX_VCPUS as u16 + 1;
+        let mut server = Box::new(Server::new(Sel4Backend::new()));
+        assert_eq!(
+            install(&mut server, &p.server),
+            Err(StartError::Client(1, Status::ERR_NO_RESOURCES))
+        );
     }
 
     #[test]
@@ -321,6 +363,7 @@ mod tests {
         let mut p = server_page();
         p.server.client_count = 1;
         p.server.clients[0].client_id = 1;
+        p.server.clients[0].limits = limits(8, 1);
         p.server.grant_count = 1;
         p.server.grants[0] = grant(1, 0x40007, Rights::INSPECT);
         let mut server = Box::new(Server::new(Sel4Backend::new()));

@@ -105,7 +105,9 @@ mod component {
     }
 
     fn main(boot_page: usize, thread: usize) -> ! {
-        let page = match raw::boot_page(boot_page) {
+        // Safety: `boot_page` is the thread's initial x0, which the root task sets to the boot
+        // page it mapped read-only at plan::vspace::BOOT_PAGE for the program's life.
+        let page = match unsafe { raw::boot_page(boot_page) } {
             Ok(p) => p,
             Err(e) => fail(format_args!("no boot page at {boot_page:#x}: {e:?}")),
         };
@@ -116,7 +118,9 @@ mod component {
             Ok(s) => s,
             Err(e) => fail(format_args!("{e}")),
         };
-        let Some(ipc) = raw::ipc_buffer(start.ipc_buffer) else {
+        // Safety: `start.ipc_buffer` is this thread's IPC buffer from its boot page (the root
+        // task configured and mapped it for the program's life); this is the only call.
+        let Some(ipc) = (unsafe { raw::ipc_buffer(start.ipc_buffer) }) else {
             fail(format_args!(
                 "bad IPC buffer address {:#x}",
                 start.ipc_buffer

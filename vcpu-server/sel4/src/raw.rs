@@ -4,8 +4,9 @@
 //! Invariants:
 //! - [`Global::take`] hands out one `&'static mut` for the whole program, and `None` after
 //!   that, so the value is never aliased.
-//! - [`boot_page`] and [`ipc_buffer`] are called once each, by the server's only thread, with
-//!   the addresses its boot plan gives (the root task maps both for the program's whole life).
+//! - [`boot_page`] and [`ipc_buffer`] are `unsafe fn`: their callers promise what the
+//!   addresses are (the boot plan's mappings, which the root task keeps for the program's whole
+//!   life) and, for the IPC buffer, that no other reference to it exists.
 #![allow(unsafe_code)]
 
 use core::cell::UnsafeCell;
@@ -50,31 +51,38 @@ impl<T> Global<T> {
 
 /// The boot page the root task mapped at `addr` (the thread's initial x0), checked by
 /// [`plan::bootpage::BootPage::from_bytes`].
+///
+/// # Safety
+/// If `addr` is non-null and 8-byte aligned, the 4096 bytes from `addr` must be mapped
+/// readable for the rest of the program and never written while the reference lives: true
+/// of the value the root task passes in x0 (`plan::vspace::BOOT_PAGE`, a read-only frame it
+/// never unmaps). Any other address is undefined behaviour.
 #[cfg(target_os = "none")]
-pub fn boot_page(
+pub unsafe fn boot_page(
     addr: usize,
 ) -> Result<&'static plan::bootpage::BootPage, plan::bootpage::BootPageError> {
     use plan::bootpage::{BootPage, BootPageError};
     if addr == 0 || addr % 8 != 0 {
         return Err(BootPageError::TooShort);
     }
-    // Safety: by the plan's convention (plan::vspace::BOOT_PAGE) the root task maps the boot
-    // page, one 4 KiB frame, read-only at the address it passes in x0, and never unmaps or
-    // changes it; the address is non-null and 8-byte aligned (checked above).
+    // Safety: the caller guarantees (contract above) that the 4 KiB at `addr` are mapped,
+    // readable and unchanging for the program's life; non-null and alignment are checked
+    // above.
     let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, 4096) };
     BootPage::from_bytes(bytes)
 }
 
 /// The server thread's IPC buffer at `addr` (from its boot page).
 ///
-/// Must be called once: a second call would alias the first reference (`main` calls it once,
-/// before the event loop).
+/// # Safety
+/// `addr` must be the calling thread's IPC buffer as the kernel knows it, mapped read-write
+/// for the rest of the program, and no other reference to that memory may exist or be made
+/// while the returned one lives: call it once, with the boot page's value for this thread.
 #[cfg(target_os = "none")]
-pub fn ipc_buffer(addr: u64) -> Option<&'static mut sel4::IpcBuffer> {
+pub unsafe fn ipc_buffer(addr: u64) -> Option<&'static mut sel4::IpcBuffer> {
     let addr = usize::try_from(addr).ok()?;
-    // Safety: the root task registered `addr` (the boot page's value for this thread) as this
-    // thread's IPC buffer and mapped it read-write for the program's life; `main` makes this
-    // call once, so the reference is the only one.
+    // Safety: the caller guarantees (contract above) that `addr` is this thread's IPC buffer,
+    // mapped read-write for the program's life, and that this reference is the only one.
     unsafe { sel4::IpcBuffer::from_addr(addr) }
 }
 

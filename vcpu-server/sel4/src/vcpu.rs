@@ -321,6 +321,26 @@ pub fn save_caller(k: &mut Objects, slot: u64) -> bool {
     save(k)
 }
 
+/// Whether `v`'s reply slot holds a reply capability, i.e. a thread waits for the answer to
+/// the message just taken (a guest's HVC `Send` leaves the slot empty). seL4 has no query for
+/// this outside debug kernels; `CNode_Move` of an empty slot fails (`FailedLookup`) and has no
+/// effect, so the capability is moved into `spare` (an empty slot) and the two slots swap
+/// roles: one invocation, no new slot. Without a spare slot (not started) the answer is true.
+pub fn caller_waiting(k: &mut Objects, v: &mut Sel4Vcpu, spare: &mut u64) -> bool {
+    if *spare == 0 {
+        return true;
+    }
+    let cnode = k.cnode();
+    let Ok(ipc) = k.ipc() else { return true };
+    let moved = cnode
+        .cnode_move(ipc, *spare, WORD_DEPTH, cnode, v.reply, WORD_DEPTH)
+        .is_ok();
+    if moved {
+        core::mem::swap(&mut v.reply, spare);
+    }
+    moved
+}
+
 /// Answers the saved fault with an empty message (label 0, no words): every fault type resumes
 /// at the faulting instruction or where `write_regs` moved the pc. A `Send` on an empty slot
 /// (the fault was not a call) does nothing.

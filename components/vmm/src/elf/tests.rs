@@ -3,6 +3,9 @@
 use std::vec;
 use std::vec::Vec;
 
+use elf_image::Window;
+use elf_image::build::{Ph, build};
+
 use super::{ElfError, Loaded, MAX_SEGMENTS, load};
 
 const BASE: u64 = 0x4000_0000;
@@ -12,32 +15,24 @@ type Seg<'a> = (u32, u32, &'a [u8], u64, u64);
 
 /// A minimal ELF64 image: header, program headers, then each segment's bytes.
 fn image(entry: u64, segs: &[Seg<'_>]) -> Vec<u8> {
-    let phoff = 64u64;
-    let mut data_off = phoff + 56 * segs.len() as u64;
-    let mut out = vec![0u8; 64];
-    out[..4].copy_from_slice(b"\x7fELF");
-    out[4] = 2;
-    out[5] = 1;
-    out[6] = 1;
-    out[16..18].copy_from_slice(&2u16.to_le_bytes());
-    out[18..20].copy_from_slice(&183u16.to_le_bytes());
-    out[24..32].copy_from_slice(&entry.to_le_bytes());
-    out[32..40].copy_from_slice(&phoff.to_le_bytes());
-    out[52..54].copy_from_slice(&64u16.to_le_bytes());
-    out[54..56].copy_from_slice(&56u16.to_le_bytes());
-    out[56..58].copy_from_slice(&(segs.len() as u16).to_le_bytes());
-    for &(ty, flags, bytes, paddr, memsz) in segs {
-        let mut ph = vec![0u8; 56];
-        ph[0..4].copy_from_slice(&ty.to_le_bytes());
-        ph[4..8].copy_from_slice(&flags.to_le_bytes());
-        ph[8..16].copy_from_slice(&data_off.to_le_bytes());
-        ph[16..24].copy_from_slice(&paddr.to_le_bytes());
-        ph[24..32].copy_from_slice(&paddr.to_le_bytes());
-        ph[32..40].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
-        ph[40..48].copy_from_slice(&memsz.to_le_bytes());
-        out.extend_from_slice(&ph);
-        data_off += bytes.len() as u64;
-    }
+    let mut offset = 64 + 56 * segs.len() as u64;
+    let phdrs: Vec<Ph> = segs
+        .iter()
+        .map(|&(kind, flags, bytes, paddr, memsz)| {
+            let ph = Ph {
+                kind,
+                flags,
+                offset,
+                vaddr: paddr,
+                paddr,
+                filesz: bytes.len() as u64,
+                memsz,
+            };
+            offset += bytes.len() as u64;
+            ph
+        })
+        .collect();
+    let mut out = build(entry, &phdrs, 0);
     for &(_, _, bytes, _, _) in segs {
         out.extend_from_slice(bytes);
     }
@@ -77,12 +72,27 @@ fn non_load_segments_are_skipped() {
     assert_eq!(ram[..4], [7; 4]);
 }
 
+/// Segment `index` covering `[start, end)` does not fit the 4 KiB of RAM at `BASE`.
+fn outside(index: usize, start: u64, end: u64) -> ElfError {
+    let window = Window {
+        name: "guest RAM",
+        start: BASE,
+        end: BASE + 0x1000,
+    };
+    ElfError::OutsideWindow {
+        index,
+        start,
+        end,
+        window,
+    }
+}
+
 #[test]
 fn refusals_leave_ram_untouched() {
     let cases: Vec<(Vec<u8>, ElfError)> = vec![
         (
             image(BASE, &[(1, 5, &[1; 8], BASE - 0x1000, 8)]),
-            ElfError::OutsideRam { index: 0 },
+            outside(0, BASE - 0x1000, BASE - 0x1000 + 8),
         ),
         (
             image(
@@ -92,24 +102,34 @@ fn refusals_leave_ram_untouched() {
                     (1, 6, &[1; 8], BASE + 0x100, 0x10000),
                 ],
             ),
-            ElfError::OutsideRam { index: 1 },
+            outside(1, BASE + 0x100, BASE + 0x1_0100),
         ),
         (
             image(BASE, &[(1, 5, &[1; 8], BASE, 4)]),
-            ElfError::FileLargerThanMemory { index: 0 },
+            ElfError::FileszExceedsMemsz { index: 0 },
         ),
         (
             image(BASE + 0x80, &[(1, 5, &[1; 8], BASE, 8)]),
-            ElfError::BadEntry,
+            ElfError::EntryNotExecutable { entry: BASE + 0x80 },
         ),
-        (image(BASE, &[(1, 6, &[1; 8], BASE, 8)]), ElfError::BadEntry),
+        (
+            image(BASE, &[(1, 6, &[1; 8], BASE, 8)]),
+            ElfError::EntryNotExecutable { entry: BASE },
+        ),
+        (
+            image(BASE, &[(1, 5, &[1; 8], BASE, 8), (1, 6, &[], BASE + 4, 8)]),
+            ElfError::Overlap {
+                first: 0,
+                second: 1,
+            },
+        ),
         (
             image(BASE, &[(4, 4, &[1; 8], BASE, 8)]),
-            ElfError::NothingToLoad,
+            ElfError::NoLoadSegments,
         ),
         (
             image(BASE, &[(1, 5, &[1; 8], u64::MAX - 2, 8)]),
-            ElfError::OutsideRam { index: 0 },
+            ElfError::AddressOverflow { index: 0 },
         ),
     ];
     for (img, want) in cases {
@@ -126,17 +146,23 @@ fn malformed_headers_are_refused() {
     for cut in [0, 3, 20, 63, 64, 100, good.len() - 1] {
         let r = load(&good[..cut], BASE, ram.as_mut_slice());
         assert!(
-            matches!(r, Err(ElfError::Truncated | ElfError::NotAarch64Elf)),
+            matches!(
+                r,
+                Err(ElfError::Truncated | ElfError::SegmentOutOfFile { index: 0 })
+            ),
             "cut at {cut}: {r:?}"
         );
     }
-    for (offset, value) in [(4usize, 1u8), (5, 2), (18, 62), (16, 3)] {
+    let cases = [
+        (4usize, 1u8, ElfError::NotElf64),
+        (5, 2, ElfError::NotLittleEndian),
+        (18, 62, ElfError::WrongMachine(62)),
+        (16, 3, ElfError::NotExecutable(3)),
+    ];
+    for (offset, value, want) in cases {
         let mut bad = good.clone();
         bad[offset] = value;
-        assert_eq!(
-            load(&bad, BASE, ram.as_mut_slice()),
-            Err(ElfError::NotAarch64Elf)
-        );
+        assert_eq!(load(&bad, BASE, ram.as_mut_slice()), Err(want));
     }
     let mut far = good.clone();
     far[32..40].copy_from_slice(&u64::MAX.to_le_bytes());

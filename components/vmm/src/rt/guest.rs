@@ -41,7 +41,7 @@ impl GuestVm {
     /// Loads `image` into `ram` (caches cleaned).
     pub fn load(&self, ctx: &mut Ctx, ram: &mut GuestRam, image: &[u8]) -> Result<Loaded, Detail> {
         ram.load(ctx.ipc(), image, self.base)
-            .map_err(|e| detail(format_args!("loading the image: {e:?}")))
+            .map_err(|e| detail(format_args!("loading the image: {e}")))
     }
 
     /// Loads `image` into `ram` and creates a VCPU (of the calling thread) at its entry.

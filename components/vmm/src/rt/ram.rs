@@ -139,6 +139,15 @@ pub enum LoadError {
     Cache(sel4::Error),
 }
 
+impl core::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Elf(e) => write!(f, "{e}"),
+            Self::Cache(e) => write!(f, "cache maintenance failed: {e:?}"),
+        }
+    }
+}
+
 #[allow(unsafe_code)]
 impl GuestMemory for GuestRam {
     fn len(&self) -> usize {

@@ -118,7 +118,7 @@ fn setup(ctx: &mut Ctx) -> Result<(GuestRam, Vm), Detail> {
 fn boot(d: &mut Demo, name: &str, image: &[u8]) -> Result<HandleValue, Detail> {
     let loaded = match d.ram.load(d.ctx.ipc(), image, RAM_BASE) {
         Ok(l) => l,
-        Err(e) => return fail!("loading {name}: {e:?}"),
+        Err(e) => return fail!("loading {name}: {e}"),
     };
     debug_println!("vmm: loaded `{name}` ({} bytes)", loaded.end - loaded.start);
     expect_ok(

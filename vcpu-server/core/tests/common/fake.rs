@@ -57,6 +57,7 @@ pub enum Call {
     },
     DestroyVcpu(u32),
     TakeFault(u32),
+    CallerWaiting(u32),
     Resume(u32, Resume),
     Stop(u32),
     Inject {
@@ -98,6 +99,9 @@ pub struct FakeVcpu {
 /// The fake backend.
 #[derive(Default)]
 pub struct FakeBackend {
+    /// The guest of this fake VCPU is sending an exit message without blocking (HVC `Send`):
+    /// `take_fault` saves nothing, and a `Fault` resume is a no-op, as on seL4.
+    pub sending: Option<u32>,
     pub calls: Vec<Call>,
     pub vcpus: Vec<FakeVcpu>,
     pub guests_alive: BTreeSet<u32>,
@@ -147,8 +151,11 @@ impl FakeBackend {
     }
 
     fn stopped(&mut self, id: u32, what: &str) -> Option<&mut FakeVcpu> {
+        // While its guest sends an exit message the thread is not executing (one core): the
+        // kernel lets the server read and write its registers, which changes only that guest.
+        let sending = self.sending == Some(id);
         let v = self.vcpus.get_mut(id as usize)?;
-        if v.run == FakeRun::Running || v.run == FakeRun::Destroyed {
+        if (v.run == FakeRun::Running && !sending) || v.run == FakeRun::Destroyed {
             let msg = format!("{what} on vcpu {id} in state {:?}", v.run);
             self.violations.push(msg);
             return self.vcpus.get_mut(id as usize);
@@ -301,14 +308,27 @@ impl Backend for FakeBackend {
 
     fn take_fault(&mut self, vcpu: &mut u32) {
         let id = *vcpu;
+        let sending = self.sending == Some(id);
         if let Some(v) = self.vcpus.get_mut(id as usize) {
-            if v.run != FakeRun::AtFault {
-                let msg = format!("take_fault on vcpu {id} in state {:?}", v.run);
-                self.violations.push(msg);
+            if sending {
+                v.fault_saved = false;
+            } else {
+                if v.run != FakeRun::AtFault {
+                    let msg = format!("take_fault on vcpu {id} in state {:?}", v.run);
+                    self.violations.push(msg);
+                }
+                v.fault_saved = true;
             }
-            v.fault_saved = true;
         }
         self.calls.push(Call::TakeFault(id));
+    }
+
+    fn caller_waiting(&mut self, vcpu: &mut u32) -> bool {
+        let id = *vcpu;
+        self.calls.push(Call::CallerWaiting(id));
+        self.vcpus
+            .get(id as usize)
+            .is_some_and(|v| v.run == FakeRun::AtFault)
     }
 
     fn resume_vcpu(&mut self, vcpu: &mut u32, how: Resume) -> Result<(), Status> {
@@ -323,6 +343,10 @@ impl Backend for FakeBackend {
             Resume::Fault => FakeRun::AtFault,
             Resume::Restart => FakeRun::Stopped,
         };
+        if how == Resume::Fault && !v.fault_saved && v.run != FakeRun::AtFault {
+            // A reply on an empty slot: seL4 does nothing (the guest never waited).
+            return Ok(());
+        }
         let ok = v.run == expected && (how != Resume::Fault || v.fault_saved);
         if !ok {
             let msg = format!("resume {how:?} of vcpu {id} in state {:?}", v.run);

@@ -189,13 +189,24 @@ impl Default for World {
 
 impl World {
     pub fn new() -> World {
+        World::with_limits(vcpu_server::Limits::DEFAULT, vcpu_server::Limits::DEFAULT)
+    }
+
+    /// A world where A has `a` and B and C have `others` as limits.
+    pub fn with_limits(a: vcpu_server::Limits, others: vcpu_server::Limits) -> World {
         let mut s = Box::new(Server::new(FakeBackend::default()));
-        for c in [A, B, C] {
-            s.add_client(c).unwrap();
+        s.add_client_with(A, a).unwrap();
+        for c in [B, C] {
+            s.add_client_with(c, others).unwrap();
         }
         let rights = caps::ObjType::Resource.default_rights();
         let rsrc = s.grant_resource(A, RSRC_KIND_SYSTEM, 0, 1, rights).unwrap();
         World { s, rsrc }
+    }
+
+    /// `client`'s limit of `kind`.
+    pub fn limit(&self, client: vcpu_server::ClientId, kind: vcpu_server::Kind) -> usize {
+        usize::from(self.s.quota(client).unwrap().0.of(kind))
     }
 
     pub fn fake(&mut self) -> &mut FakeBackend {
@@ -280,6 +291,17 @@ impl World {
         self.fake().guest_faults(id);
         let key = self.fake().vcpus[id as usize].key;
         let c = self.s.handle_guest_exit(key.slot, key.generation, exit);
+        self.s.check_invariants().unwrap();
+        c
+    }
+
+    /// The running guest of fake VCPU `id` *sends* `exit` through its fault endpoint (HVC
+    /// `Send`) and runs on; returns the completions.
+    pub fn forged_exit(&mut self, id: u32, exit: GuestExit) -> Completions {
+        self.fake().sending = Some(id);
+        let key = self.fake().vcpus[id as usize].key;
+        let c = self.s.handle_guest_exit(key.slot, key.generation, exit);
+        self.fake().sending = None;
         self.s.check_invariants().unwrap();
         c
     }

@@ -1,0 +1,11 @@
+//! Links the program with the component runtime's script when building for seL4 (host builds
+//! compile a stub `main`).
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
+        for arg in sel4_runtime::LINK_ARGS {
+            println!("cargo:rustc-link-arg-bins={arg}");
+        }
+    }
+}
