@@ -112,6 +112,12 @@ impl Sel4Backend {
         }
     }
 
+    /// Gives the backend its spare reply slot without starting it (unit tests).
+    #[cfg(test)]
+    pub fn set_spare_reply(&mut self, slot: u64) {
+        self.spare_reply = slot;
+    }
+
     /// After a fault message was handled: whether the fault is answered now or kept (see
     /// [`FaultEnd`]); resets the record for the next message. Answering a fault the core
     /// resumes at once with the receive's `ReplyRecv` saves a `CNode_SaveCaller` and a `Send`.
@@ -265,6 +271,12 @@ impl Backend for Sel4Backend {
     }
 
     fn caller_waiting(&mut self, v: &mut Sel4Vcpu) -> bool {
+        if self.fault_caller == Some(v.reply) {
+            // The message just taken is still the server's caller (`take_fault` only noted
+            // it): save it now, as the transport would at the end, so that the check sees it.
+            vcpu::save_caller(&mut self.k, v.reply);
+            self.fault_caller = None;
+        }
         vcpu::caller_waiting(&mut self.k, v, &mut self.spare_reply)
     }
 
