@@ -497,7 +497,8 @@ fn lean_wrappers_send_the_builders_words() {
     let vcpu = cap::<cap_type::Vcpu>(6);
     let cnode = cap::<cap_type::CNode>(2);
     use std::boxed::Box;
-    let cases: Vec<(Request, Box<dyn Fn(&mut IpcBuffer)>)> = std::vec![
+    type Wrapper = Box<dyn Fn(&mut IpcBuffer)>;
+    let cases: Vec<(Request, Wrapper)> = std::vec![
         (
             Request::tcb_read_registers(false, 0, 4),
             Box::new(move |ipc| {
