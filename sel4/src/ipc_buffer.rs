@@ -198,6 +198,17 @@ impl IpcBuffer {
         self.send_like(Syscall::Reply, 0, info);
     }
 
+    /// The type number of the capability at `cptr` in the caller's CSpace, 0 for an empty slot
+    /// (`seL4_DebugCapIdentify`, DEBUG kernels only; the kernel prints nothing, even for an
+    /// empty slot). Uses x0 only.
+    pub fn debug_cap_identify(&mut self, cptr: u64) -> u64 {
+        let regs = SyscallRegs {
+            x0: cptr,
+            ..SyscallRegs::default()
+        };
+        syscall(self, Syscall::DebugCapIdentify, regs).x0
+    }
+
     /// Names `tcb` in kernel messages (DEBUG kernels only; the kernel halts if `tcb` is not a
     /// TCB). The name is truncated to 959 bytes and stops at the first NUL. Corresponds to
     /// `seL4_DebugNameThread`.
