@@ -472,6 +472,7 @@ mod tests {
         let Some(Ok(ReplyPayload::Handle(v))) = call(&mut t, &mut s, &vcreate, 0) else {
             panic!("vcpu_create failed");
         };
+        s.backend_mut().set_spare_reply(95);
         fake::take_all();
         let enter = Request::VcpuEnter(HandleReq {
             handle: v.handle,
@@ -516,6 +517,16 @@ mod tests {
             .filter(|c| c.label == label(L::CNodeSaveCaller))
             .count();
         assert_eq!(saved, 1, "the fault's reply capability was kept");
+        // The check that a caller really waits (the VCPU stays stopped) looks at the saved
+        // capability: the save comes first, and the guest is not stopped.
+        let labels: std::vec::Vec<u64> = all.iter().map(|c| c.label).collect();
+        let save = labels.iter().position(|l| *l == label(L::CNodeSaveCaller));
+        let check = labels.iter().position(|l| *l == label(L::CNodeMove));
+        assert!(
+            save.is_some() && save < check,
+            "saved, then checked: {labels:?}"
+        );
+        assert!(!labels.contains(&label(L::TCBSuspend)), "not stopped");
     }
 
     #[test]
