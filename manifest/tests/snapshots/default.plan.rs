@@ -66,6 +66,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
@@ -151,6 +152,7 @@ mod plan_generated {
                     HandlePlan { name: "hypervisor", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x8000 },
                 ],
                 expect_stopped: false,
+                send_to: &[2],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
@@ -196,6 +198,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[1],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {

@@ -64,6 +64,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
@@ -109,6 +110,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
@@ -176,6 +178,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
@@ -220,6 +223,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
@@ -264,6 +268,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
