@@ -259,6 +259,7 @@ mod plan_generated {
                 ],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
         ],
