@@ -85,8 +85,10 @@ pub fn job(ctx: &mut Ctx, job: u32) {
             // On one core the alarm VCPU runs only once the target (same priority) has had the
             // CPU, which is what makes it an alarm. On several cores it runs beside the target
             // at once, so the helper lets the target run for a number of alarm rounds first.
-            for _ in 1..ALARMS {
+            let mut more = ALARMS - 1;
+            while more > 0 {
                 end = own_vcpu(ctx, guest, ALARM_ENTRY, None);
+                more -= 1;
             }
             OWN_END.store(end.into_raw(), Ordering::SeqCst);
             // Act in any case, so main is never left blocked.
