@@ -9,8 +9,8 @@ use std::env;
 use std::path::Path;
 
 /// Guest images (the `[[bin]]` targets that link with `link.ld`).
-const GUESTS: [&str; 8] = [
-    "hello", "irq", "spin", "compute", "mmio", "hostile", "smp", "timer",
+const GUESTS: [&str; 10] = [
+    "hello", "irq", "spin", "compute", "mmio", "hostile", "smp", "timer", "gicdef", "el0",
 ];
 
 fn main() {

@@ -42,6 +42,16 @@ pub enum Operation {
     /// `zx_vmar_map` on a guest VMAR: place a frame the caller owns (its seL4 frame capability
     /// travels with the request) into the guest-physical address space.
     VmarMap = 17,
+    /// `zx_port_queue(port, *packet)`: queue a user packet.
+    PortQueue = 18,
+    /// `zx_vmar_unmap(vmar, addr, len)` on a guest VMAR.
+    VmarUnmap = 19,
+    /// `zx_vmar_protect(vmar, options, addr, len)` on a guest VMAR.
+    VmarProtect = 20,
+    /// Map many frames at once into a guest VMAR: `count` frames of `len` bytes each, taken
+    /// from consecutive slots of a CNode capability that travels with the request, placed
+    /// back to back from `vmar_offset` (an extension: Zircon maps one VMO per `zx_vmar_map`).
+    VmarMapFrames = 21,
 }
 
 /// One handle argument of an operation, and what it must be.
@@ -79,7 +89,7 @@ impl HandleArg {
 
 impl Operation {
     /// Every operation, in label order.
-    pub const ALL: [Operation; 17] = [
+    pub const ALL: [Operation; 21] = [
         Operation::GuestCreate,
         Operation::GuestSetTrap,
         Operation::VcpuCreate,
@@ -97,6 +107,10 @@ impl Operation {
         Operation::PortCreate,
         Operation::PortWait,
         Operation::VmarMap,
+        Operation::PortQueue,
+        Operation::VmarUnmap,
+        Operation::VmarProtect,
+        Operation::VmarMapFrames,
     ];
 
     /// The operation a message label names, if any.
@@ -136,6 +150,10 @@ impl Operation {
             Operation::PortCreate => "port_create",
             Operation::PortWait => "port_wait",
             Operation::VmarMap => "vmar_map",
+            Operation::PortQueue => "port_queue",
+            Operation::VmarUnmap => "vmar_unmap",
+            Operation::VmarProtect => "vmar_protect",
+            Operation::VmarMapFrames => "vmar_map_frames",
         }
     }
 
@@ -183,6 +201,8 @@ impl Operation {
         const PORT_READ: [HandleArg; 1] =
             [HandleArg::required("port", ObjType::Port, Rights::READ)];
         const VMAR: [HandleArg; 1] = [HandleArg::required("vmar", ObjType::Vmar, Rights::NONE)];
+        const PORT_WRITE: [HandleArg; 1] =
+            [HandleArg::required("port", ObjType::Port, Rights::WRITE)];
         match self {
             // V3/V4: the hypervisor resource; its kind and base are checked by the server
             // (ACCESS_DENIED for a resource of another kind); no right is required.
@@ -200,12 +220,17 @@ impl Operation {
             Operation::HandleSend => &ANY_TRANSFER,
             Operation::HandleReceive | Operation::PortCreate => &[],
             Operation::PortWait => &PORT_READ,
-            // Further rights depend on the permissions asked for: see `vmar_map_rights`.
-            Operation::VmarMap => &VMAR,
+            Operation::PortQueue => &PORT_WRITE,
+            // Further rights depend on the permissions asked for: see `vmar_map_rights` (the
+            // same rule serves `vmar_protect`). Zircon documents no right for `vmar_unmap`.
+            Operation::VmarMap
+            | Operation::VmarUnmap
+            | Operation::VmarProtect
+            | Operation::VmarMapFrames => &VMAR,
         }
     }
 
-    /// Rights `vmar_map` needs on the VMAR for the permissions it asks for: each of
+    /// Rights `vmar_map`, `vmar_map_frames` and `vmar_protect` need on the VMAR for the permissions they ask for: each of
     /// `ZX_VM_PERM_READ` (1), `ZX_VM_PERM_WRITE` (2), `ZX_VM_PERM_EXECUTE` (4) needs the matching
     /// READ, WRITE, EXECUTE right.
     pub const fn vmar_map_rights(perm_read: bool, perm_write: bool, perm_execute: bool) -> Rights {

@@ -314,5 +314,5 @@ fn every_operation_has_a_consistent_entry() {
         }
         seen += 1;
     }
-    assert_eq!(seen, 17);
+    assert_eq!(seen, 21);
 }

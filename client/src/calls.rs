@@ -3,8 +3,8 @@
 use vcpu_protocol::layout::PortPacket;
 use vcpu_protocol::message::{
     GuestCreateReq, GuestSetTrapReq, HandleReq, HandleRightsReq, HandleSendReq, ObjectGetInfoReq,
-    PortCreateReq, PortWaitReq, ReceivedHandle, VcpuCreateReq, VcpuInterruptReq, VcpuStateReq,
-    VmarMapReq,
+    PortCreateReq, PortQueueReq, PortWaitReq, ReceivedHandle, VcpuCreateReq, VcpuInterruptReq,
+    VcpuStateReq, VmarMapFramesReq, VmarMapReq, VmarProtectReq, VmarUnmapReq,
 };
 use vcpu_protocol::{HandleValue, ReplyPayload, Request, Status};
 use zerocopy::IntoBytes;
@@ -305,6 +305,88 @@ pub fn zx_vmar_map<T: Transport + ?Sized>(
         len,
     });
     match roundtrip(t, &req, Some(frame))? {
+        ReplyPayload::Map(m) => Ok(m.mapped_addr),
+        _ => Err(MALFORMED),
+    }
+}
+
+/// `zx_port_queue`: queues a user packet on `port` (needs `ZX_RIGHT_WRITE`). The server sets
+/// its type to `ZX_PKT_TYPE_USER`; key, status and payload arrive as given.
+/// `ZX_ERR_SHOULD_WAIT` when the port holds as many user packets as it can.
+pub fn zx_port_queue<T: Transport + ?Sized>(
+    t: &mut T,
+    port: HandleValue,
+    packet: &PortPacket,
+) -> Status {
+    let req = Request::PortQueue(PortQueueReq {
+        port,
+        reserved: 0,
+        packet: *packet,
+    });
+    status_of(roundtrip(t, &req, None))
+}
+
+/// `zx_vmar_unmap` on a guest VMAR: removes the frames mapped in `[addr, addr + len)` (whole
+/// frames only: a range that would split a larger frame is `ZX_ERR_NOT_SUPPORTED`).
+pub fn zx_vmar_unmap<T: Transport + ?Sized>(
+    t: &mut T,
+    vmar: HandleValue,
+    addr: u64,
+    len: u64,
+) -> Status {
+    let req = Request::VmarUnmap(VmarUnmapReq {
+        vmar,
+        reserved: 0,
+        addr,
+        len,
+    });
+    status_of(roundtrip(t, &req, None))
+}
+
+/// `zx_vmar_protect` on a guest VMAR: gives every frame in `[addr, addr + len)` the
+/// permissions `options` (`ZX_VM_PERM_*`), which the VMAR handle's rights must allow.
+pub fn zx_vmar_protect<T: Transport + ?Sized>(
+    t: &mut T,
+    vmar: HandleValue,
+    options: u32,
+    addr: u64,
+    len: u64,
+) -> Status {
+    let req = Request::VmarProtect(VmarProtectReq {
+        vmar,
+        options,
+        addr,
+        len,
+    });
+    status_of(roundtrip(t, &req, None))
+}
+
+/// Maps `count` frames of `len` bytes each into a guest VMAR in one call, back to back from
+/// `vmar_offset`, with `options` as for [`zx_vmar_map`]: the frames are the capabilities in
+/// slots `first_slot..first_slot + count` (resolved at depth 64) of the CNode `cnode`, sent as
+/// the message's capability (the server copies the frames out and never keeps the CNode).
+/// All or nothing; returns `vmar_offset`.
+#[allow(clippy::too_many_arguments)] // the VMAR call's arguments plus the frames' location
+pub fn vmar_map_frames<T: Transport + ?Sized>(
+    t: &mut T,
+    vmar: HandleValue,
+    options: u32,
+    vmar_offset: u64,
+    len: u64,
+    cnode: T::Cap,
+    first_slot: u64,
+    count: u32,
+) -> Result<u64, Status> {
+    let req = Request::VmarMapFrames(VmarMapFramesReq {
+        vmar,
+        options,
+        vmar_offset,
+        len,
+        first_slot,
+        count,
+        reserved: 0,
+    });
+    match roundtrip(t, &req, Some(cnode))? {
         ReplyPayload::Map(m) => Ok(m.mapped_addr),
         _ => Err(MALFORMED),
     }

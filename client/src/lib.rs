@@ -29,10 +29,10 @@ mod sel4;
 mod typed;
 
 pub use calls::{
-    handle_receive, handle_send, zx_guest_create, zx_guest_set_trap, zx_handle_close,
-    zx_handle_duplicate, zx_handle_replace, zx_object_get_info, zx_port_create, zx_port_wait,
-    zx_vcpu_create, zx_vcpu_enter, zx_vcpu_interrupt, zx_vcpu_kick, zx_vcpu_read_state,
-    zx_vcpu_write_state, zx_vmar_map,
+    handle_receive, handle_send, vmar_map_frames, zx_guest_create, zx_guest_set_trap,
+    zx_handle_close, zx_handle_duplicate, zx_handle_replace, zx_object_get_info, zx_port_create,
+    zx_port_queue, zx_port_wait, zx_vcpu_create, zx_vcpu_enter, zx_vcpu_interrupt, zx_vcpu_kick,
+    zx_vcpu_read_state, zx_vcpu_write_state, zx_vmar_map, zx_vmar_protect, zx_vmar_unmap,
 };
 pub use loopback::Loopback;
 #[cfg(feature = "sel4")]

@@ -466,3 +466,65 @@ fn vmar_map_sends_the_frame_cap() {
         ]
     );
 }
+
+#[test]
+fn port_queue_and_vmar_range_calls() {
+    use vcpu_client::{zx_port_queue, zx_vmar_protect, zx_vmar_unmap};
+    let mut t = Mock::replying(&[
+        &[OK],
+        &[err(Status::ERR_NOT_FOUND)],
+        &[err(Status::ERR_ACCESS_DENIED)],
+    ]);
+    let packet = PortPacket {
+        key: 5,
+        packet_type: 0,
+        status: -1,
+        payload: [7; 32],
+    };
+    assert_eq!(zx_port_queue(&mut t, 0x31, &packet), Status::OK);
+    assert_eq!(
+        zx_vmar_unmap(&mut t, 0x43, 0x4000_0000, 0x1000),
+        Status::ERR_NOT_FOUND
+    );
+    assert_eq!(
+        zx_vmar_protect(&mut t, 0x43, 3, 0x4000_0000, 0x2000),
+        Status::ERR_ACCESS_DENIED
+    );
+    let seven = u64::from_le_bytes([7; 8]);
+    assert_eq!(
+        t.sent,
+        [
+            sent(
+                18,
+                &[
+                    0x31,
+                    5,
+                    (-1i32 as u32 as u64) << 32,
+                    seven,
+                    seven,
+                    seven,
+                    seven
+                ]
+            ),
+            sent(19, &[0x43, 0x4000_0000, 0x1000]),
+            sent(20, &[3 << 32 | 0x43, 0x4000_0000, 0x2000]),
+        ]
+    );
+}
+
+#[test]
+fn vmar_map_frames_sends_the_cnode_cap() {
+    let mut t = Mock::replying(&[&[OK, 0x4000_0000]]);
+    assert_eq!(
+        vcpu_client::vmar_map_frames(&mut t, 0x12, 0x403, 0x4000_0000, 0x1000, 1, 70, 16),
+        Ok(0x4000_0000)
+    );
+    assert_eq!(
+        t.sent,
+        [Sent {
+            label: 21,
+            words: vec![0x403 << 32 | 0x12, 0x4000_0000, 0x1000, 70, 16],
+            cap: Some(1)
+        }]
+    );
+}

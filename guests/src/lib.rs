@@ -86,6 +86,35 @@ pub mod gicc {
     pub const INTID_SPECIAL: u32 = 1020;
 }
 
+/// The `gicdef` guest (docs/GUESTS.md): takes interrupts without programming its GIC CPU
+/// interface.
+pub mod gicdef {
+    /// x0 of the mode that never touches the GIC: the first IRQ writes RESULT = [`IRQ_TAKEN`].
+    pub const MODE_SPIN: u64 = 0;
+    /// x0 of the mode that acknowledges through GICC_IAR and executes WFI in the handler.
+    pub const MODE_IAR_WFI: u64 = 1;
+    /// RESULT of an IRQ taken in mode 0.
+    pub const IRQ_TAKEN: u64 = 0x6000;
+    /// OR-ed into the INTID in the RESULT written after the handler's WFI returned (mode 1).
+    pub const WFI_RETURNED: u64 = 0x1_0000;
+}
+
+/// The `el0` guest (docs/GUESTS.md): WFI at EL0 must trap to the guest's own EL1.
+pub mod el0 {
+    /// SPSR_EL1 for AArch64 EL0t with D, A, I, F masked.
+    pub const SPSR_EL0_AARCH64: u64 = 0x3C0;
+    /// SPSR_EL1 for AArch32 User mode (M = 0b10000), A32, with A, I, F masked.
+    pub const SPSR_EL0_AARCH32: u64 = 0x1D0;
+    /// x0 selecting AArch32 at EL0 (0 selects AArch64).
+    pub const MODE_AARCH32: u64 = 1;
+    /// Vector slot of a synchronous exception from a lower EL in AArch64.
+    pub const SLOT_LOWER_AARCH64: u64 = 8;
+    /// Vector slot of a synchronous exception from a lower EL in AArch32.
+    pub const SLOT_LOWER_AARCH32: u64 = 12;
+    /// ESR_EL1.EC of a trapped WFI/WFE.
+    pub const EC_WFX: u64 = 0x01;
+}
+
 /// PSCI 0.2 function ids (SMC calling convention; `smc #0`, id in w0) and return values.
 pub mod psci {
     /// PSCI_VERSION: handled by the server (x0 = 2, i.e. 0.2).

@@ -6,7 +6,8 @@
 //!
 //! Decode rules, checked in this order (the first failing one gives the status):
 //! 1. the label names no operation → `ZX_ERR_BAD_SYSCALL`;
-//! 2. the cap count is not the operation's ([`request_caps`]: 1 for `vmar_map`, else 0) →
+//! 2. the cap count is not the operation's ([`request_caps`]: 1 for `vmar_map` and
+//!    `vmar_map_frames`, else 0) →
 //!    `ZX_ERR_INVALID_ARGS`;
 //! 3. the word count is not the operation's ([`request_words`]; for `vcpu_write_state` the
 //!    2-word header plus exactly `ceil(buffer_size / 8)` buffer words, `buffer_size` at most
@@ -21,7 +22,8 @@ use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 use crate::message::{
     GuestCreateReq, GuestSetTrapReq, HandleReq, HandleRightsReq, HandleSendReq, ObjectGetInfoReq,
-    PortCreateReq, PortWaitReq, VcpuCreateReq, VcpuInterruptReq, VcpuStateReq, VmarMapReq,
+    PortCreateReq, PortQueueReq, PortWaitReq, VcpuCreateReq, VcpuInterruptReq, VcpuStateReq,
+    VmarMapFramesReq, VmarMapReq, VmarProtectReq, VmarUnmapReq,
 };
 use crate::{MSG_MAX_WORDS, Operation, Request, Status};
 
@@ -54,6 +56,10 @@ const _: () = {
     assert!(fits::<PortCreateReq>());
     assert!(fits::<PortWaitReq>());
     assert!(fits::<VmarMapReq>());
+    assert!(fits::<PortQueueReq>());
+    assert!(fits::<VmarUnmapReq>());
+    assert!(fits::<VmarProtectReq>());
+    assert!(fits::<VmarMapFramesReq>());
     // The largest write_state message is exactly one full message.
     assert!(WRITE_STATE_HEADER_WORDS + WRITE_STATE_MAX_BYTES / 8 == MSG_MAX_WORDS);
     // Every operation's request fits (checks the table below too).
@@ -83,13 +89,17 @@ pub const fn request_words(op: Operation) -> usize {
         Operation::PortCreate => words_of::<PortCreateReq>(),
         Operation::PortWait => words_of::<PortWaitReq>(),
         Operation::VmarMap => words_of::<VmarMapReq>(),
+        Operation::PortQueue => words_of::<PortQueueReq>(),
+        Operation::VmarUnmap => words_of::<VmarUnmapReq>(),
+        Operation::VmarProtect => words_of::<VmarProtectReq>(),
+        Operation::VmarMapFrames => words_of::<VmarMapFramesReq>(),
     }
 }
 
 /// The number of extra capabilities an operation's request carries: the frame of `vmar_map`.
 pub const fn request_caps(op: Operation) -> usize {
     match op {
-        Operation::VmarMap => 1,
+        Operation::VmarMap | Operation::VmarMapFrames => 1,
         Operation::GuestCreate
         | Operation::GuestSetTrap
         | Operation::VcpuCreate
@@ -105,7 +115,10 @@ pub const fn request_caps(op: Operation) -> usize {
         | Operation::HandleSend
         | Operation::HandleReceive
         | Operation::PortCreate
-        | Operation::PortWait => 0,
+        | Operation::PortWait
+        | Operation::PortQueue
+        | Operation::VmarUnmap
+        | Operation::VmarProtect => 0,
     }
 }
 
@@ -156,6 +169,10 @@ impl<'a> Request<'a> {
             Request::PortCreate(_) => Operation::PortCreate,
             Request::PortWait(_) => Operation::PortWait,
             Request::VmarMap(_) => Operation::VmarMap,
+            Request::PortQueue(_) => Operation::PortQueue,
+            Request::VmarUnmap(_) => Operation::VmarUnmap,
+            Request::VmarProtect(_) => Operation::VmarProtect,
+            Request::VmarMapFrames(_) => Operation::VmarMapFrames,
         }
     }
 
@@ -222,6 +239,22 @@ impl<'a> Request<'a> {
                 Request::PortWait(r)
             }
             Operation::VmarMap => Request::VmarMap(fixed(words)?),
+            Operation::PortQueue => {
+                let r: PortQueueReq = fixed(words)?;
+                reserved_zero(r.reserved)?;
+                Request::PortQueue(r)
+            }
+            Operation::VmarUnmap => {
+                let r: VmarUnmapReq = fixed(words)?;
+                reserved_zero(r.reserved)?;
+                Request::VmarUnmap(r)
+            }
+            Operation::VmarProtect => Request::VmarProtect(fixed(words)?),
+            Operation::VmarMapFrames => {
+                let r: VmarMapFramesReq = fixed(words)?;
+                reserved_zero(r.reserved)?;
+                Request::VmarMapFrames(r)
+            }
         })
     }
 
@@ -257,6 +290,10 @@ impl<'a> Request<'a> {
             Request::PortCreate(r) => put(words, r),
             Request::PortWait(r) => put(words, r),
             Request::VmarMap(r) => put(words, r),
+            Request::PortQueue(r) => put(words, r),
+            Request::VmarUnmap(r) => put(words, r),
+            Request::VmarProtect(r) => put(words, r),
+            Request::VmarMapFrames(r) => put(words, r),
         };
         (op.label(), len, request_caps(op))
     }

@@ -93,6 +93,8 @@ pub struct PacketGuestVcpu {
     pub reserved: u64,
 }
 
+/// `ZX_PKT_TYPE_USER`: a packet queued by `zx_port_queue`.
+pub const PKT_TYPE_USER: u32 = 0x00;
 /// `ZX_PKT_TYPE_GUEST_BELL`.
 pub const PKT_TYPE_GUEST_BELL: u32 = 0x03;
 /// `ZX_PKT_TYPE_GUEST_MEM`.

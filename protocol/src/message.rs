@@ -152,6 +152,68 @@ pub struct VmarMapReq {
     pub len: u64,
 }
 
+/// `port_queue` request: the packet to queue (its type is set to `ZX_PKT_TYPE_USER`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct PortQueueReq {
+    /// Port handle.
+    pub port: HandleValue,
+    /// Zero.
+    pub reserved: u32,
+    /// `zx_port_packet_t` with the user payload.
+    pub packet: PortPacket,
+}
+
+/// `vmar_unmap` request on a guest VMAR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct VmarUnmapReq {
+    /// Guest VMAR handle.
+    pub vmar: HandleValue,
+    /// Zero.
+    pub reserved: u32,
+    /// Guest-physical start.
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// `vmar_protect` request on a guest VMAR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct VmarProtectReq {
+    /// Guest VMAR handle.
+    pub vmar: HandleValue,
+    /// `ZX_VM_PERM_*`.
+    pub options: u32,
+    /// Guest-physical start.
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// `vmar_map_frames` request: `count` frames of `len` bytes, from slots `first_slot..` of the
+/// CNode capability that travels as the message's extra cap, mapped back to back from
+/// `vmar_offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[repr(C)]
+pub struct VmarMapFramesReq {
+    /// Guest VMAR handle.
+    pub vmar: HandleValue,
+    /// `ZX_VM_PERM_*` | `ZX_VM_SPECIFIC`.
+    pub options: u32,
+    /// Guest-physical address of the first frame.
+    pub vmar_offset: u64,
+    /// Size of each frame in bytes.
+    pub len: u64,
+    /// Slot of the first frame in the sent CNode (resolved at depth 64).
+    pub first_slot: u64,
+    /// Number of frames.
+    pub count: u32,
+    /// Zero.
+    pub reserved: u32,
+}
+
 /// `guest_create` reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
@@ -242,6 +304,14 @@ pub enum Request<'a> {
     PortWait(PortWaitReq),
     /// `zx_vmar_map` (a frame capability came with the message).
     VmarMap(VmarMapReq),
+    /// `zx_port_queue`.
+    PortQueue(PortQueueReq),
+    /// `zx_vmar_unmap`.
+    VmarUnmap(VmarUnmapReq),
+    /// `zx_vmar_protect`.
+    VmarProtect(VmarProtectReq),
+    /// Map many frames from a sent CNode (a CNode capability came with the message).
+    VmarMapFrames(VmarMapFramesReq),
 }
 
 /// The payload of a successful reply.
@@ -251,7 +321,7 @@ pub enum Request<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReplyPayload {
     /// No payload (`guest_set_trap`, `vcpu_kick`, `vcpu_interrupt`, `vcpu_write_state`,
-    /// `handle_close`, `handle_send`).
+    /// `handle_close`, `handle_send`, `port_queue`, `vmar_unmap`, `vmar_protect`).
     Empty,
     /// `guest_create`.
     GuestCreate(GuestCreateReply),

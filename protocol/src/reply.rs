@@ -46,7 +46,10 @@ impl ReplyKind {
             | Operation::VcpuInterrupt
             | Operation::VcpuWriteState
             | Operation::HandleClose
-            | Operation::HandleSend => ReplyKind::Empty,
+            | Operation::HandleSend
+            | Operation::PortQueue
+            | Operation::VmarUnmap
+            | Operation::VmarProtect => ReplyKind::Empty,
             Operation::VcpuCreate
             | Operation::HandleDuplicate
             | Operation::HandleReplace
@@ -55,7 +58,7 @@ impl ReplyKind {
             Operation::VcpuReadState => ReplyKind::State,
             Operation::ObjectGetInfo => ReplyKind::InfoVcpu,
             Operation::HandleReceive => ReplyKind::Received,
-            Operation::VmarMap => ReplyKind::Map,
+            Operation::VmarMap | Operation::VmarMapFrames => ReplyKind::Map,
         }
     }
 

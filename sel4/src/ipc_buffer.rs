@@ -240,8 +240,20 @@ impl IpcBuffer {
         self.user_data
     }
 
+    /// The type number of the capability at `cptr` in the caller's CSpace, 0 for an empty slot
+    /// (`seL4_DebugCapIdentify`, debug kernels only: built for a release kernel it is not
+    /// issued and answers 0; the kernel prints nothing, even for an empty slot). Uses x0 only.
+    pub fn debug_cap_identify(&mut self, cptr: u64) -> u64 {
+        let regs = SyscallRegs {
+            x0: cptr,
+            ..SyscallRegs::default()
+        };
+        syscall(self, Syscall::DebugCapIdentify, regs).x0
+    }
+
     /// Names `tcb` in kernel messages (debug kernels only: built for a release kernel this
-    /// does nothing; a debug kernel halts if `tcb` is not a TCB). The name is truncated to 959 bytes and stops at the first NUL. Corresponds to
+    /// does nothing; a debug kernel halts if `tcb` is not a TCB). The name is truncated to 959
+    /// bytes and stops at the first NUL. Corresponds to
     /// `seL4_DebugNameThread`.
     pub fn debug_name_thread(&mut self, tcb: Cap<cap_type::Tcb>, name: &str) {
         let bytes = name.as_bytes();

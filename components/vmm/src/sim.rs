@@ -47,6 +47,12 @@ impl Backend for SimBackend {
         self.mapped.push(gpa);
         Ok(())
     }
+    fn frame_from(&mut self, _: &u64, _: u64) -> Result<u64, Status> {
+        Err(Status::ERR_NOT_SUPPORTED)
+    }
+    fn protect_frame(&mut self, _: &mut (), _: u64, _: &u64, _: MapPerms) -> Result<(), Status> {
+        Ok(())
+    }
     fn unmap_frame(&mut self, _: &mut (), _: u64, _: &u64) {}
     fn delete_frame(&mut self, _: u64) {}
     fn create_vcpu(
@@ -69,6 +75,10 @@ impl Backend for SimBackend {
         self.vcpus.remove(&v.key.slot);
     }
     fn take_fault(&mut self, _: &mut SimVcpu) {}
+    // Every exit of the simulated guest is a real fault: its caller waits.
+    fn caller_waiting(&mut self, _: &mut SimVcpu) -> bool {
+        true
+    }
     fn resume_vcpu(&mut self, _: &mut SimVcpu, _: Resume) -> Result<(), Status> {
         Ok(())
     }

@@ -118,14 +118,31 @@ pub trait Backend {
         frame: &Self::Frame,
         perms: MapPerms,
     ) -> Result<(), Status>;
+    /// Changes the permissions of a frame mapped by [`Backend::map_frame`] at `gpa`
+    /// (`zx_vmar_protect`; seL4: `Page_Map` of the same capability at the same address).
+    fn protect_frame(
+        &mut self,
+        guest: &mut Self::Guest,
+        gpa: u64,
+        frame: &Self::Frame,
+        perms: MapPerms,
+    ) -> Result<(), Status>;
     /// Unmaps a frame mapped by [`Backend::map_frame`]. Cannot fail from the core's view.
     fn unmap_frame(&mut self, guest: &mut Self::Guest, gpa: u64, frame: &Self::Frame);
+    /// Takes the capability in slot `slot` of `source`, a CNode capability sent with
+    /// `vmar_map_frames`, as a frame (seL4: `CNode_Copy` out of the CNode, then the same
+    /// acceptance as a frame sent with `vmar_map`). `ZX_ERR_INVALID_ARGS` if `source` is no
+    /// CNode, the slot is empty or out of range, or the capability may not be used as a frame;
+    /// whether it really is a frame (and its size) is [`Backend::frame_size`]'s to tell.
+    fn frame_from(&mut self, source: &Self::Frame, slot: u64) -> Result<Self::Frame, Status>;
     /// Deletes a frame capability the server no longer needs (never mapped, or unmapped).
     fn delete_frame(&mut self, frame: Self::Frame);
 
     /// Creates a VCPU of `guest` that is not yet running, with Zircon's initial state: pc =
-    /// `entry`, PSTATE = EL1h with D, A, I, F masked (0x3C5), x0..x30 = 0, SP_EL1 = 0, and
-    /// VMPIDR_EL2 = `vmpidr`. Its faults go to the server's endpoint with a badge made from `key`.
+    /// `entry`, PSTATE = EL1h with D, A, I, F masked (0x3C5), x0..x30 = 0, SP_EL1 = 0, every
+    /// other EL1 system register the kernel lets the server set at Zircon's value (0; notably
+    /// SCTLR_EL1 = 0, so guest-EL0 WFI traps to the guest's EL1), the GIC virtual CPU interface
+    /// enabled as Zircon enables it (group 0 on, priority mask 0xF8), and VMPIDR_EL2 = `vmpidr`. Its faults go to the server's endpoint with a badge made from `key`.
     fn create_vcpu(
         &mut self,
         guest: &mut Self::Guest,

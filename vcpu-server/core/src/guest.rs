@@ -4,14 +4,32 @@
 //! - `guest_create` accepts a resource of kind `ZX_RSRC_KIND_SYSTEM` whose range covers the
 //!   hypervisor base (base 0, size >= 1), as Zircon's ranged-resource check does; anything else
 //!   is `ZX_ERR_ACCESS_DENIED`. The 254-guest limit (VMIDs 1..=254) is `ZX_ERR_NO_RESOURCES`.
-//! - `guest_set_trap` step 6 (unmap) can only unmap whole frames: every mapping that intersects
-//!   the trap range is unmapped (exact with 4 KiB frames), even if step 7 then fails.
+//! - `guest_set_trap` step 6 (unmap) can only unmap whole frames. A trap never removes memory
+//!   outside its range: if a mapping intersects the range without lying wholly inside it (a
+//!   2 MiB or 1 GiB frame that the trap covers only in part), the call fails with
+//!   `ZX_ERR_NOT_SUPPORTED` before anything is unmapped (back trappable ranges with 4 KiB frames:
+//!   docs/GUESTS.md). Otherwise every mapping in the range is unmapped, even if step 7 then
+//!   fails (Zircon's side effect).
+//! - `vmar_unmap` and `vmar_protect` work on whole frames too, with the same
+//!   `ZX_ERR_NOT_SUPPORTED` for a range that would split one. `vmar_unmap` of a range without any
+//!   mapping is `ZX_ERR_NOT_FOUND`; `vmar_protect` needs every page of the range mapped
+//!   (`ZX_ERR_NOT_FOUND` otherwise). Protection changes remap each frame with seL4 rights from
+//!   `caps::sel4::frame_mapping` (through the backend), masked by the kernel with the frame
+//!   capability's own rights.
 //! - `vmar_map` maps exactly one frame: `ZX_VM_SPECIFIC` is required (`ZX_ERR_NOT_SUPPORTED`
 //!   without it), `len` must be the frame's size and `vmar_offset` a multiple of it, the range
 //!   must lie in [0, 2^36), and it may overlap neither a trap nor another mapping
 //!   (`ZX_ERR_ALREADY_EXISTS`, as Zircon's SPECIFIC without OVERWRITE).
 //!   Order: VMAR handle with the rights the permissions need; option bits; frame present;
 //!   size/alignment/range; overlap; capacity; backend.
+//! - `vmar_map_frames` maps `count` frames of `len` bytes from consecutive slots of a sent
+//!   CNode, back to back, in one call, all or nothing. Order: VMAR handle with the rights the
+//!   permissions need; option bits (INVALID_ARGS); `ZX_VM_SPECIFIC` (NOT_SUPPORTED); CNode
+//!   present, `count` > 0, `len` a power of two >= 4 KiB, `vmar_offset` a multiple of it, the
+//!   whole range inside [0, 2^36) (INVALID_ARGS); overlap with a trap or mapping
+//!   (ALREADY_EXISTS); `count` above the free mapping capacity (NO_MEMORY); then per frame:
+//!   taken from the CNode and probed (INVALID_ARGS for an empty slot, a non-frame or a frame of
+//!   another size), mapped; on any failure every frame this call mapped is unmapped again.
 
 use caps::{ObjType, Operation, Rights};
 use vcpu_protocol::layout::{
@@ -20,15 +38,17 @@ use vcpu_protocol::layout::{
     VM_PERM_WRITE, VM_SPECIFIC,
 };
 use vcpu_protocol::message::{
-    GuestCreateReply, GuestCreateReq, GuestSetTrapReq, MapReply, VmarMapReq,
+    GuestCreateReply, GuestCreateReq, GuestSetTrapReq, MapReply, VmarMapFramesReq, VmarMapReq,
+    VmarProtectReq, VmarUnmapReq,
 };
 use vcpu_protocol::{ClientId, Reply, ReplyPayload, Sender, Status};
 
 use crate::backend::{Backend, MapPerms};
 use crate::handle::{HandleEntry, ObjRef};
+use crate::port::BellPool;
 use crate::quota::Kind;
 use crate::server::Server;
-use crate::{BELL_PACKETS_PER_TRAP, MAX_MAPPINGS, MAX_VCPUS_PER_GUEST};
+use crate::{MAX_MAPPINGS, MAX_VCPUS_PER_GUEST};
 
 const PAGE_SIZE: u64 = 4096;
 
@@ -109,17 +129,14 @@ pub(crate) struct Trap {
     pub(crate) size: u64,
     pub(crate) port: Option<u16>,
     pub(crate) key: u64,
-    /// BELL packets of this trap now queued on its port (at most [`BELL_PACKETS_PER_TRAP`]).
-    pub(crate) queued: u16,
+    /// A BELL trap's own pool of packets (slot in the server's pool table; Zircon's per-trap
+    /// pool of `kMaxPacketsPerRange`); `None` for a MEM trap.
+    pub(crate) pool: Option<u16>,
 }
 
 impl Trap {
     pub(crate) fn contains(&self, addr: u64) -> bool {
         addr >= self.addr && addr - self.addr < self.size
-    }
-
-    pub(crate) fn pool_full(&self) -> bool {
-        usize::from(self.queued) >= BELL_PACKETS_PER_TRAP
     }
 }
 
@@ -236,8 +253,11 @@ impl<B: Backend> Server<B> {
         if req.size == 0 || !in_space {
             return Err(Status::ERR_INVALID_ARGS);
         }
+        if self.splits_a_frame(g, req.addr, req.size) {
+            return Err(Status::ERR_NOT_SUPPORTED);
+        }
         self.unmap_range(g, req.addr, req.size);
-        if self.traps.is_full() {
+        if self.traps.is_full() || (kind == TrapKind::Bell && self.bell_pools.is_full()) {
             return Err(Status::ERR_NO_MEMORY);
         }
         self.has_room(sender.client, Kind::Trap)?;
@@ -256,15 +276,132 @@ impl<B: Backend> Server<B> {
             size: req.size,
             port,
             key: req.key,
-            queued: 0,
+            pool: None,
         };
-        self.traps.insert(trap).map_err(|_| Status::ERR_NO_MEMORY)?;
+        let (t, _) = self.traps.insert(trap).map_err(|_| Status::ERR_NO_MEMORY)?;
+        if kind == TrapKind::Bell {
+            // Cannot fail: room was checked.
+            match self.bell_pools.insert(BellPool::new()) {
+                Ok((pool, _)) => {
+                    if let Some(trap) = self.traps.get_mut(t) {
+                        trap.pool = Some(pool);
+                    }
+                }
+                Err(_) => {
+                    self.traps.remove(t);
+                    return Err(Status::ERR_NO_MEMORY);
+                }
+            }
+        }
         // Cannot fail: room was checked.
         self.charge(sender.client, Kind::Trap)?;
         if let Some(p) = port.and_then(|p| self.ports.get_mut(p)) {
             p.traps += 1;
         }
         Ok(ReplyPayload::Empty)
+    }
+
+    /// True if a mapping of guest `g` intersects `[addr, addr + size)` without lying wholly
+    /// inside it: acting on the range would have to split a frame.
+    fn splits_a_frame(&self, g: u16, addr: u64, size: u64) -> bool {
+        self.mappings.iter().any(|(_, m)| {
+            m.guest == g
+                && intersects(m.gpa, m.size, addr, size)
+                && (m.gpa < addr || m.gpa + m.size > addr + size)
+        })
+    }
+
+    /// `zx_vmar_unmap` on a guest VMAR: removes the whole frames in `[addr, addr + len)`.
+    /// Order: VMAR handle; alignment, length 0, range in [0, 2^36) (INVALID_ARGS); a frame only
+    /// partly in the range (NOT_SUPPORTED); no mapping in the range (NOT_FOUND).
+    pub(crate) fn vmar_unmap(&mut self, sender: Sender, req: VmarUnmapReq) -> Reply {
+        let g = self.vmar_range_check(sender, Operation::VmarUnmap, Rights::NONE, req.vmar)?;
+        self.check_range(g, req.addr, req.len)?;
+        let any = self
+            .mappings
+            .iter()
+            .any(|(_, m)| m.guest == g && intersects(m.gpa, m.size, req.addr, req.len));
+        if !any {
+            return Err(Status::ERR_NOT_FOUND);
+        }
+        self.unmap_range(g, req.addr, req.len);
+        Ok(ReplyPayload::Empty)
+    }
+
+    /// `zx_vmar_protect` on a guest VMAR: new permissions for the whole frames in
+    /// `[addr, addr + len)`. Order: VMAR handle with the rights the permissions need; unknown
+    /// option bits or WRITE without READ (INVALID_ARGS); alignment, length 0, range
+    /// (INVALID_ARGS); a frame only partly in the range (NOT_SUPPORTED); a page of the range not
+    /// mapped (NOT_FOUND); then each frame is remapped (a backend failure stops there).
+    pub(crate) fn vmar_protect(&mut self, sender: Sender, req: VmarProtectReq) -> Reply {
+        let perms = MapPerms {
+            read: req.options & VM_PERM_READ != 0,
+            write: req.options & VM_PERM_WRITE != 0,
+            execute: req.options & VM_PERM_EXECUTE != 0,
+        };
+        let extra = Operation::vmar_map_rights(perms.read, perms.write, perms.execute);
+        let g = self.vmar_range_check(sender, Operation::VmarProtect, extra, req.vmar)?;
+        let known = VM_PERM_READ | VM_PERM_WRITE | VM_PERM_EXECUTE;
+        if req.options & !known != 0 || (perms.write && !perms.read) {
+            return Err(Status::ERR_INVALID_ARGS);
+        }
+        self.check_range(g, req.addr, req.len)?;
+        let mapped: u64 = self
+            .mappings
+            .iter()
+            .filter(|(_, m)| m.guest == g && intersects(m.gpa, m.size, req.addr, req.len))
+            .map(|(_, m)| m.size)
+            .sum();
+        if mapped != req.len {
+            return Err(Status::ERR_NOT_FOUND);
+        }
+        let Some(guest) = self.guests.get_mut(g) else {
+            return Err(Status::ERR_BAD_HANDLE);
+        };
+        for m in self
+            .mappings
+            .slots_where(|m| m.guest == g && intersects(m.gpa, m.size, req.addr, req.len))
+        {
+            if let Some(mapping) = self.mappings.get(m) {
+                self.backend.protect_frame(
+                    &mut guest.backend,
+                    mapping.gpa,
+                    &mapping.frame,
+                    perms,
+                )?;
+            }
+        }
+        Ok(ReplyPayload::Empty)
+    }
+
+    /// The VMAR handle check of `vmar_unmap` / `vmar_protect`: the guest slot.
+    fn vmar_range_check(
+        &self,
+        sender: Sender,
+        op: Operation,
+        extra: Rights,
+        vmar: vcpu_protocol::HandleValue,
+    ) -> Result<u16, Status> {
+        let found = self.lookup_required(sender.client, op, 0, vmar, extra)?;
+        match found.entry.obj {
+            ObjRef::Vmar(g) => Ok(g),
+            _ => Err(Status::ERR_WRONG_TYPE),
+        }
+    }
+
+    /// Range checks shared by `vmar_unmap` and `vmar_protect`: page-aligned address and length,
+    /// length > 0, inside [0, 2^36) (INVALID_ARGS), and no frame split (NOT_SUPPORTED).
+    fn check_range(&self, g: u16, addr: u64, len: u64) -> Result<(), Status> {
+        let in_space = addr
+            .checked_add(len)
+            .is_some_and(|end| end <= GUEST_PHYS_SIZE);
+        if addr % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 || len == 0 || !in_space {
+            return Err(Status::ERR_INVALID_ARGS);
+        }
+        if self.splits_a_frame(g, addr, len) {
+            return Err(Status::ERR_NOT_SUPPORTED);
+        }
+        Ok(())
     }
 
     /// Unmaps (and deletes) every frame of guest `g` that intersects `[addr, addr + size)`.
@@ -290,15 +427,18 @@ impl<B: Backend> Server<B> {
         }
     }
 
-    /// Removes trap `t`: cancels its queued packets and drops its port reference.
+    /// Removes trap `t`: its pool of queued packets goes with it (user packets on the port stay),
+    /// and it drops its port reference.
     pub(crate) fn remove_trap(&mut self, t: u16) {
         let Some(trap) = self.traps.remove(t) else {
             return;
         };
         self.refund(trap.payer, Kind::Trap);
+        if let Some(pool) = trap.pool {
+            self.bell_pools.remove(pool);
+        }
         if let Some(p) = trap.port {
             if let Some(port) = self.ports.get_mut(p) {
-                port.queue.retain(|q| q.trap != t);
                 port.traps = port.traps.saturating_sub(1);
             }
             self.maybe_destroy_port(p);
@@ -353,6 +493,185 @@ impl<B: Backend> Server<B> {
                     self.backend.delete_frame(f);
                 }
                 Err(s)
+            }
+        }
+    }
+
+    /// `vmar_map_frames`: `count` frames from the sent CNode `source` (always given back).
+    pub(crate) fn vmar_map_frames(
+        &mut self,
+        sender: Sender,
+        req: VmarMapFramesReq,
+        source: Option<B::Frame>,
+    ) -> Reply {
+        let r = self.map_frames(sender, req, source.as_ref());
+        if let Some(s) = source {
+            self.backend.delete_frame(s);
+        }
+        r.map(|()| {
+            ReplyPayload::Map(MapReply {
+                mapped_addr: req.vmar_offset,
+            })
+        })
+    }
+
+    fn map_frames(
+        &mut self,
+        sender: Sender,
+        req: VmarMapFramesReq,
+        source: Option<&B::Frame>,
+    ) -> Result<(), Status> {
+        let perms = MapPerms {
+            read: req.options & VM_PERM_READ != 0,
+            write: req.options & VM_PERM_WRITE != 0,
+            execute: req.options & VM_PERM_EXECUTE != 0,
+        };
+        let extra = Operation::vmar_map_rights(perms.read, perms.write, perms.execute);
+        let g = self.vmar_range_check(sender, Operation::VmarMapFrames, extra, req.vmar)?;
+        let known = VM_PERM_READ | VM_PERM_WRITE | VM_PERM_EXECUTE | VM_SPECIFIC;
+        if req.options & !known != 0 {
+            return Err(Status::ERR_INVALID_ARGS);
+        }
+        if req.options & VM_SPECIFIC == 0 {
+            return Err(Status::ERR_NOT_SUPPORTED);
+        }
+        let source = source.ok_or(Status::ERR_INVALID_ARGS)?;
+        let total = u64::from(req.count).checked_mul(req.len);
+        let in_space = total
+            .and_then(|t| req.vmar_offset.checked_add(t))
+            .is_some_and(|end| end <= GUEST_PHYS_SIZE);
+        if req.count == 0
+            || req.len < PAGE_SIZE
+            || !req.len.is_power_of_two()
+            || req.vmar_offset % req.len != 0
+            || !in_space
+        {
+            return Err(Status::ERR_INVALID_ARGS);
+        }
+        let (gpa, len) = (req.vmar_offset, req.len * u64::from(req.count));
+        let overlap = self
+            .traps
+            .iter()
+            .any(|(_, t)| t.guest == g && intersects(t.addr, t.size, gpa, len))
+            || self
+                .mappings
+                .iter()
+                .any(|(_, m)| m.guest == g && intersects(m.gpa, m.size, gpa, len));
+        if overlap {
+            return Err(Status::ERR_ALREADY_EXISTS);
+        }
+        if MAX_MAPPINGS - self.mappings.len() < req.count as usize {
+            return Err(Status::ERR_NO_MEMORY);
+        }
+        // The client's mapping quota must hold all of them.
+        let room = self.client(sender.client).map_or(0, |c| {
+            c.limits
+                .of(Kind::Mapping)
+                .saturating_sub(c.usage.of(Kind::Mapping))
+        });
+        if u32::from(room) < req.count {
+            return Err(Kind::Mapping.exhausted());
+        }
+        let mut done: heapless::Vec<u16, MAX_MAPPINGS> = heapless::Vec::new();
+        for i in 0..u64::from(req.count) {
+            let at = gpa + i * req.len;
+            let slot = req.first_slot.wrapping_add(i);
+            match self.map_one_from(g, sender.client, source, slot, at, req.len, perms) {
+                // Cannot overflow: count <= free capacity <= MAX_MAPPINGS.
+                Ok(m) => {
+                    let _ = done.push(m);
+                }
+                Err(s) => {
+                    self.unmap_slots(g, &done);
+                    return Err(s);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Unmaps and deletes the mappings in `slots` (of guest `g`).
+    fn unmap_slots(&mut self, g: u16, slots: &[u16]) {
+        for &m in slots {
+            let Some(mapping) = self.mappings.remove(m) else {
+                continue;
+            };
+            if let Some(guest) = self.guests.get_mut(g) {
+                self.backend
+                    .unmap_frame(&mut guest.backend, mapping.gpa, &mapping.frame);
+            }
+            self.backend.delete_frame(mapping.frame);
+            self.refund(mapping.payer, Kind::Mapping);
+        }
+    }
+
+    /// Takes slot `slot` of `source` as a frame of `len` bytes and maps it at `at`, charged to
+    /// `payer` (room checked by the caller); its mapping slot.
+    #[allow(clippy::too_many_arguments)]
+    fn map_one_from(
+        &mut self,
+        g: u16,
+        payer: ClientId,
+        source: &B::Frame,
+        slot: u64,
+        at: u64,
+        len: u64,
+        perms: MapPerms,
+    ) -> Result<u16, Status> {
+        let frame = self.backend.frame_from(source, slot)?;
+        match self.backend.frame_size(&frame) {
+            Ok(size) if size == len => {}
+            Ok(_) => {
+                self.backend.delete_frame(frame);
+                return Err(Status::ERR_INVALID_ARGS);
+            }
+            Err(s) => {
+                self.backend.delete_frame(frame);
+                return Err(s);
+            }
+        }
+        let Some(guest) = self.guests.get_mut(g) else {
+            self.backend.delete_frame(frame);
+            return Err(Status::ERR_BAD_HANDLE);
+        };
+        if let Err(s) = self
+            .backend
+            .map_frame(&mut guest.backend, at, &frame, perms)
+        {
+            self.backend.delete_frame(frame);
+            return Err(s);
+        }
+        let mapping = Mapping {
+            guest: g,
+            payer,
+            gpa: at,
+            size: len,
+            frame,
+        };
+        match self.mappings.insert(mapping) {
+            Ok((m, _)) => match self.charge(payer, Kind::Mapping) {
+                Ok(()) => Ok(m),
+                // Unreachable: room for every frame of the call was checked.
+                Err(s) => {
+                    if let Some(mapping) = self.mappings.remove(m) {
+                        if let Some(guest) = self.guests.get_mut(g) {
+                            self.backend.unmap_frame(
+                                &mut guest.backend,
+                                mapping.gpa,
+                                &mapping.frame,
+                            );
+                        }
+                        self.backend.delete_frame(mapping.frame);
+                    }
+                    Err(s)
+                }
+            },
+            Err(m) => {
+                // Unreachable: capacity was checked.
+                self.backend
+                    .unmap_frame(&mut guest.backend, m.gpa, &m.frame);
+                self.backend.delete_frame(m.frame);
+                Err(Status::ERR_NO_MEMORY)
             }
         }
     }

@@ -92,8 +92,13 @@ pub const MAX_TRAPS: usize = 256;
 pub const MAX_MAPPINGS: usize = 1024;
 /// Port capacity of the server, shared out by the clients' [`Limits::ports`].
 pub const MAX_PORTS: usize = 32;
-/// Packets one port can hold.
-pub const PORT_QUEUE_CAPACITY: usize = 256;
+/// User packets (`zx_port_queue`) one port can hold (`ZX_ERR_SHOULD_WAIT` beyond). BELL packets
+/// do not count: each BELL trap has its own pool of [`BELL_PACKETS_PER_TRAP`].
+pub const PORT_QUEUE_CAPACITY: usize = 32;
+/// BELL traps in the whole server: each owns a pool of [`BELL_PACKETS_PER_TRAP`] packets
+/// (4 KiB of server memory), so their number is bounded apart from [`MAX_TRAPS`];
+/// `zx_guest_set_trap(BELL)` beyond is `ZX_ERR_NO_MEMORY` (Zircon: the pool's allocation fails).
+pub const MAX_BELL_POOLS: usize = 64;
 /// BELL packets one trap may have queued at once (Zircon's `kMaxPacketsPerRange`).
 pub const BELL_PACKETS_PER_TRAP: usize = 256;
 /// Threads that may block in `port_wait` on one port (`ZX_ERR_NO_RESOURCES` beyond).

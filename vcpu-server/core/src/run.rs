@@ -189,9 +189,16 @@ pub(crate) fn check_invariants<B: Backend>(s: &Server<B>) -> Result<(), &'static
         if port.handles == 0 && !port.waiters.is_empty() {
             return Err("a thread waits on a port without handles");
         }
-        for q in port.queue.iter() {
-            if s.traps.get(q.trap).is_none_or(|t| t.port != Some(p)) {
-                return Err("a queued packet outlived its trap");
+        let seqs = port.user.iter().map(|u| u.seq).chain(
+            s.traps
+                .iter()
+                .filter(|(_, t)| t.port == Some(p))
+                .filter_map(|(_, t)| t.pool.and_then(|b| s.bell_pools.get(b)))
+                .flat_map(|b| b.bells.iter().map(|b| b.seq)),
+        );
+        for seq in seqs {
+            if port.next_seq.wrapping_sub(seq) > (1 << 30) || seq == port.next_seq {
+                return Err("a queued packet has a sequence number not yet handed out");
             }
         }
     }
@@ -199,14 +206,16 @@ pub(crate) fn check_invariants<B: Backend>(s: &Server<B>) -> Result<(), &'static
         if s.guests.get(trap.guest).is_none() {
             return Err("a trap outlived its guest");
         }
-        let queued = s
-            .ports
-            .iter()
-            .map(|(_, p)| p.queue.iter().filter(|q| q.trap == t).count())
-            .sum::<usize>();
-        if usize::from(trap.queued) != queued || queued > crate::BELL_PACKETS_PER_TRAP {
-            return Err("trap packet count is wrong");
+        let queued = trap.pool.and_then(|b| s.bell_pools.get(b));
+        if queued.is_some_and(|b| !b.bells.is_empty())
+            && trap.port.is_none_or(|p| s.ports.get(p).is_none())
+        {
+            return Err("a trap holds packets but has no port");
         }
+        if (trap.kind == crate::guest::TrapKind::Bell) != queued.is_some() {
+            return Err("a BELL trap without its pool, or a MEM trap with one");
+        }
+        let _ = t;
     }
     for (_, m) in s.mappings.iter() {
         if s.guests.get(m.guest).is_none() {

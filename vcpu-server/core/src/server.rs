@@ -20,12 +20,12 @@ use crate::backend::Backend;
 use crate::guest::{Guest, Mapping, Resource, Trap};
 use crate::handle::{self, Client, Found, HandleEntry, ObjRef};
 use crate::object::Table;
-use crate::port::Port;
+use crate::port::{BellPool, Port};
 use crate::quota::{self, Kind, Limits, Usage};
 use crate::vcpu::Vcpu;
 use crate::{
-    MAX_CLIENTS, MAX_COMPLETIONS, MAX_GUESTS, MAX_MAPPINGS, MAX_PORTS, MAX_RESOURCES, MAX_TRAPS,
-    MAX_VCPUS,
+    MAX_BELL_POOLS, MAX_CLIENTS, MAX_COMPLETIONS, MAX_GUESTS, MAX_MAPPINGS, MAX_PORTS,
+    MAX_RESOURCES, MAX_TRAPS, MAX_VCPUS,
 };
 
 /// What the caller of [`Server::handle_request`] gets.
@@ -142,6 +142,7 @@ pub struct Server<B: Backend> {
     pub(crate) traps: Table<Trap, MAX_TRAPS>,
     pub(crate) mappings: Table<Mapping<B::Frame>, MAX_MAPPINGS>,
     pub(crate) ports: Table<Port, MAX_PORTS>,
+    pub(crate) bell_pools: Table<BellPool, MAX_BELL_POOLS>,
     pub(crate) completions: Completions,
     /// Threads that may have a deferred call (pending enter or port wait): added when a call
     /// is deferred, removed when it is completed or abandoned. [`Server::abandon`], made for
@@ -170,6 +171,7 @@ impl<B: Backend> Server<B> {
             traps: Table::new(),
             mappings: Table::new(),
             ports: Table::new(),
+            bell_pools: Table::new(),
             completions: Completions {
                 items: Vec::new(),
                 lost: 0,
@@ -309,7 +311,7 @@ impl<B: Backend> Server<B> {
 
     fn dispatch(&mut self, sender: Sender, req: Request<'_>, frame: Option<B::Frame>) -> Outcome {
         let frame = match req {
-            Request::VmarMap(_) => frame,
+            Request::VmarMap(_) | Request::VmarMapFrames(_) => frame,
             _ => {
                 if let Some(f) = frame {
                     self.backend.delete_frame(f);
@@ -337,6 +339,10 @@ impl<B: Backend> Server<B> {
             Request::PortCreate(r) => Outcome::Reply(self.port_create(sender, r)),
             Request::PortWait(r) => self.port_wait(sender, r),
             Request::VmarMap(r) => Outcome::Reply(self.vmar_map(sender, r, frame)),
+            Request::PortQueue(r) => Outcome::Reply(self.port_queue(sender, r)),
+            Request::VmarUnmap(r) => Outcome::Reply(self.vmar_unmap(sender, r)),
+            Request::VmarProtect(r) => Outcome::Reply(self.vmar_protect(sender, r)),
+            Request::VmarMapFrames(r) => Outcome::Reply(self.vmar_map_frames(sender, r, frame)),
         }
     }
 

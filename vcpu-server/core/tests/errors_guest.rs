@@ -10,6 +10,7 @@ use vcpu_protocol::layout::{
     GUEST_PHYS_SIZE, GUEST_TRAP_BELL, GUEST_TRAP_IO, GUEST_TRAP_MEM, RSRC_KIND_SYSTEM,
     VM_PERM_EXECUTE, VM_PERM_READ, VM_PERM_WRITE, VM_SPECIFIC,
 };
+use vcpu_protocol::message::Request;
 use vcpu_protocol::{ReplyPayload, Status};
 use vcpu_server::handle::encode;
 use vcpu_server::{Kind, Limits, MAX_GUESTS};
@@ -483,5 +484,420 @@ fn frames_with_other_requests_are_given_back() {
     let r = w.call_frame(A1, port_create(0), f);
     assert!(matches!(r.outcome, vcpu_server::Outcome::Reply(Ok(_))));
     assert_eq!(w.fake().calls, [Call::DeleteFrame(id)]);
+    w.assert_clean();
+}
+
+/// Maps a new frame of `size` at `gpa` through `vmar`; its id.
+fn map_new(w: &mut World, vmar: u32, gpa: u64, size: u64) -> u32 {
+    let f = w.fake().new_frame(size);
+    let id = f.id;
+    let r = w.call_frame(A1, vmar_map(vmar, RW_SPECIFIC, gpa, size), f);
+    assert!(matches!(r.outcome, vcpu_server::Outcome::Reply(Ok(_))));
+    id
+}
+
+const LARGE: u64 = 2 << 20;
+
+#[test]
+fn a_trap_never_removes_memory_outside_its_range() {
+    let mut w = World::new();
+    let (g, vmar) = w.guest();
+    map_new(&mut w, vmar, 0x4000_0000, LARGE);
+    let before = w.fake().calls.len();
+    // One page inside a 2 MiB frame, or a range reaching into it: refused, nothing unmapped.
+    for (addr, size) in [
+        (0x4000_0000, PAGE),
+        (0x401F_F000, PAGE),
+        (0x3FFF_F000, 2 * PAGE),
+        (0x4010_0000, LARGE),
+    ] {
+        let st = w.status(A1, set_trap(g, GUEST_TRAP_MEM, addr, size, 0, 1));
+        assert_eq!(st, Status::ERR_NOT_SUPPORTED, "{addr:#x}+{size:#x}");
+    }
+    assert!(w.fake().calls_since(before).is_empty());
+    assert_eq!(w.s.object_counts().mappings, 1);
+    assert_eq!(w.s.object_counts().traps, 0);
+    // The order: range checks (INVALID_ARGS) come first, the split check before overlap.
+    let st = w.status(A1, set_trap(g, GUEST_TRAP_MEM, 0x4000_0800, PAGE, 0, 1));
+    assert_eq!(st, Status::ERR_INVALID_ARGS);
+    // Covering the whole frame removes it, as Zircon's unmap step does.
+    let st = w.status(
+        A1,
+        set_trap(g, GUEST_TRAP_MEM, 0x3FFF_F000, LARGE + 2 * PAGE, 0, 1),
+    );
+    assert_eq!(st, Status::OK);
+    assert_eq!(w.s.object_counts().mappings, 0);
+    // 4 KiB frames: only the trapped pages go.
+    for i in 0..4 {
+        map_new(&mut w, vmar, 0x5000_0000 + i * PAGE, PAGE);
+    }
+    let st = w.status(A1, set_trap(g, GUEST_TRAP_MEM, 0x5000_1000, 2 * PAGE, 0, 2));
+    assert_eq!(st, Status::OK);
+    assert_eq!(w.s.object_counts().mappings, 2);
+    w.assert_clean();
+}
+
+#[test]
+fn vmar_unmap_checks_and_whole_frames() {
+    use common::vmar_unmap;
+    let mut w = World::new();
+    let (g, vmar) = w.guest();
+    let large = map_new(&mut w, vmar, 0x4000_0000, LARGE);
+    let small: Vec<u32> = (0..3)
+        .map(|i| map_new(&mut w, vmar, 0x5000_0000 + i * PAGE, PAGE))
+        .collect();
+    let forged = vcpu_server::handle::encode(40, 1);
+    assert_eq!(
+        w.status(A1, vmar_unmap(forged, 0, PAGE)),
+        Status::ERR_BAD_HANDLE
+    );
+    assert_eq!(
+        w.status(A1, vmar_unmap(g, 0x5000_0000, PAGE)),
+        Status::ERR_WRONG_TYPE
+    );
+    // No right is needed.
+    let bare = w.handle(A1, common::duplicate(vmar, caps::Rights::NONE));
+    for (addr, len) in [
+        (0x5000_0800, PAGE),
+        (0x5000_0000, 0x800),
+        (0x5000_0000, 0),
+        (1 << 36, PAGE),
+        (u64::MAX - PAGE + 1, 2 * PAGE),
+    ] {
+        let st = w.status(A1, vmar_unmap(bare, addr, len));
+        assert_eq!(st, Status::ERR_INVALID_ARGS, "{addr:#x}+{len:#x}");
+    }
+    assert_eq!(
+        w.status(A1, vmar_unmap(bare, 0x4000_0000, PAGE)),
+        Status::ERR_NOT_SUPPORTED,
+        "would split the 2 MiB frame"
+    );
+    assert_eq!(
+        w.status(A1, vmar_unmap(bare, 0x6000_0000, PAGE)),
+        Status::ERR_NOT_FOUND
+    );
+    assert_eq!(w.s.object_counts().mappings, 4);
+    let before = w.fake().calls.len();
+    // Two of the three pages (and an unmapped page after them) go; the first stays.
+    assert_eq!(
+        w.status(A1, vmar_unmap(bare, 0x5000_1000, 3 * PAGE)),
+        Status::OK
+    );
+    let calls = w.fake().calls_since(before).to_vec();
+    assert_eq!(calls.len(), 4);
+    assert!(calls.contains(&Call::DeleteFrame(small[1])));
+    assert!(calls.contains(&Call::DeleteFrame(small[2])));
+    assert_eq!(w.s.object_counts().mappings, 2);
+    assert_eq!(
+        w.status(A1, vmar_unmap(vmar, 0x4000_0000, LARGE)),
+        Status::OK
+    );
+    assert!(w.fake().calls.contains(&Call::DeleteFrame(large)));
+    // The address is free again.
+    map_new(&mut w, vmar, 0x4000_0000, PAGE);
+    w.assert_clean();
+}
+
+#[test]
+fn vmar_protect_checks_and_remaps() {
+    use common::vmar_protect;
+    use vcpu_server::MapPerms;
+    let mut w = World::new();
+    let (g, vmar) = w.guest();
+    let large = map_new(&mut w, vmar, 0x4000_0000, LARGE);
+    let a = map_new(&mut w, vmar, 0x5000_0000, PAGE);
+    let b = map_new(&mut w, vmar, 0x5000_1000, PAGE);
+    let r = VM_PERM_READ;
+    assert_eq!(
+        w.status(A1, vmar_protect(g, r, 0x5000_0000, PAGE)),
+        Status::ERR_WRONG_TYPE
+    );
+    // Rights per permission, before the option checks.
+    let read_only = w.handle(A1, common::duplicate(vmar, caps::Rights::READ));
+    assert_eq!(
+        w.status(
+            A1,
+            vmar_protect(read_only, r | VM_PERM_WRITE, 0x5000_0000, PAGE)
+        ),
+        Status::ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        w.status(
+            A1,
+            vmar_protect(read_only, VM_PERM_EXECUTE | 1 << 10, 0x5000_0000, PAGE)
+        ),
+        Status::ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        w.status(A1, vmar_protect(read_only, r | 1 << 10, 0x5000_0000, PAGE)),
+        Status::ERR_INVALID_ARGS,
+        "unknown option bit"
+    );
+    assert_eq!(
+        w.status(A1, vmar_protect(vmar, VM_PERM_WRITE, 0x5000_0000, PAGE)),
+        Status::ERR_INVALID_ARGS,
+        "write without read"
+    );
+    for (addr, len) in [(0x5000_0800, PAGE), (0x5000_0000, 0), (1 << 36, PAGE)] {
+        let st = w.status(A1, vmar_protect(vmar, r, addr, len));
+        assert_eq!(st, Status::ERR_INVALID_ARGS, "{addr:#x}+{len:#x}");
+    }
+    assert_eq!(
+        w.status(A1, vmar_protect(vmar, r, 0x4000_0000, PAGE)),
+        Status::ERR_NOT_SUPPORTED
+    );
+    assert_eq!(
+        w.status(A1, vmar_protect(vmar, r, 0x5000_0000, 3 * PAGE)),
+        Status::ERR_NOT_FOUND,
+        "the third page is not mapped"
+    );
+    let before = w.fake().calls.len();
+    assert_eq!(
+        w.status(A1, vmar_protect(read_only, r, 0x5000_0000, 2 * PAGE)),
+        Status::OK
+    );
+    let ro = MapPerms {
+        read: true,
+        write: false,
+        execute: false,
+    };
+    assert_eq!(
+        w.fake().calls_since(before),
+        [
+            Call::ProtectFrame {
+                guest: 1,
+                gpa: 0x5000_0000,
+                frame: a,
+                perms: ro
+            },
+            Call::ProtectFrame {
+                guest: 1,
+                gpa: 0x5000_1000,
+                frame: b,
+                perms: ro
+            },
+        ]
+    );
+    assert_eq!(
+        w.status(
+            A1,
+            vmar_protect(vmar, r | VM_PERM_EXECUTE, 0x4000_0000, LARGE)
+        ),
+        Status::OK
+    );
+    assert!(matches!(
+        w.fake().calls.last(),
+        Some(Call::ProtectFrame { frame, perms: MapPerms { execute: true, write: false, .. }, .. })
+            if *frame == large
+    ));
+    // A backend failure is the status.
+    w.fake().fail(Op::ProtectFrame, Status::ERR_NO_MEMORY);
+    assert_eq!(
+        w.status(A1, vmar_protect(vmar, r, 0x5000_0000, PAGE)),
+        Status::ERR_NO_MEMORY
+    );
+    w.assert_clean();
+}
+
+fn map_frames(
+    vmar: u32,
+    options: u32,
+    at: u64,
+    len: u64,
+    first: u64,
+    count: u32,
+) -> Request<'static> {
+    Request::VmarMapFrames(vcpu_protocol::message::VmarMapFramesReq {
+        vmar,
+        options,
+        vmar_offset: at,
+        len,
+        first_slot: first,
+        count,
+        reserved: 0,
+    })
+}
+
+#[test]
+fn vmar_map_frames_maps_all_or_nothing() {
+    let mut w = World::new();
+    let (g, vmar) = w.guest();
+    // Slots 0..8: eight 4 KiB frames, slot 8 empty, slot 9 a 2 MiB frame.
+    let sizes = [PAGE, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE, 0, LARGE];
+    let call = |w: &mut World, req: Request<'static>| {
+        let c = w.fake().new_cnode(&sizes);
+        let r = w.call_frame(A1, req, c);
+        match r.outcome {
+            vcpu_server::Outcome::Reply(Ok(_)) => Status::OK,
+            vcpu_server::Outcome::Reply(Err(s)) => s,
+            vcpu_server::Outcome::Deferred => panic!("deferred"),
+        }
+    };
+    let at = 0x5000_0000;
+    assert_eq!(
+        call(&mut w, map_frames(g, RW_SPECIFIC, at, PAGE, 0, 4)),
+        Status::ERR_WRONG_TYPE
+    );
+    let ro = w.handle(A1, common::duplicate(vmar, Rights::READ));
+    assert_eq!(
+        call(&mut w, map_frames(ro, RW_SPECIFIC, at, PAGE, 0, 4)),
+        Status::ERR_ACCESS_DENIED
+    );
+    assert_eq!(
+        call(
+            &mut w,
+            map_frames(vmar, RW_SPECIFIC | 1 << 20, at, PAGE, 0, 4)
+        ),
+        Status::ERR_INVALID_ARGS
+    );
+    assert_eq!(
+        call(&mut w, map_frames(vmar, VM_PERM_READ, at, PAGE, 0, 4)),
+        Status::ERR_NOT_SUPPORTED,
+        "without ZX_VM_SPECIFIC"
+    );
+    for (off, len, count) in [
+        (at, PAGE, 0),
+        (at, 0x800, 4),
+        (at, 3 * PAGE, 4),
+        (at + 0x800, PAGE, 4),
+        (GUEST_PHYS_SIZE - PAGE, PAGE, 2),
+        (at, 1 << 40, u32::MAX),
+    ] {
+        let st = call(&mut w, map_frames(vmar, RW_SPECIFIC, off, len, 0, count));
+        assert_eq!(st, Status::ERR_INVALID_ARGS, "{off:#x} {len:#x} x{count}");
+    }
+    // No CNode at all.
+    let r = w.call(A1, map_frames(vmar, RW_SPECIFIC, at, PAGE, 0, 4));
+    assert_eq!(
+        r.outcome,
+        vcpu_server::Outcome::Reply(Err(Status::ERR_INVALID_ARGS))
+    );
+    // An empty slot in the middle, or a frame of another size: nothing stays mapped.
+    let before = w.fake().calls.len();
+    assert_eq!(
+        call(&mut w, map_frames(vmar, RW_SPECIFIC, at, PAGE, 5, 4)),
+        Status::ERR_INVALID_ARGS,
+        "slot 8 is empty"
+    );
+    let calls = w.fake().calls_since(before).to_vec();
+    let mapped = calls
+        .iter()
+        .filter(|c| matches!(c, Call::MapFrame { .. }))
+        .count();
+    let unmapped = calls
+        .iter()
+        .filter(|c| matches!(c, Call::UnmapFrame { .. }))
+        .count();
+    assert_eq!((mapped, unmapped), (3, 3), "rolled back");
+    assert_eq!(
+        call(&mut w, map_frames(vmar, RW_SPECIFIC, at, PAGE, 8, 2)),
+        Status::ERR_INVALID_ARGS
+    );
+    assert_eq!(w.s.object_counts().mappings, 0);
+    // Eight frames in one call, back to back.
+    assert_eq!(
+        call(&mut w, map_frames(vmar, RW_SPECIFIC, at, PAGE, 0, 8)),
+        Status::OK
+    );
+    assert_eq!(w.s.object_counts().mappings, 8);
+    for i in 0..8 {
+        assert_eq!(
+            w.fake()
+                .mapped
+                .values()
+                .filter(|(_, gpa)| *gpa == at + i * PAGE)
+                .count(),
+            1
+        );
+    }
+    // Overlap with those, or with a trap: ALREADY_EXISTS before any frame is taken.
+    assert_eq!(
+        call(
+            &mut w,
+            map_frames(vmar, RW_SPECIFIC, at + 7 * PAGE, PAGE, 0, 2)
+        ),
+        Status::ERR_ALREADY_EXISTS
+    );
+    w.mem_trap(g, 0x6000_1000, 1);
+    assert_eq!(
+        call(
+            &mut w,
+            map_frames(vmar, RW_SPECIFIC, 0x6000_0000, PAGE, 0, 4)
+        ),
+        Status::ERR_ALREADY_EXISTS
+    );
+    // A large frame through the same call.
+    assert_eq!(
+        call(
+            &mut w,
+            map_frames(vmar, RW_SPECIFIC, 0x4000_0000, LARGE, 9, 1)
+        ),
+        Status::OK
+    );
+    // Capacity: more frames than mappings left.
+    let left = (vcpu_server::MAX_MAPPINGS - w.s.object_counts().mappings) as u32;
+    assert_eq!(
+        call(
+            &mut w,
+            map_frames(vmar, RW_SPECIFIC, 0x1_0000_0000, PAGE, 0, left + 1)
+        ),
+        Status::ERR_NO_MEMORY
+    );
+    w.assert_clean();
+}
+
+#[test]
+fn bell_pools_are_bounded_apart_from_traps() {
+    use vcpu_server::{ClientId, Limits, MAX_BELL_POOLS, Sender, ThreadId};
+    let mut w = World::new();
+    let d = ClientId(9);
+    let d1 = Sender {
+        client: d,
+        thread: ThreadId(90),
+    };
+    let limits = Limits {
+        traps: MAX_BELL_POOLS as u16 + 8,
+        ..Limits::DEFAULT
+    };
+    // Room in the server's quota capacity for a client with more traps than pools.
+    let st = w.s.add_client_with(d, limits);
+    assert_eq!(st, Ok(()));
+    let rights = ObjType::Resource.default_rights();
+    let rsrc =
+        w.s.grant_resource(d, RSRC_KIND_SYSTEM, 0, 1, rights)
+            .unwrap();
+    let ReplyPayload::GuestCreate(gc) = w.ok(d1, guest_create(rsrc, 0)) else {
+        panic!("guest_create");
+    };
+    let port = w.handle(d1, port_create(0));
+    for i in 0..MAX_BELL_POOLS as u64 {
+        let st = w.status(
+            d1,
+            set_trap(gc.guest, GUEST_TRAP_BELL, i * PAGE, PAGE, port, i),
+        );
+        assert_eq!(st, Status::OK, "BELL trap {i}");
+    }
+    let next = MAX_BELL_POOLS as u64 * PAGE;
+    assert_eq!(
+        w.status(d1, set_trap(gc.guest, GUEST_TRAP_BELL, next, PAGE, port, 0)),
+        Status::ERR_NO_MEMORY,
+        "no pool left"
+    );
+    assert_eq!(
+        w.status(d1, set_trap(gc.guest, GUEST_TRAP_MEM, next, PAGE, 0, 0)),
+        Status::OK,
+        "a MEM trap needs no pool"
+    );
+    w.s.check_invariants().unwrap();
+    // Destroying the guest frees the pools.
+    assert_eq!(w.status(d1, common::close(gc.guest)), Status::OK);
+    assert_eq!(w.status(d1, common::close(gc.vmar)), Status::OK);
+    let ReplyPayload::GuestCreate(g2) = w.ok(d1, guest_create(rsrc, 0)) else {
+        panic!("guest_create");
+    };
+    assert_eq!(
+        w.status(d1, set_trap(g2.guest, GUEST_TRAP_BELL, 0, PAGE, port, 0)),
+        Status::OK
+    );
     w.assert_clean();
 }

@@ -387,22 +387,82 @@ fn state_read_write_semantics() {
 }
 
 #[test]
-fn a_full_port_blocks_doorbells_of_any_trap() {
+fn each_trap_has_its_own_pool() {
     let (mut w, g, v, id) = running();
     let port = w.port(A2);
     w.bell_trap(g, 0xA000_0000, port, 1);
     w.bell_trap(g, 0xB000_0000, port, 2);
     let write = |addr| dabt(addr, dabt_esr(true, 4, false, 2, true));
-    for i in 0..vcpu_server::PORT_QUEUE_CAPACITY as u64 {
-        let base = if i % 2 == 0 { 0xA000_0000 } else { 0xB000_0000 };
-        w.exit_resumes(id, write(base + i));
+    // The port is full of user packets and of trap 1's doorbells ...
+    for k in 0..vcpu_server::PORT_QUEUE_CAPACITY as u64 {
+        assert_eq!(
+            w.status(A2, common::port_queue(port, common::user_packet(100 + k))),
+            Status::OK
+        );
     }
-    // Each trap has 128 queued, under its own limit, but the port is full.
-    assert!(w.exit(id, write(0xB000_0000)).is_empty());
+    assert_eq!(
+        w.status(A2, common::port_queue(port, common::user_packet(1))),
+        Status::ERR_SHOULD_WAIT,
+        "the user-packet capacity is the port's"
+    );
+    for i in 0..BELL_PACKETS_PER_TRAP as u64 {
+        w.exit_resumes(id, write(0xA000_0000 + i));
+    }
+    assert!(
+        w.exit(id, write(0xA000_0FFF)).is_empty(),
+        "trap 1's pool is full"
+    );
     assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::AtFault);
-    assert_eq!(w.status(A2, common::port_wait(port, 0)), Status::OK);
+    // ... which does not block trap 2 once the VCPU is past trap 1 (another VCPU, same port).
+    let (v2, id2) = w.vcpu(A2, g, 0x4000);
+    w.enter_deferred(A2, v2);
+    w.exit_resumes(id2, write(0xB000_0010));
+    // port_wait order is queue order: user packets first, then trap 1's, then trap 2's.
+    let first = packet(w.reply(common::A3, common::port_wait(port, 0)));
+    assert_eq!((first.key, first.packet_type, first.status), (100, 0, -5));
+    assert_eq!(first.payload, common::user_packet(0).payload);
+    for k in 1..vcpu_server::PORT_QUEUE_CAPACITY as u64 {
+        assert_eq!(
+            packet(w.reply(common::A3, common::port_wait(port, 0))).key,
+            100 + k
+        );
+    }
+    // Taking trap 1's first doorbell lets the blocked VCPU's doorbell in (queued last of trap 1,
+    // but after trap 2's, which was queued before it).
+    let p = packet(w.reply(common::A3, common::port_wait(port, 0)));
+    assert_eq!((p.key, common::bell_of(&p).addr), (1, 0xA000_0000));
     assert_eq!(w.fake().vcpus[id as usize].run, FakeRun::Running);
-    // Destroying the guest cancels every queued packet of its traps.
+    let mut keys = vec![];
+    while let Ok(p) = w.reply(common::A3, common::port_wait(port, 0)) {
+        keys.push((p_key(&p), common::bell_of(&packet(Ok(p))).addr));
+    }
+    assert_eq!(keys.len(), BELL_PACKETS_PER_TRAP + 1);
+    assert_eq!(keys[BELL_PACKETS_PER_TRAP - 2], (1, 0xA000_00FF));
+    assert_eq!(keys[BELL_PACKETS_PER_TRAP - 1], (2, 0xB000_0010));
+    assert_eq!(keys[BELL_PACKETS_PER_TRAP], (1, 0xA000_0FFF));
+    let _ = v;
+    w.s.check_invariants().unwrap();
+}
+
+fn p_key(p: &vcpu_protocol::ReplyPayload) -> u64 {
+    match p {
+        vcpu_protocol::ReplyPayload::Packet(p) => p.key,
+        _ => panic!("not a packet"),
+    }
+}
+
+#[test]
+fn destroying_a_guest_cancels_its_doorbells_but_not_user_packets() {
+    let (mut w, g, v, id) = running();
+    let port = w.port(A2);
+    w.bell_trap(g, 0xA000_0000, port, 1);
+    let write = |addr| dabt(addr, dabt_esr(true, 4, false, 2, true));
+    w.exit_resumes(id, write(0xA000_0000));
+    assert_eq!(
+        w.status(A2, common::port_queue(port, common::user_packet(1))),
+        Status::OK
+    );
+    w.exit_resumes(id, write(0xA000_0004));
     let r = w.call(A2, common::close(v));
     assert_eq!(r.completions.len(), 1, "the pending enter is cancelled");
     assert_eq!(w.status(A2, common::close(g)), Status::OK);
@@ -411,11 +471,41 @@ fn a_full_port_blocks_doorbells_of_any_trap() {
         Status::OK
     );
     assert_eq!(w.s.object_counts().traps, 0);
+    let p = packet(w.reply(A2, common::port_wait(port, 0)));
+    assert_eq!((p.key, p.packet_type), (1, 0), "the user packet survives");
     assert_eq!(
         w.status(A2, common::port_wait(port, 0)),
-        Status::ERR_TIMED_OUT
+        Status::ERR_TIMED_OUT,
+        "both doorbells are gone"
     );
     w.assert_clean();
+}
+
+#[test]
+fn port_queue_wakes_a_waiter_and_checks_in_order() {
+    let mut w = World::new();
+    let port = w.port(A1);
+    assert_eq!(w.wait(A2, port).outcome, vcpu_server::Outcome::Deferred);
+    let r = w.call(A1, common::port_queue(port, common::user_packet(9)));
+    assert_eq!(
+        r.outcome,
+        vcpu_server::Outcome::Reply(Ok(vcpu_protocol::ReplyPayload::Empty))
+    );
+    let c = r.completions.as_slice();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].thread, A2.thread);
+    let p = packet(c[0].reply);
+    assert_eq!((p.key, p.packet_type, p.status), (9, 0, -5));
+    // Handle, type, rights.
+    let forged = vcpu_server::handle::encode(40, 1);
+    let pq = |h| common::port_queue(h, common::user_packet(1));
+    assert_eq!(w.status(A1, pq(forged)), Status::ERR_BAD_HANDLE);
+    let (g, _) = w.guest();
+    assert_eq!(w.status(A1, pq(g)), Status::ERR_WRONG_TYPE);
+    let read_only = w.handle(A1, common::duplicate(port, caps::Rights::READ));
+    assert_eq!(w.status(A1, pq(read_only)), Status::ERR_ACCESS_DENIED);
+    let write_only = w.handle(A1, common::duplicate(port, caps::Rights::WRITE));
+    assert_eq!(w.status(A1, pq(write_only)), Status::OK);
 }
 
 // ---- exits a guest sends rather than takes (issue 10): hints, never state ----------------------

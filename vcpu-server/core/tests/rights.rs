@@ -12,7 +12,8 @@ use vcpu_protocol::layout::{
 };
 use vcpu_protocol::message::{
     GuestCreateReq, GuestSetTrapReq, HandleReq, HandleRightsReq, HandleSendReq, ObjectGetInfoReq,
-    PortCreateReq, PortWaitReq, Request, VcpuCreateReq, VcpuInterruptReq, VcpuStateReq, VmarMapReq,
+    PortCreateReq, PortQueueReq, PortWaitReq, Request, VcpuCreateReq, VcpuInterruptReq,
+    VcpuStateReq, VmarMapFramesReq, VmarMapReq, VmarProtectReq, VmarUnmapReq,
 };
 use vcpu_protocol::{HandleValue, ReplyPayload, Status};
 use vcpu_server::Outcome;
@@ -141,6 +142,33 @@ fn request(op: Operation, arg: usize, h: HandleValue, o: &Objects) -> Request<'s
             vmar_offset: 0x2000_0000,
             len: PAGE,
         }),
+        Operation::PortQueue => Request::PortQueue(PortQueueReq {
+            port: h,
+            reserved: 0,
+            packet: common::user_packet(7),
+        }),
+        // Unmapping a range without a mapping is NOT_FOUND: not a rights refusal.
+        Operation::VmarUnmap => Request::VmarUnmap(VmarUnmapReq {
+            vmar: h,
+            reserved: 0,
+            addr: 0x3000_0000,
+            len: PAGE,
+        }),
+        Operation::VmarMapFrames => Request::VmarMapFrames(VmarMapFramesReq {
+            vmar: h,
+            options: VM_PERM_READ | VM_PERM_WRITE | VM_PERM_EXECUTE | VM_SPECIFIC,
+            vmar_offset: 0x2100_0000,
+            len: PAGE,
+            first_slot: 0,
+            count: 2,
+            reserved: 0,
+        }),
+        Operation::VmarProtect => Request::VmarProtect(VmarProtectReq {
+            vmar: h,
+            options: VM_PERM_READ | VM_PERM_WRITE | VM_PERM_EXECUTE,
+            addr: 0x3000_0000,
+            len: PAGE,
+        }),
     }
 }
 
@@ -148,7 +176,9 @@ fn request(op: Operation, arg: usize, h: HandleValue, o: &Objects) -> Request<'s
 fn required(op: Operation, arg: usize) -> Rights {
     let base = op.handle_args()[arg].rights;
     match op {
-        Operation::VmarMap => base.union(Operation::vmar_map_rights(true, true, true)),
+        Operation::VmarMap | Operation::VmarProtect | Operation::VmarMapFrames => {
+            base.union(Operation::vmar_map_rights(true, true, true))
+        }
         _ => base,
     }
 }
@@ -184,7 +214,11 @@ fn every_operation_every_subset() {
             for t in types {
                 for held in subsets(t.default_rights()) {
                     let h = w.handle(A1, duplicate(o.of(t), held));
-                    let frame = (op == Operation::VmarMap).then(|| w.fake().new_frame(PAGE));
+                    let frame = match op {
+                        Operation::VmarMap => Some(w.fake().new_frame(PAGE)),
+                        Operation::VmarMapFrames => Some(w.fake().new_cnode(&[PAGE, PAGE])),
+                        _ => None,
+                    };
                     let r = w.s.handle_request(A1, request(op, arg, h, &o), frame);
                     w.s.check_invariants().unwrap();
                     // Completions may only come from a kick ending the enter of A1 itself,
@@ -236,6 +270,13 @@ fn the_table_says_what_zircon_says() {
     assert_eq!(r(Operation::HandleDuplicate, 0), Rights::DUPLICATE);
     assert_eq!(r(Operation::HandleSend, 0), Rights::TRANSFER);
     assert_eq!(r(Operation::PortWait, 0), Rights::READ);
+    assert_eq!(r(Operation::PortQueue, 0), Rights::WRITE);
+    assert_eq!(r(Operation::VmarUnmap, 0), Rights::NONE);
+    assert_eq!(r(Operation::VmarProtect, 0), Rights::NONE);
+    assert_eq!(
+        Operation::vmar_map_rights(true, false, true),
+        Rights::READ.union(Rights::EXECUTE)
+    );
     assert!(Operation::GuestSetTrap.handle_args()[1].optional);
     let _ = GUEST_TRAP_MEM;
 }

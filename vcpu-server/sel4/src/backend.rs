@@ -11,6 +11,7 @@ use vcpu_server::{Backend, GuestRegs, MapPerms, RegSet, Resume, SysReg, VcpuKey}
 
 use crate::alloc::Objects;
 use crate::frame::{self, Probe, Sel4Frame};
+use crate::gic_enable::GicEnable;
 use crate::guest::{self, Sel4Guest};
 use crate::tables::PageTables;
 use crate::vcpu::{self, REG_COUNT, Sel4Vcpu, VcpuParams};
@@ -34,6 +35,9 @@ pub struct Config {
     pub gicv: u64,
     /// Priority of VCPU threads.
     pub vcpu_priority: u8,
+    /// The server thread's MCP: the priority a new VCPU runs at while its GIC interface is
+    /// enabled ([`crate::gic_enable`]).
+    pub server_mcp: u8,
     /// Most guests at once (0 = no limit beyond the core's).
     pub max_guests: u16,
     /// Most VCPUs at once (0 = no limit beyond the core's).
@@ -48,6 +52,7 @@ impl Config {
         asid_pool: 0,
         gicv: 0,
         vcpu_priority: 0,
+        server_mcp: 0,
         max_guests: 0,
         max_vcpus: 0,
     };
@@ -61,6 +66,8 @@ pub struct Sel4Backend {
     tables: PageTables,
     probe: Option<Probe>,
     num_lrs: usize,
+    gic: Option<GicEnable>,
+    saved_caller: Option<u64>,
     guests: u16,
     vcpus: u16,
     /// The fault message being handled: its reply capability is still the server's caller
@@ -103,6 +110,8 @@ impl Sel4Backend {
             tables: PageTables::new(),
             probe: None,
             num_lrs: DEFAULT_LIST_REGISTERS,
+            gic: None,
+            saved_caller: None,
             guests: 0,
             vcpus: 0,
             fault_caller: None,
@@ -134,7 +143,17 @@ impl Sel4Backend {
         self.probe = Some(Probe::create(&mut self.k, pool)?);
         self.spare_reply = self.k.slot()?;
         self.num_lrs = count_list_registers(&mut self.k)?;
+        if cfg.gicv != 0 {
+            let own = Cap::from_cptr(plan::cspace::VSPACE);
+            self.gic = Some(GicEnable::create(&mut self.k, own, crate::raw::write_stub)?);
+        }
         Ok(())
+    }
+
+    /// The slot holding the current caller's reply capability if a GIC-enable step moved it
+    /// there ([`crate::gic_enable`]): the reply must be sent on it. Taken once.
+    pub fn take_saved_caller(&mut self) -> Option<u64> {
+        self.saved_caller.take()
     }
 
     /// The configuration given to [`Sel4Backend::start`].
@@ -228,6 +247,21 @@ impl Backend for Sel4Backend {
         )
     }
 
+    fn frame_from(&mut self, source: &Sel4Frame, slot: u64) -> Result<Sel4Frame, Status> {
+        frame::take_from(&mut self.k, source, slot)
+    }
+
+    fn protect_frame(
+        &mut self,
+        guest: &mut Sel4Guest,
+        gpa: u64,
+        frame: &Sel4Frame,
+        perms: MapPerms,
+    ) -> Result<(), Status> {
+        let (rights, attrs) = frame::mapping(perms);
+        guest::protect(&mut self.k, guest, gpa, frame, rights, attrs)
+    }
+
     fn unmap_frame(&mut self, guest: &mut Sel4Guest, gpa: u64, frame: &Sel4Frame) {
         guest::unmap(&mut self.k, &mut self.tables, guest, gpa, frame);
     }
@@ -248,6 +282,30 @@ impl Backend for Sel4Backend {
         }
         let params = self.params();
         let v = vcpu::create(&mut self.k, &params, guest.cap(), key, entry, vmpidr)?;
+        if let (Some(gic), true) = (&self.gic, guest.gicv[0].is_some()) {
+            // The step's receive replaces the reply capability of the client being served:
+            // keep it; the transport answers through it.
+            if !vcpu::save_caller(&mut self.k, gic.caller) {
+                vcpu::destroy(&mut self.k, v);
+                return Err(Status::ERR_NO_RESOURCES);
+            }
+            self.saved_caller = Some(gic.caller);
+            let step = vcpu::enable_gic(
+                &mut self.k,
+                &mut self.tables,
+                guest,
+                &v,
+                &params,
+                gic,
+                self.cfg.server_mcp,
+                key,
+                entry,
+            );
+            if let Err(s) = step {
+                vcpu::destroy(&mut self.k, v);
+                return Err(s);
+            }
+        }
         self.vcpus += 1;
         Ok(v)
     }

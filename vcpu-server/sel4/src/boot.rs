@@ -131,6 +131,7 @@ pub fn check(page: &BootPage, thread: usize) -> Result<Start, StartError> {
         asid_pool: need(s.asid_pool, "ASID pool")?,
         gicv: gicv_frames(s)?,
         vcpu_priority: s.vcpu_priority,
+        server_mcp: t.mcp,
         max_guests: s.max_guests,
         max_vcpus: s.max_vcpus,
     };

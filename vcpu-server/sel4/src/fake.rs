@@ -34,6 +34,16 @@ pub type Rule = fn(&Call) -> (u64, Vec<u64>);
 thread_local! {
     static LOG: RefCell<Vec<Call>> = const { RefCell::new(Vec::new()) };
     static RULE: RefCell<Option<Rule>> = const { RefCell::new(None) };
+    static EMPTY: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// seL4's `cap_reply_cap` type number, what `DebugCapIdentify` answers for a non-empty slot.
+pub const REPLY_CAP_TYPE: u64 = 8;
+
+/// Makes `DebugCapIdentify` report slot `cptr` empty (type 0), as after the kernel deleted a
+/// saved reply capability.
+pub fn set_empty(cptr: u64) {
+    EMPTY.with(|e| e.borrow_mut().push(cptr));
 }
 
 fn handler(sys: Syscall, regs: &mut SyscallRegs, buf: Option<&mut IpcBuffer>) {
@@ -64,7 +74,12 @@ fn handler(sys: Syscall, regs: &mut SyscallRegs, buf: Option<&mut IpcBuffer>) {
     for (m, w) in regs.mrs.iter_mut().zip(&reply) {
         *m = *w;
     }
-    regs.x0 = 0;
+    regs.x0 = if sys == Syscall::DebugCapIdentify {
+        let empty = EMPTY.with(|e| e.borrow().contains(&regs.x0));
+        if empty { 0 } else { REPLY_CAP_TYPE }
+    } else {
+        0
+    };
     regs.x1 = MessageInfo::new(label, 0, 0, reply.len() as u64).word();
 }
 
@@ -74,6 +89,7 @@ pub fn install(rule: Option<Rule>) {
     set_syscall_handler(Some(handler));
     RULE.with(|r| *r.borrow_mut() = rule);
     LOG.with(|l| l.borrow_mut().clear());
+    EMPTY.with(|e| e.borrow_mut().clear());
 }
 
 /// Every syscall logged since [`install`] or the last `take`/`take_all`.

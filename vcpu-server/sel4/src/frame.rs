@@ -96,6 +96,54 @@ pub fn accept(k: &mut Objects, rx: u64) -> Option<Sel4Frame> {
     }
 }
 
+/// Moves the capability that came with a `vmar_map_frames` request (meant to be a CNode of
+/// frames) out of `rx` unchanged (`CNode_Move`; `accept`'s `CNode_Mutate` would clear a CNode's
+/// guard). It is never invoked: it only serves as the source root of `CNode_Copy` in
+/// [`take_from`], where the kernel checks that it is a CNode. `rx` is empty afterwards.
+pub fn accept_source(k: &mut Objects, rx: u64) -> Option<Sel4Frame> {
+    let Ok(slot) = k.slot() else {
+        k.clear(rx);
+        return None;
+    };
+    let cnode = k.cnode();
+    let moved = k.ipc().is_ok_and(|ipc| {
+        cnode
+            .cnode_move(ipc, slot, WORD_DEPTH, cnode, rx, WORD_DEPTH)
+            .is_ok()
+    });
+    if moved {
+        Some(Sel4Frame::new(slot))
+    } else {
+        k.clear(rx);
+        k.slots.free(slot);
+        None
+    }
+}
+
+/// Copies the capability in slot `slot` (depth 64) of the CNode in `source` into the server's
+/// CNode and accepts it like a frame sent with `vmar_map` ([`accept`]: endpoints and
+/// notifications are refused). `ZX_ERR_INVALID_ARGS` if `source` is no CNode, the slot is
+/// empty or the capability is refused.
+pub fn take_from(k: &mut Objects, source: &Sel4Frame, slot: u64) -> Result<Sel4Frame, Status> {
+    let tmp = k.slot()?;
+    let own = k.cnode();
+    let copied = k.ipc().is_ok_and(|ipc| {
+        own.cnode_copy(
+            ipc,
+            tmp,
+            WORD_DEPTH,
+            Cap::from_cptr(source.slot),
+            slot,
+            WORD_DEPTH,
+            CapRights::ALL,
+        )
+        .is_ok()
+    });
+    let frame = if copied { accept(k, tmp) } else { None };
+    k.slots.free(tmp);
+    frame.ok_or(Status::ERR_INVALID_ARGS)
+}
+
 /// Guest-physical addresses of the probe VSpace and the frame size that fits at each: below
 /// 0..1 GiB there is a level-2 table; a level-3 table covers 2..4 MiB; 1 GiB has no level-2
 /// table. Small frames come first (the common case for client mappings of 4 KiB pages).

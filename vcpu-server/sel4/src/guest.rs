@@ -233,6 +233,24 @@ pub fn map(
     Ok(())
 }
 
+/// Remaps a frame mapped by [`map`] at `gpa` with new rights and attributes (`zx_vmar_protect`):
+/// seL4's `Page_Map` of an already mapped capability at its own address and VSpace changes the
+/// entry in place (no tables change).
+pub fn protect(
+    k: &mut Objects,
+    guest: &Sel4Guest,
+    gpa: u64,
+    frame: &Sel4Frame,
+    rights: CapRights,
+    attrs: VmAttributes,
+) -> Result<(), Status> {
+    let ipc = k.ipc()?;
+    frame
+        .cap()
+        .frame_map(ipc, guest.cap(), gpa, rights, attrs)
+        .map_err(crate::kernel_status)
+}
+
 /// Unmaps a frame mapped by [`map`] at `gpa`.
 pub fn unmap(
     k: &mut Objects,

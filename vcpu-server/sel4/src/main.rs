@@ -32,6 +32,8 @@ mod fake;
 #[cfg(any(test, target_os = "none"))]
 mod frame;
 #[cfg(any(test, target_os = "none"))]
+mod gic_enable;
+#[cfg(any(test, target_os = "none"))]
 mod guest;
 mod raw;
 #[cfg(any(test, target_os = "none"))]

@@ -86,6 +86,24 @@ pub unsafe fn ipc_buffer(addr: u64) -> Option<&'static mut sel4::IpcBuffer> {
     unsafe { sel4::IpcBuffer::from_addr(addr) }
 }
 
+/// Writes the GIC-enable stub ([`crate::gic_enable::STUB`]) at `vaddr`, where
+/// `GicEnable::create` has just mapped the server's own fresh 4 KiB frame read-write.
+#[cfg(target_os = "none")]
+pub fn write_stub(vaddr: u64) {
+    let code = crate::gic_enable::STUB;
+    let base = vaddr as *mut u32;
+    for (i, word) in code.iter().enumerate() {
+        // Safety: `vaddr` is the start of a 4 KiB frame the server retyped itself and mapped
+        // read-write at this otherwise unused address of its own VSpace just before the call;
+        // nothing else refers to it, and 9 words fit the page.
+        unsafe { base.add(i).write_volatile(*word) };
+    }
+}
+
+/// Host builds (unit tests) have no frame to write: the fake kernel maps nothing.
+#[cfg(not(target_os = "none"))]
+pub fn write_stub(_vaddr: u64) {}
+
 #[cfg(test)]
 mod tests {
     use super::Global;

@@ -20,9 +20,15 @@
 //! Non-MCS rule: every `Recv`/`ReplyRecv` deletes a reply capability that was not saved, so
 //! saving happens before the next receive. A client thread with a deferred call is blocked in
 //! `Call` and cannot send again unless it was restarted, which also deleted its saved reply
-//! capability; the core then drops the old call (`abandon`). Replying through a reply
-//! capability whose caller is gone is a no-op.
+//! capability; the core then drops the old call (`abandon`). A caller that was suspended or
+//! destroyed while its call was deferred loses its saved reply capability the same way (the
+//! kernel deletes it): before each completion the transport asks the kernel whether the slot
+//! still holds a capability (`DebugCapIdentify`, which prints nothing) and drops the reply
+//! quietly if not, instead of a `Send` on an empty slot (which a debug kernel reports as
+//! "Attempted to invoke a null cap"). The server already relies on debug syscalls (thread
+//! names); the supported kernel is a debug build.
 
+use caps::Operation;
 use sel4::{Cap, MessageInfo, WORD_DEPTH, cap_type};
 use vcpu_protocol::{Badge, MSG_MAX_WORDS, Reply, Request, Status, ThreadId, encode_reply};
 use vcpu_server::{Completion, Server, exit};
@@ -43,6 +49,9 @@ const _: () = {
     assert!(core::VCPU_FAULT == sel4::VCPU_FAULT);
     assert!(core::VPPI_EVENT == sel4::VPPI_EVENT);
 };
+
+/// seL4's `cap_null_cap` type number: what `DebugCapIdentify` answers for an empty slot.
+const NULL_CAP: u64 = 0;
 
 /// Client threads the transport keeps reply slots for (every thread of every client at most).
 pub const MAX_THREADS: usize = plan::MAX_CLIENTS * plan::MAX_THREADS;
@@ -141,10 +150,11 @@ impl Transport {
         let got_cap = received_cap(info);
         match Badge::decode(badge) {
             Badge::Client(sender) => {
-                let frame = if got_cap {
-                    frame::accept(&mut server.backend_mut().k, self.rx)
-                } else {
-                    None
+                let frame = match (got_cap, info.label() == Operation::VmarMapFrames.label()) {
+                    (false, _) => None,
+                    // A CNode of frames: kept as it is, used only as a copy source.
+                    (true, true) => frame::accept_source(&mut server.backend_mut().k, self.rx),
+                    (true, false) => frame::accept(&mut server.backend_mut().k, self.rx),
                 };
                 let request = match Request::decode(info.label(), words, info.extra_caps()) {
                     Ok(r) => r,
@@ -158,7 +168,23 @@ impl Transport {
                 let outcome = server.serve_request(sender, request, frame);
                 self.complete(server);
                 match outcome {
-                    vcpu_server::Outcome::Reply(r) => self.encode(server, &r),
+                    vcpu_server::Outcome::Reply(r) => {
+                        match server.backend_mut().take_saved_caller() {
+                            // A GIC-enable step moved the caller's reply capability.
+                            Some(slot) => {
+                                let info = self.encode(server, &r)?;
+                                let ipc = server.backend_mut().k.ipc().ok()?;
+                                // Only a debug kernel can tell an empty slot (and only it
+                                // prints a warning for one); elsewhere the Send on an empty
+                                // slot does nothing.
+                                if !sel4::CONFIG.debug || ipc.debug_cap_identify(slot) != NULL_CAP {
+                                    Cap::<cap_type::Reply>::from_cptr(slot).send(ipc, info);
+                                }
+                                None
+                            }
+                            None => self.encode(server, &r),
+                        }
+                    }
                     vcpu_server::Outcome::Deferred => {
                         self.defer(server, sender.thread);
                         None
@@ -198,7 +224,8 @@ impl Transport {
         Some(MessageInfo::new(0, 0, 0, n as u64))
     }
 
-    /// Sends each completion on its thread's saved reply capability.
+    /// Sends each completion on its thread's saved reply capability; a completion whose
+    /// capability the kernel already deleted (the caller was suspended or destroyed) is dropped.
     fn complete(&mut self, server: &mut Server<Sel4Backend>) {
         let replies = &self.replies;
         server.deliver_completions(|backend, c: &Completion| {
@@ -206,6 +233,11 @@ impl Transport {
                 return;
             };
             if let Ok(ipc) = backend.k.ipc() {
+                // Skips the kernel's null-cap warning on debug kernels; a release kernel has no
+                // DebugCapIdentify, and its Send on an empty slot silently does nothing.
+                if sel4::CONFIG.debug && ipc.debug_cap_identify(slot) == NULL_CAP {
+                    return;
+                }
                 let n = encode_reply(&c.reply, ipc.msg_mut());
                 let info = MessageInfo::new(0, 0, 0, n as u64);
                 Cap::<cap_type::Reply>::from_cptr(slot).send(ipc, info);
@@ -424,6 +456,73 @@ mod tests {
             .filter(|c| c.label == label(L::CNodeSaveCaller))
             .count();
         assert_eq!(saved, 1, "the fault's reply capability was kept");
+    }
+
+    #[test]
+    fn a_reply_for_a_vanished_caller_is_dropped() {
+        use sel4::Syscall;
+        use vcpu_protocol::message::PortWaitReq;
+        use vcpu_protocol::{ReplyPayload, layout::TIME_INFINITE};
+
+        fake::install(None);
+        let mut s = server();
+        let mut t = Transport::new(4, RX);
+        assert!(t.reserve(s.backend_mut(), ThreadId(1)));
+        assert!(t.reserve(s.backend_mut(), ThreadId(2)));
+        let Some(Ok(ReplyPayload::Handle(port))) = call(
+            &mut t,
+            &mut s,
+            &Request::PortCreate(vcpu_protocol::message::PortCreateReq {
+                options: 0,
+                reserved: 0,
+            }),
+            0,
+        ) else {
+            panic!("port_create failed");
+        };
+        // Thread 2 blocks in port_wait; its reply capability is saved.
+        let wait = Request::PortWait(PortWaitReq {
+            port: port.handle,
+            reserved: 0,
+            deadline: TIME_INFINITE,
+        });
+        let mut words = [0u64; MSG_MAX_WORDS];
+        let (op, len, _) = wait.encode(&mut words);
+        let other = Badge::Client(Sender {
+            client: ClientId(1),
+            thread: ThreadId(2),
+        })
+        .encode();
+        let info = MessageInfo::new(op, 0, 0, len as u64);
+        assert_eq!(t.dispatch(&mut s, info, other, &words[..len]), None);
+        let slot = t.replies.get(ThreadId(2)).unwrap();
+        // The thread is suspended meanwhile: the kernel deleted the saved capability.
+        fake::set_empty(slot);
+        fake::take_all();
+        let queue = Request::PortQueue(vcpu_protocol::message::PortQueueReq {
+            port: port.handle,
+            reserved: 0,
+            packet: vcpu_protocol::layout::PortPacket {
+                key: 1,
+                packet_type: 0,
+                status: 0,
+                payload: [0; 32],
+            },
+        });
+        assert_eq!(
+            call(&mut t, &mut s, &queue, 0),
+            Some(Ok(ReplyPayload::Empty))
+        );
+        let all = fake::take_all();
+        assert!(
+            all.iter()
+                .any(|c| c.sys == Syscall::DebugCapIdentify && c.cptr == slot),
+            "the slot was checked"
+        );
+        assert!(
+            !all.iter().any(|c| c.sys == Syscall::Send),
+            "no send on the empty slot: {all:?}"
+        );
     }
 
     #[test]

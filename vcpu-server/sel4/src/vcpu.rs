@@ -26,6 +26,57 @@ pub const FAULT_EP: u64 = 1;
 const GUEST_CNODE_RADIX: u32 = 1;
 /// PSTATE of a new VCPU: EL1h with D, A, I and F masked.
 pub const INITIAL_SPSR: u64 = 0x3C5;
+/// Zircon's initial value of every guest system register a VCPU object holds (seL4's
+/// `seL4_VCPUReg_*`), written at creation. Zircon zero-fills a new VCPU's EL1 state (spec §3.5:
+/// "all saved EL1 system registers 0"); a fresh seL4 VCPU differs only in SCTLR_EL1, which the
+/// kernel presets to 0x34d58820. Each register, and what its Zircon value means for the guest:
+/// - SCTLR_EL1 = 0: stage-1 MMU, data and instruction caches off, alignment checks off,
+///   little-endian; nTWI = nTWE = 0, so WFI/WFE at guest EL0 trap to the guest's own EL1 (not
+///   to the server); UCI = UCT = DZE = 0, so EL0 cache maintenance, CTR_EL0 reads and DC ZVA
+///   trap to EL1; SA0 = 0, no EL0 stack alignment check; CP15BEN = 0, AArch32 EL0 CP15
+///   barriers undefined.
+/// - CPACR_EL1 = 0: FP/SIMD use at EL0 and EL1 traps to the guest's EL1.
+/// - TTBR0_EL1, TTBR1_EL1, TCR_EL1, MAIR_EL1, AMAIR_EL1 = 0: no stage-1 tables configured.
+/// - CONTEXTIDR_EL1, TPIDR_EL1 = 0.
+/// - ACTLR_EL1 = 0 (implementation defined; 0 on Cortex-A57 reset, and Zircon's zero state).
+/// - AFSR0_EL1, AFSR1_EL1, ESR_EL1, FAR_EL1, PAR_EL1 = 0: no fault recorded.
+/// - VBAR_EL1 = 0: the guest's exception vectors at 0 until it sets its own.
+/// - ELR_EL1, SPSR_EL1 = 0.
+/// - CNTV_CTL_EL0 = 0 (virtual timer off), CNTV_CVAL_EL0 = 0.
+/// - CNTVOFF_EL2 = 0: the guest's virtual counter is the host's counter.
+/// - CNTKCTL_EL1 = 0: EL0 access to the counters and timers traps to the guest's EL1.
+/// - SP_EL1 = 0 (the `sp` of `zx_vcpu_state_t`).
+///
+/// Not in the table: VMPIDR_EL2 (from the VPID, written separately). General registers, PC and PSTATE are the TCB's; FP/SIMD
+/// state and the TLS registers (TPIDR_EL0, TPIDRRO_EL0) of a new TCB are already 0. Registers
+/// seL4 does not context-switch for a VCPU (MDSCR_EL1 and the debug registers, PMU, CSSELR_EL1)
+/// cannot be reached: see docs/SCENARIOS.md.
+pub const INITIAL_SYSREGS: [(VcpuReg, u64); 23] = [
+    (VcpuReg::Sctlr, 0),
+    (VcpuReg::Cpacr, 0),
+    (VcpuReg::Ttbr0, 0),
+    (VcpuReg::Ttbr1, 0),
+    (VcpuReg::Tcr, 0),
+    (VcpuReg::Mair, 0),
+    (VcpuReg::Amair, 0),
+    (VcpuReg::Cidr, 0),
+    (VcpuReg::Actlr, 0),
+    (VcpuReg::Afsr0, 0),
+    (VcpuReg::Afsr1, 0),
+    (VcpuReg::Esr, 0),
+    (VcpuReg::Far, 0),
+    (VcpuReg::Par, 0),
+    (VcpuReg::Vbar, 0),
+    (VcpuReg::TpidrEl1, 0),
+    (VcpuReg::SpEl1, 0),
+    (VcpuReg::ElrEl1, 0),
+    (VcpuReg::SpsrEl1, 0),
+    (VcpuReg::CntvCtl, 0),
+    (VcpuReg::CntvCval, 0),
+    (VcpuReg::Cntvoff, 0),
+    (VcpuReg::CntkctlEl1, 0),
+];
+
 /// Registers read and written: the 34 of `seL4_UserContext` before the two TLS registers, which
 /// the server never changes.
 pub const REG_COUNT: u64 = 34;
@@ -258,6 +309,9 @@ fn configure(
     v.tcb()
         .tcb_write_registers(ipc, false, REG_COUNT, &to_context(&regs))?;
     v.vcpu().vcpu_write_regs(ipc, VcpuReg::VmpidrEl2, vmpidr)?;
+    for (reg, value) in INITIAL_SYSREGS {
+        v.vcpu().vcpu_write_regs(ipc, reg, value)?;
+    }
     let mut name = [0u8; 16];
     ipc.debug_name_thread(v.tcb(), thread_name(&mut name, key.slot));
     Ok(())
@@ -290,6 +344,137 @@ fn thread_name(buf: &mut [u8; 16], slot: u16) -> &str {
         n += 1;
     }
     core::str::from_utf8(&buf[..n]).unwrap_or("vcpu")
+}
+
+/// Runs the one-time GIC-enable step on a VCPU [`create`] just made (see
+/// [`crate::gic_enable`]), then puts back its fault endpoint, priority and registers exactly as
+/// `create` left them. The caller has saved the current reply capability (the step's receive
+/// replaces it).
+#[allow(clippy::too_many_arguments)]
+pub fn enable_gic(
+    k: &mut Objects,
+    tables: &mut crate::tables::PageTables,
+    guest: &crate::guest::Sel4Guest,
+    v: &Sel4Vcpu,
+    p: &VcpuParams,
+    gic: &crate::gic_enable::GicEnable,
+    step_priority: u8,
+    key: VcpuKey,
+    entry: u64,
+) -> Result<(), Status> {
+    use crate::gic_enable::STUB_GPA;
+    let copy = gic.frame_copy(k)?;
+    let stub = crate::frame::Sel4Frame::new(copy);
+    stub.bits.set(12);
+    let mapped = crate::guest::map(
+        k,
+        tables,
+        guest,
+        STUB_GPA,
+        &stub,
+        CapRights::READ,
+        sel4::VmAttributes::CACHEABLE,
+    );
+    if let Err(s) = mapped {
+        k.release_slot(copy);
+        return Err(s);
+    }
+    let ran = run_stub(k, v, p, gic, step_priority);
+    crate::guest::unmap(k, tables, guest, STUB_GPA, &stub);
+    k.release_slot(copy);
+    let label = ran?;
+    if label != sel4::fault_label::VCPU_FAULT {
+        crate::warn(format_args!(
+            "GIC-enable step of VCPU {} ended with fault label {label}",
+            key.slot
+        ));
+    }
+    restore_after_stub(k, p, v, key, entry).map_err(crate::kernel_status)
+}
+
+/// Starts the VCPU at the stub with the private endpoint as its fault endpoint and the server's
+/// priority, waits for the stub's trap, and stops it; the fault label received.
+fn run_stub(
+    k: &mut Objects,
+    v: &Sel4Vcpu,
+    p: &VcpuParams,
+    gic: &crate::gic_enable::GicEnable,
+    step_priority: u8,
+) -> Result<u64, Status> {
+    let own = k.cnode();
+    let ipc = k.ipc()?;
+    let guest_cnode: Cap<cap_type::CNode> = v.cnode.cap();
+    let depth = GUEST_CNODE_RADIX as u8;
+    let fail = crate::kernel_status;
+    guest_cnode
+        .cnode_delete(ipc, FAULT_EP, depth)
+        .map_err(fail)?;
+    guest_cnode
+        .cnode_copy(
+            ipc,
+            FAULT_EP,
+            depth,
+            own,
+            gic.endpoint.slot,
+            WORD_DEPTH,
+            fault_endpoint_rights(),
+        )
+        .map_err(fail)?;
+    let regs = GuestRegs {
+        pc: crate::gic_enable::STUB_GPA,
+        spsr: INITIAL_SPSR,
+        ..GuestRegs::default()
+    };
+    v.tcb()
+        .tcb_write_registers(ipc, false, REG_COUNT, &to_context(&regs))
+        .map_err(fail)?;
+    v.tcb()
+        .tcb_set_sched_params(ipc, p.authority, 0, u64::from(step_priority))
+        .map_err(fail)?;
+    v.tcb().tcb_resume(ipc).map_err(fail)?;
+    let (info, _) = gic.endpoint.cap::<cap_type::Endpoint>().recv(ipc);
+    v.tcb().tcb_suspend(ipc).map_err(fail)?;
+    Ok(info.label())
+}
+
+/// Puts back what [`run_stub`] changed: the badged fault endpoint, the VCPU priority and the
+/// initial registers.
+fn restore_after_stub(
+    k: &mut Objects,
+    p: &VcpuParams,
+    v: &Sel4Vcpu,
+    key: VcpuKey,
+    entry: u64,
+) -> Result<(), sel4::Error> {
+    let own = k.cnode();
+    let ipc = k.ipc().map_err(|_| sel4::Error::IllegalOperation)?;
+    let guest_cnode: Cap<cap_type::CNode> = v.cnode.cap();
+    let depth = GUEST_CNODE_RADIX as u8;
+    guest_cnode.cnode_delete(ipc, FAULT_EP, depth)?;
+    let badge = Badge::VcpuFault {
+        slot: key.slot,
+        generation: key.generation,
+    }
+    .encode();
+    guest_cnode.cnode_mint(
+        ipc,
+        FAULT_EP,
+        depth,
+        own,
+        p.endpoint,
+        WORD_DEPTH,
+        fault_endpoint_rights(),
+        badge,
+    )?;
+    v.tcb()
+        .tcb_set_sched_params(ipc, p.authority, 0, u64::from(p.priority))?;
+    let regs = GuestRegs {
+        pc: entry,
+        spsr: INITIAL_SPSR,
+        ..GuestRegs::default()
+    };
+    v.tcb()
+        .tcb_write_registers(ipc, false, REG_COUNT, &to_context(&regs))
 }
 
 /// Destroys a VCPU in any state: drops a saved fault reply, deletes the TCB (which stops and
@@ -472,7 +657,7 @@ mod tests {
         )
         .unwrap();
         let calls = fake::take();
-        let labels: std::vec::Vec<u64> = calls.iter().map(|c| c.label).collect();
+        let labels: std::vec::Vec<u64> = calls.iter().map(|c| c.label).take(9).collect();
         let expected = [
             L::UntypedRetype,
             L::UntypedRetype,
@@ -512,6 +697,21 @@ mod tests {
         assert_eq!(&w[..2], &[0, 34], "no resume, 34 registers");
         assert_eq!((w[2], w[4]), (0x4000_0000, 0x3C5), "pc and spsr");
         assert_eq!(calls[8].words, [16, 0x8000_0001], "VMPIDR_EL2");
+        // Then every other EL1 register to Zircon's initial value (0), SCTLR_EL1 first.
+        let written: std::vec::Vec<(u64, u64)> = calls[9..9 + super::INITIAL_SYSREGS.len()]
+            .iter()
+            .map(|c| {
+                assert_eq!(c.label, label(L::ARMVCPUWriteReg));
+                (c.words[0], c.words[1])
+            })
+            .collect();
+        let mut numbers: std::vec::Vec<u64> = written.iter().map(|w| w.0).collect();
+        assert_eq!(written[0], (VcpuReg::Sctlr as u64, 0));
+        assert!(written.iter().all(|w| w.1 == 0));
+        numbers.push(VcpuReg::VmpidrEl2 as u64);
+        numbers.sort();
+        let all: std::vec::Vec<u64> = VcpuReg::ALL.iter().map(|r| *r as u64).collect();
+        assert_eq!(numbers, all, "every VCPU register is set at creation");
 
         destroy(&mut k, v);
         let labels: std::vec::Vec<u64> = fake::take().iter().map(|c| c.label).collect();

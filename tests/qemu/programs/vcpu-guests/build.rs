@@ -1,9 +1,11 @@
 //! Links the program with the component runtime's script when building for seL4 (host builds
-//! compile a stub `main`), and embeds the `timer` guest image for the target: the `guests`
+//! compile a stub `main`), and embeds the `timer`, `gicdef` and `el0` guest images for the
+//! target: the `guests`
 //! binaries are built first into this build's target directory (xtask builds the binaries of
 //! a program's embedded packages first), so the ELF is taken from next to this build's
 //! artifacts (`<target-dir>/aarch64-unknown-none/<profile>/timer`, derived from `OUT_DIR`), or
-//! from `$VMM_GUEST_DIR` if set. The generated `timer_image.rs` defines `TIMER: &[u8]`.
+//! from `$VMM_GUEST_DIR` if set. The generated `timer_image.rs` defines `TIMER`, `GICDEF` and
+//! `EL0` (`&[u8]`).
 
 use std::env;
 use std::path::PathBuf;
@@ -27,19 +29,22 @@ fn main() {
             .map(PathBuf::from)
             .unwrap_or_default(),
     };
-    let image = dir.join("timer");
-    if !image.is_file() {
-        panic!(
-            "guest image `timer` not found at {}: build the guests first (`cargo build -p \
-             guests --release --target aarch64-unknown-none`, same CARGO_TARGET_DIR) or set \
-             VMM_GUEST_DIR",
-            image.display()
-        );
+    let mut module = String::new();
+    for (name, konst) in [("timer", "TIMER"), ("gicdef", "GICDEF"), ("el0", "EL0")] {
+        let image = dir.join(name);
+        if !image.is_file() {
+            panic!(
+                "guest image `{name}` not found at {}: build the guests first (`cargo build -p \
+                 guests --release --target aarch64-unknown-none`, same CARGO_TARGET_DIR) or set \
+                 VMM_GUEST_DIR",
+                image.display()
+            );
+        }
+        println!("cargo:rerun-if-changed={}", image.display());
+        module.push_str(&format!(
+            "/// The `{name}` guest image (ELF).\npub static {konst}: &[u8] = include_bytes!({:?});\n",
+            image.display().to_string()
+        ));
     }
-    println!("cargo:rerun-if-changed={}", image.display());
-    let module = format!(
-        "/// The `timer` guest image (ELF).\npub static TIMER: &[u8] = include_bytes!({:?});\n",
-        image.display().to_string()
-    );
     std::fs::write(out.join("timer_image.rs"), module).expect("write timer_image.rs");
 }

@@ -20,6 +20,7 @@ pub enum Op {
     CreateGuest,
     FrameSize,
     MapFrame,
+    ProtectFrame,
     CreateVcpu,
     Resume,
     Stop,
@@ -47,7 +48,17 @@ pub enum Call {
         gpa: u64,
         frame: u32,
     },
+    ProtectFrame {
+        guest: u32,
+        gpa: u64,
+        frame: u32,
+        perms: MapPerms,
+    },
     DeleteFrame(u32),
+    FrameFrom {
+        source: u32,
+        slot: u64,
+    },
     CreateVcpu {
         guest: u32,
         vcpu: u32,
@@ -109,6 +120,9 @@ pub struct FakeBackend {
     next_frame: u32,
     /// Frames that exist (made by `new_frame`, not yet deleted).
     pub frames_alive: BTreeSet<u32>,
+    /// CNode capabilities sent with `vmar_map_frames`: id -> the frame size in each slot
+    /// (0: an empty slot).
+    pub cnodes: HashMap<u32, Vec<u64>>,
     /// Frames currently mapped: frame id -> (guest, gpa).
     pub mapped: HashMap<u32, (u32, u64)>,
     fail: HashMap<Op, Status>,
@@ -127,6 +141,13 @@ impl FakeBackend {
             id: self.next_frame,
             size,
         }
+    }
+
+    /// A new CNode capability whose slots hold frames of `sizes` (0: empty slot).
+    pub fn new_cnode(&mut self, sizes: &[u64]) -> FakeFrame {
+        let c = self.new_frame(0);
+        self.cnodes.insert(c.id, sizes.to_vec());
+        c
     }
 
     /// Makes every later call of `op` fail with `status` until [`FakeBackend::heal`].
@@ -213,6 +234,23 @@ impl Backend for FakeBackend {
         self.calls.push(Call::DestroyGuest(guest));
     }
 
+    fn frame_from(&mut self, source: &FakeFrame, slot: u64) -> Result<FakeFrame, Status> {
+        let size = self
+            .cnodes
+            .get(&source.id)
+            .and_then(|c| c.get(usize::try_from(slot).ok()?))
+            .copied()
+            .unwrap_or(0);
+        if size == 0 {
+            return Err(Status::ERR_INVALID_ARGS);
+        }
+        self.calls.push(Call::FrameFrom {
+            source: source.id,
+            slot,
+        });
+        Ok(self.new_frame(size))
+    }
+
     fn frame_size(&mut self, frame: &FakeFrame) -> Result<u64, Status> {
         self.check(Op::FrameSize)?;
         Ok(frame.size)
@@ -231,6 +269,27 @@ impl Backend for FakeBackend {
                 .push(format!("frame {} mapped twice", frame.id));
         }
         self.calls.push(Call::MapFrame {
+            guest: *guest,
+            gpa,
+            frame: frame.id,
+            perms,
+        });
+        Ok(())
+    }
+
+    fn protect_frame(
+        &mut self,
+        guest: &mut u32,
+        gpa: u64,
+        frame: &FakeFrame,
+        perms: MapPerms,
+    ) -> Result<(), Status> {
+        self.check(Op::ProtectFrame)?;
+        if self.mapped.get(&frame.id) != Some(&(*guest, gpa)) {
+            self.violations
+                .push(format!("frame {} protected but not mapped there", frame.id));
+        }
+        self.calls.push(Call::ProtectFrame {
             guest: *guest,
             gpa,
             frame: frame.id,

@@ -156,6 +156,43 @@ pub fn vmar_map(vmar: HandleValue, options: u32, offset: u64, len: u64) -> Reque
         len,
     })
 }
+pub fn port_queue(port: HandleValue, packet: PortPacket) -> Request<'static> {
+    Request::PortQueue(vcpu_protocol::message::PortQueueReq {
+        port,
+        reserved: 0,
+        packet,
+    })
+}
+pub fn vmar_unmap(vmar: HandleValue, addr: u64, len: u64) -> Request<'static> {
+    Request::VmarUnmap(vcpu_protocol::message::VmarUnmapReq {
+        vmar,
+        reserved: 0,
+        addr,
+        len,
+    })
+}
+pub fn vmar_protect(vmar: HandleValue, options: u32, addr: u64, len: u64) -> Request<'static> {
+    Request::VmarProtect(vcpu_protocol::message::VmarProtectReq {
+        vmar,
+        options,
+        addr,
+        len,
+    })
+}
+/// A user packet with `key`, a type the server must overwrite, status -5 and payload bytes
+/// 1..=32.
+pub fn user_packet(key: u64) -> PortPacket {
+    let mut payload = [0u8; 32];
+    for (i, b) in payload.iter_mut().enumerate() {
+        *b = i as u8 + 1;
+    }
+    PortPacket {
+        key,
+        packet_type: 0x77,
+        status: -5,
+        payload,
+    }
+}
 
 /// Options of an ordinary RW mapping.
 pub const RW_SPECIFIC: u32 = VM_PERM_READ | VM_PERM_WRITE | VM_SPECIFIC;

@@ -69,10 +69,15 @@ pub const CASES: &[Case<Api>] = &[
     case!("api-handle-send-receive", handles::send_receive),
     case!("api-handle-inbox-full", handles::inbox_full),
     case!("api-port", handles::port),
+    case!("api-port-queue", handles::port_queue),
+    case!("api-port-waiter-vanished", handles::port_waiter_vanished),
     case!("api-vmar-map-large", vmar::large),
     case!("api-vmar-map-errors", vmar::errors),
     case!("api-vmar-map-small", vmar::small),
     case!("api-vmar-map-over-traps", vmar::traps),
+    case!("api-vmar-unmap-protect", vmar::unmap_protect),
+    case!("api-vmar-map-frames", vmar::map_frames),
+    case!("api-trap-in-large-frame", vmar::trap_in_large_frame),
     case!(
         "api-guest-destroy-releases-frames",
         vmar::remap_after_destroy
@@ -176,6 +181,14 @@ pub const HELPER: usize = 1;
 pub const JOB_WRONG_THREAD: u32 = 1;
 /// Job: close the helper's own VCPU [`HELPER_VCPU`].
 pub const JOB_CLOSE_OWN: u32 = 2;
+/// Job: `port_wait` on [`WAIT_PORT`] (infinite deadline); the key received into
+/// [`WAIT_RESULT`] (its status negated if not OK).
+pub const JOB_WAIT_PORT: u32 = 3;
+
+/// The port of [`JOB_WAIT_PORT`].
+pub static WAIT_PORT: AtomicU32 = AtomicU32::new(0);
+/// What [`JOB_WAIT_PORT`] received.
+pub static WAIT_RESULT: core::sync::atomic::AtomicI64 = core::sync::atomic::AtomicI64::new(0);
 
 /// The main thread's VCPU and its guest, for the helper.
 pub static TARGET: AtomicU32 = AtomicU32::new(0);
@@ -208,6 +221,22 @@ fn helper(ctx: &mut Ctx, job: u32) {
         JOB_CLOSE_OWN => {
             let own = HELPER_VCPU.swap(0, Ordering::SeqCst);
             let _ = zx_handle_close(&mut ctx.t, own);
+        }
+        JOB_WAIT_PORT => {
+            let mut packet = PortPacket::new_zeroed();
+            let port = WAIT_PORT.load(Ordering::SeqCst);
+            let s = vcpu_client::zx_port_wait(
+                &mut ctx.t,
+                port,
+                vcpu_protocol::layout::TIME_INFINITE,
+                &mut packet,
+            );
+            let result = if s == Status::OK {
+                packet.key as i64
+            } else {
+                -i64::from(s.into_raw())
+            };
+            WAIT_RESULT.store(result, Ordering::SeqCst);
         }
         _ => {}
     }

@@ -197,3 +197,111 @@ pub fn port(a: &mut Api) -> CaseResult {
     let _ = zx_handle_close(t, port);
     r
 }
+
+/// A user packet with `key` and a recognisable payload (the type is the server's to set).
+fn user_packet(key: u64) -> PortPacket {
+    let mut p = PortPacket::new_zeroed();
+    p.key = key;
+    p.packet_type = 0x55;
+    p.status = -7;
+    for (i, b) in p.payload.iter_mut().enumerate() {
+        *b = 0xA0 + i as u8;
+    }
+    p
+}
+
+/// `zx_port_queue`: user packets come back from `port_wait` in order with type USER and key,
+/// status and payload as queued; the 65th is SHOULD_WAIT; WRITE is needed; a port full of user
+/// packets still takes them again after a wait.
+pub fn port_queue(a: &mut Api) -> CaseResult {
+    use vcpu_client::zx_port_queue;
+    let t = &mut a.ctx.t;
+    let port = expect_ok("port_create", zx_port_create(t, 0))?;
+    let r = (|| {
+        let mut queued = 0u64;
+        let refused = loop {
+            let s = zx_port_queue(t, port, &user_packet(100 + queued));
+            if s != Status::OK || queued > 1000 {
+                break s;
+            }
+            queued += 1;
+        };
+        expect_status(
+            "queue beyond the port's capacity",
+            Status::ERR_SHOULD_WAIT,
+            refused,
+        )?;
+        expect_eq("user packets a port holds", 32, queued)?;
+        let mut packet = PortPacket::new_zeroed();
+        for i in 0..queued {
+            let s = zx_port_wait(t, port, 0, &mut packet);
+            expect_status("port_wait", Status::OK, s)?;
+            expect_eq("key (queue order)", 100 + i, packet.key)?;
+            expect_eq("type ZX_PKT_TYPE_USER", 0, packet.packet_type)?;
+            expect_eq("status as queued", -7, packet.status)?;
+            expect_eq("payload as queued", user_packet(0).payload, packet.payload)?;
+        }
+        let s = zx_port_wait(t, port, 0, &mut packet);
+        expect_status("empty again", Status::ERR_TIMED_OUT, s)?;
+        let s = zx_port_queue(t, handle_value(44, 1), &user_packet(1));
+        expect_status("queue on a forged handle", Status::ERR_BAD_HANDLE, s)?;
+        let s = zx_port_queue(t, a.resource, &user_packet(1));
+        expect_status("queue on a resource", Status::ERR_WRONG_TYPE, s)?;
+        let no_write = expect_ok(
+            "duplicate",
+            zx_handle_duplicate(t, port, minus(PORT_RIGHTS, Rights::WRITE)),
+        )?;
+        let s = zx_port_queue(t, no_write, &user_packet(1));
+        let _ = zx_handle_close(t, no_write);
+        expect_status("queue without WRITE", Status::ERR_ACCESS_DENIED, s)
+    })();
+    let _ = zx_handle_close(t, port);
+    r
+}
+
+/// A reply owed to a thread that was suspended meanwhile: the helper blocks in `port_wait`,
+/// main suspends it (the kernel deletes its saved reply capability) and queues a packet, which
+/// the server hands to the vanished waiter and drops quietly (no "Attempted to invoke a null
+/// cap" from the kernel). Resumed, the helper's call starts again and gets the next packet.
+pub fn port_waiter_vanished(a: &mut Api) -> CaseResult {
+    use crate::api::{HELPER, JOB_WAIT_PORT, WAIT_PORT, WAIT_RESULT};
+    use core::sync::atomic::Ordering;
+    use vcpu_client::zx_port_queue;
+    let port = expect_ok("port_create", zx_port_create(&mut a.ctx.t, 0))?;
+    WAIT_PORT.store(port, Ordering::SeqCst);
+    WAIT_RESULT.store(0, Ordering::SeqCst);
+    // The helper runs at once (above main) and blocks in port_wait.
+    a.ctx.start(HELPER, JOB_WAIT_PORT);
+    let helper = a.ctx.tcb(HELPER);
+    let r = (|| {
+        let s = helper.tcb_suspend(a.ctx.ipc());
+        expect_eq("suspend the helper", Ok(()), s)?;
+        let s = zx_port_queue(&mut a.ctx.t, port, &user_packet(1));
+        expect_status("queue for the suspended waiter", Status::OK, s)?;
+        let mut packet = PortPacket::new_zeroed();
+        let s = zx_port_wait(&mut a.ctx.t, port, 0, &mut packet);
+        expect_status(
+            "the packet went to the vanished waiter",
+            Status::ERR_TIMED_OUT,
+            s,
+        )?;
+        let s = zx_port_queue(&mut a.ctx.t, port, &user_packet(7));
+        expect_status("calls still served", Status::OK, s)?;
+        let s = helper.tcb_resume(a.ctx.ipc());
+        expect_eq("resume the helper", Ok(()), s)?;
+        Ok(())
+    })();
+    // Resumed, the helper repeats its port_wait and takes packet 7 (if resuming failed, close
+    // the port so that nothing stays blocked).
+    if r.is_err() {
+        let _ = helper.tcb_resume(a.ctx.ipc());
+    }
+    a.ctx.wait(HELPER);
+    let _ = zx_handle_close(&mut a.ctx.t, port);
+    r?;
+    expect_eq(
+        "key the resumed helper received",
+        7,
+        WAIT_RESULT.load(Ordering::SeqCst),
+    )
+}

@@ -227,3 +227,163 @@ pub fn remap_after_destroy(a: &mut Api) -> CaseResult {
     }
     Ok(())
 }
+
+/// `zx_vmar_protect` and `zx_vmar_unmap` on 4 KiB and 2 MiB frames: checks in order, remaps
+/// the kernel accepts (read-only, then read-execute, then read-write again), whole frames only.
+pub fn unmap_protect(a: &mut Api) -> CaseResult {
+    use vcpu_client::{zx_vmar_protect, zx_vmar_unmap};
+    with_guest(a, |a, vm| {
+        let base = 0x8000_0000;
+        let frames: [Frame; 4] = {
+            let mut out = [Cap::from_cptr(0); 4];
+            for (o, f) in out.iter_mut().zip(a.small.frames()) {
+                *o = f;
+            }
+            out
+        };
+        for (i, &f) in frames.iter().enumerate() {
+            let at = base + i as u64 * PAGE;
+            expect_ok("map 4 KiB", map(a, vm.vmar, RAM_OPTIONS, at, f, PAGE))?;
+        }
+        let big_at = 0x4000_0000;
+        expect_ok(
+            "map 2 MiB",
+            map(a, vm.vmar, RAM_OPTIONS, big_at, large_frame(a), LARGE),
+        )?;
+        let t = &mut a.ctx.t;
+        let r = VM_PERM_READ;
+        let s = zx_vmar_protect(t, vm.guest, r, base, PAGE);
+        expect_status("protect through a guest handle", Status::ERR_WRONG_TYPE, s)?;
+        let read_only = expect_ok(
+            "duplicate",
+            vcpu_client::zx_handle_duplicate(t, vm.vmar, Rights::READ),
+        )?;
+        let s = zx_vmar_protect(t, read_only, r | VM_PERM_WRITE, base, PAGE);
+        expect_status(
+            "write through a READ-only VMAR",
+            Status::ERR_ACCESS_DENIED,
+            s,
+        )?;
+        let s = zx_vmar_protect(t, vm.vmar, VM_PERM_WRITE, base, PAGE);
+        expect_status("write without read", Status::ERR_INVALID_ARGS, s)?;
+        let s = zx_vmar_protect(t, vm.vmar, r, base + 0x800, PAGE);
+        expect_status("misaligned", Status::ERR_INVALID_ARGS, s)?;
+        let s = zx_vmar_protect(t, vm.vmar, r, base, 5 * PAGE);
+        expect_status("a page not mapped", Status::ERR_NOT_FOUND, s)?;
+        let s = zx_vmar_protect(t, vm.vmar, r, big_at + PAGE, PAGE);
+        expect_status("part of a 2 MiB frame", Status::ERR_NOT_SUPPORTED, s)?;
+        let s = zx_vmar_protect(t, read_only, r, base, 4 * PAGE);
+        let _ = vcpu_client::zx_handle_close(t, read_only);
+        expect_status("read-only through a READ-only VMAR", Status::OK, s)?;
+        let s = zx_vmar_protect(t, vm.vmar, r | VM_PERM_EXECUTE, big_at, LARGE);
+        expect_status("2 MiB read-execute", Status::OK, s)?;
+        let s = zx_vmar_protect(t, vm.vmar, r | VM_PERM_WRITE, base, 4 * PAGE);
+        expect_status("read-write again", Status::OK, s)?;
+        // Unmap: whole frames, partial large frames refused, empty ranges NOT_FOUND.
+        let s = zx_vmar_unmap(t, vm.vmar, big_at, PAGE);
+        expect_status("unmap part of a 2 MiB frame", Status::ERR_NOT_SUPPORTED, s)?;
+        let s = zx_vmar_unmap(t, vm.vmar, 0x7000_0000, PAGE);
+        expect_status("unmap where nothing is mapped", Status::ERR_NOT_FOUND, s)?;
+        let s = zx_vmar_unmap(t, vm.vmar, base, 0);
+        expect_status("length 0", Status::ERR_INVALID_ARGS, s)?;
+        let s = zx_vmar_unmap(t, vm.vmar, base + PAGE, 2 * PAGE);
+        expect_status("unmap two pages", Status::OK, s)?;
+        let s = zx_vmar_protect(t, vm.vmar, r, base, 4 * PAGE);
+        expect_status("protect over the hole", Status::ERR_NOT_FOUND, s)?;
+        let s = zx_vmar_unmap(t, vm.vmar, big_at, LARGE);
+        expect_status("unmap the 2 MiB frame", Status::OK, s)?;
+        // The addresses are free again.
+        expect_ok(
+            "map again where a page was unmapped",
+            map(a, vm.vmar, RAM_OPTIONS, base + PAGE, frames[1], PAGE),
+        )?;
+        expect_ok(
+            "map 2 MiB again",
+            map(a, vm.vmar, RAM_OPTIONS, big_at, large_frame(a), LARGE),
+        )
+        .map(|_| ())
+    })
+}
+
+/// A trap never removes memory outside its range: one page of a 2 MiB frame is
+/// NOT_SUPPORTED and leaves the frame mapped; over 4 KiB frames only the trapped page goes.
+pub fn trap_in_large_frame(a: &mut Api) -> CaseResult {
+    with_guest(a, |a, vm| {
+        let big_at = 0x4000_0000;
+        expect_ok(
+            "map 2 MiB",
+            map(a, vm.vmar, RAM_OPTIONS, big_at, large_frame(a), LARGE),
+        )?;
+        let base = 0x8000_0000;
+        let frames: [Frame; 3] = {
+            let mut out = [Cap::from_cptr(0); 3];
+            for (o, f) in out.iter_mut().zip(a.small.frames()) {
+                *o = f;
+            }
+            out
+        };
+        for (i, &f) in frames.iter().enumerate() {
+            let at = base + i as u64 * PAGE;
+            expect_ok("map 4 KiB", map(a, vm.vmar, RAM_OPTIONS, at, f, PAGE))?;
+        }
+        let t = &mut a.ctx.t;
+        let s = zx_guest_set_trap(t, vm.guest, GUEST_TRAP_MEM, big_at + 0x10_0000, PAGE, 0, 1);
+        expect_status(
+            "trap one page of a 2 MiB frame",
+            Status::ERR_NOT_SUPPORTED,
+            s,
+        )?;
+        let again = map(a, vm.vmar, RAM_OPTIONS, big_at, large_frame(a), LARGE);
+        expect_err(
+            "the 2 MiB frame is still mapped",
+            Status::ERR_ALREADY_EXISTS,
+            again,
+        )?;
+        let t = &mut a.ctx.t;
+        let s = zx_guest_set_trap(t, vm.guest, GUEST_TRAP_MEM, base + PAGE, PAGE, 0, 2);
+        expect_status("trap the middle 4 KiB page", Status::OK, s)?;
+        for (i, want) in [
+            (0, Status::ERR_ALREADY_EXISTS),
+            (2, Status::ERR_ALREADY_EXISTS),
+        ] {
+            let at = base + i * PAGE;
+            let r = map(a, vm.vmar, RAM_OPTIONS, at, frames[0], PAGE);
+            expect_err("neighbouring page still mapped", want, r)?;
+        }
+        Ok(())
+    })
+}
+
+/// `vmar_map_frames`: the 16 frames of region `small` (consecutive slots of this client's own
+/// CNode, sent as the capability) mapped back to back in one call; each page is then taken
+/// (mapping over it ALREADY_EXISTS) and one `vmar_unmap` frees them all. A frame sent instead
+/// of a CNode, a range reaching an empty slot: INVALID_ARGS, nothing left mapped.
+pub fn map_frames(a: &mut Api) -> CaseResult {
+    use vcpu_client::{vmar_map_frames, zx_vmar_unmap};
+    with_guest(a, |a, vm| {
+        let base = 0x8000_0000;
+        let first = a.small.frames().next().map_or(0, |f| f.cptr());
+        let count = a.small.frames().count() as u32;
+        let own: Frame = Cap::from_cptr(a.ctx.boot.cnode);
+        let t = &mut a.ctx.t;
+        let r = vmar_map_frames(t, vm.vmar, RAM_OPTIONS, base, PAGE, own, first, 0);
+        expect_err("count 0", Status::ERR_INVALID_ARGS, r)?;
+        let not_a_cnode = a.small.frames().next().unwrap_or(Cap::from_cptr(0));
+        let r = vmar_map_frames(t, vm.vmar, RAM_OPTIONS, base, PAGE, not_a_cnode, first, 2);
+        expect_err("a frame instead of a CNode", Status::ERR_INVALID_ARGS, r)?;
+        let r = vmar_map_frames(t, vm.vmar, RAM_OPTIONS, base, LARGE, own, first, 2);
+        expect_err("4 KiB frames as 2 MiB ones", Status::ERR_INVALID_ARGS, r)?;
+        let r = vmar_map_frames(t, vm.vmar, RAM_OPTIONS, base, PAGE, own, first, count);
+        expect_eq("16 frames in one call", Ok(base), r)?;
+        for i in 0..u64::from(count) {
+            let f = a.small.frames().next().unwrap_or(Cap::from_cptr(0));
+            let again = map(a, vm.vmar, RAM_OPTIONS, base + i * PAGE, f, PAGE);
+            expect_err("page mapped by the call", Status::ERR_ALREADY_EXISTS, again)?;
+        }
+        let t = &mut a.ctx.t;
+        let s = zx_vmar_unmap(t, vm.vmar, base, u64::from(count) * PAGE);
+        expect_status("unmap all 16 in one call", Status::OK, s)?;
+        let s = zx_vmar_unmap(t, vm.vmar, base, u64::from(count) * PAGE);
+        expect_status("nothing left", Status::ERR_NOT_FOUND, s)
+    })
+}

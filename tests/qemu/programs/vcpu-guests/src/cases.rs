@@ -8,7 +8,7 @@ use vmm::machine::{Devices, RunEnd, run};
 use vmm::report::{Case, Detail, Suite, detail};
 use vmm::rt::{Ctx, DebugWriter, GuestRam, GuestVm, debug_println};
 
-use crate::{exec, helper, multi, vgic};
+use crate::{conform, exec, helper, multi, vgic};
 
 vmm::component!(main = main, worker = helper::job);
 
@@ -41,6 +41,7 @@ pub const CASES: &[Case<G>] = &[
     case!("guests-hello-uart", exec::hello),
     case!("guests-mmio-every-size", exec::mmio),
     case!("guests-bell-port", exec::bell),
+    case!("guests-bell-pool-per-trap", exec::bell_pool_per_trap),
     case!("guests-irq-injected", exec::irq),
     case!("guests-kick-wfi", exec::kick_wfi),
     case!("guests-kick-before-enter", exec::kick_before_enter),
@@ -49,6 +50,10 @@ pub const CASES: &[Case<G>] = &[
     case!("guest-irq-overflow", vgic::irq_overflow),
     case!("guests-smp-two-vcpus", multi::smp),
     case!("guests-two-guests-at-once", multi::two_guests),
+    case!("guests-gic-default-spin", conform::gic_default_spin),
+    case!("guests-gic-default-iar-wfi", conform::gic_default_iar_wfi),
+    case!("guests-el0-wfi-aarch64", conform::el0_wfi_aarch64),
+    case!("guests-el0-wfi-aarch32", conform::el0_wfi_aarch32),
     case!("guests-still-served", exec::compute),
 ];
 

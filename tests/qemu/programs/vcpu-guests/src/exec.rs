@@ -404,3 +404,96 @@ pub fn kick_running(g: &mut G) -> CaseResult {
     gvm.close(&mut g.ctx);
     r
 }
+
+/// Each BELL trap has its own packet pool, apart from the port's user packets: the port is
+/// filled with user packets (`zx_port_queue` until SHOULD_WAIT), yet `hello` with its UART page
+/// as a BELL trap on that port runs to SYSTEM_OFF without blocking (20 doorbells queued).
+/// `port_wait` returns the user packets first (queue order); destroying the guest then
+/// cancels its doorbells but not the remaining user packets.
+pub fn bell_pool_per_trap(g: &mut G) -> CaseResult {
+    use vcpu_client::zx_port_queue;
+    const KEY: u64 = 0xBE12;
+    let t = &mut g.ctx.t;
+    let port = expect_ok("port_create", zx_port_create(t, 0))?;
+    let r = (|| {
+        let t = &mut g.ctx.t;
+        let mut user = 0u64;
+        let refused = loop {
+            let mut p = PortPacket::new_zeroed();
+            p.key = user;
+            let s = zx_port_queue(t, port, &p);
+            if s != Status::OK || user > 1000 {
+                break s;
+            }
+            user += 1;
+        };
+        expect_status(
+            "the port is full of user packets",
+            Status::ERR_SHOULD_WAIT,
+            refused,
+        )?;
+        let vm = expect_ok("guest_create", Vm::create(t, g.resource))?;
+        let ran = (|| {
+            let t = &mut g.ctx.t;
+            let frames = g.ram_b.frames();
+            expect_ok(
+                "vmar_map",
+                vm.map(t, RAM_BASE, g.ram_b.frame_size(), frames),
+            )?;
+            let s = zx_guest_set_trap(
+                t,
+                vm.guest,
+                GUEST_TRAP_BELL,
+                UART_BASE,
+                UART_SIZE,
+                port,
+                KEY,
+            );
+            expect_status("BELL trap", Status::OK, s)?;
+            let s = zx_guest_set_trap(
+                t,
+                vm.guest,
+                GUEST_TRAP_MEM,
+                TESTDEV_BASE,
+                TESTDEV_SIZE,
+                0,
+                1,
+            );
+            expect_status("MEM trap", Status::OK, s)?;
+            let loaded = g.ram_b.load(g.ctx.ipc(), images::HELLO, RAM_BASE);
+            let loaded = loaded.map_err(|e| detail(format_args!("load: {e:?}")))?;
+            let t = &mut g.ctx.t;
+            let v = expect_ok("vcpu_create", zx_vcpu_create(t, vm.guest, 0, loaded.entry))?;
+            let mut packet = PortPacket::new_zeroed();
+            let end = zx_vcpu_enter(t, v, &mut packet);
+            g.close(&[v]);
+            expect_status(
+                "enter (doorbells not blocked by the full port)",
+                Status::ERR_UNAVAILABLE,
+                end,
+            )
+        })();
+        let mut packet = PortPacket::new_zeroed();
+        let first = zx_port_wait(&mut g.ctx.t, port, 0, &mut packet);
+        let first_key = packet.key;
+        // Destroying the guest cancels its 20 doorbells.
+        g.close(&[vm.guest, vm.vmar]);
+        ran?;
+        expect_status("port_wait", Status::OK, first)?;
+        expect_eq("the oldest packet (user packet 0) first", 0, first_key)?;
+        for i in 1..user {
+            let s = zx_port_wait(&mut g.ctx.t, port, 0, &mut packet);
+            expect_status("port_wait", Status::OK, s)?;
+            expect_eq("user packet key (queue order)", i, packet.key)?;
+            expect_eq("user packet type", 0, packet.packet_type)?;
+        }
+        let s = zx_port_wait(&mut g.ctx.t, port, 0, &mut packet);
+        expect_status(
+            "after the user packets (doorbells cancelled)",
+            Status::ERR_TIMED_OUT,
+            s,
+        )
+    })();
+    g.close(&[port]);
+    r
+}

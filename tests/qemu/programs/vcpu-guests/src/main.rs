@@ -14,6 +14,8 @@
 #[cfg(target_os = "none")]
 mod cases;
 #[cfg(target_os = "none")]
+mod conform;
+#[cfg(target_os = "none")]
 mod exec;
 #[cfg(target_os = "none")]
 mod helper;

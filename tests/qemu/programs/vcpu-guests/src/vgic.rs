@@ -12,8 +12,8 @@ use vmm::rt::debug_println;
 
 use crate::cases::{G, Lines};
 
-/// The `timer` guest image, embedded by `build.rs`.
-mod image {
+/// The `timer`, `gicdef` and `el0` guest images, embedded by `build.rs`.
+pub(crate) mod image {
     include!(concat!(env!("OUT_DIR"), "/timer_image.rs"));
 }
 

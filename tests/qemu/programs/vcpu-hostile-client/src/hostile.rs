@@ -108,7 +108,7 @@ fn probe(ctx: &mut Ctx, label: u64, words: &[u64], length: u64, caps: &[u64]) ->
 
 fn unknown_labels(ctx: &mut Ctx) -> CaseResult {
     let words = [0x7u64, 0, 0, 0, 0, 0];
-    let labels = [0u64, 18, 19, 100, 0x5354_0001, 0xFFFF, (1 << 52) - 1];
+    let labels = [0u64, 22, 23, 100, 0x5354_0001, 0xFFFF, (1 << 52) - 1];
     for label in labels {
         for len in [0usize, 1, 6] {
             probe(ctx, label, &words[..len], len as u64, &[])?;
@@ -152,7 +152,7 @@ fn random_messages(ctx: &mut Ctx) -> CaseResult {
     let mut words = [0u64; 120];
     const COUNT: u32 = 400;
     for _ in 0..COUNT {
-        let label = rng.below(20);
+        let label = rng.below(24);
         let len = if rng.below(4) == 0 {
             rng.below(121)
         } else {
