@@ -62,6 +62,7 @@ docs:
 	awk -F'\t' -f docs/perf/check.awk docs/perf/host.tsv docs/PERFORMANCE.md
 	gnuplot docs/perf/plot.gp
 	gnuplot docs/perf/linux.gp
+	gnuplot docs/perf/sel4.gp
 
 clean:
 	$(CARGO) clean

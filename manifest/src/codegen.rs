@@ -361,6 +361,13 @@ fn component(w: &mut W, c: &Component, elf: usize) {
     }
     w.close_list(c.handles.is_empty());
     w.line(&format!("expect_stopped: {},", c.expect_stopped));
+    let send_to = c
+        .endpoint
+        .as_ref()
+        .map(|e| e.send_to.clone())
+        .unwrap_or_default();
+    let ids: Vec<String> = send_to.iter().map(u16::to_string).collect();
+    w.line(&format!("send_to: &[{}],", ids.join(", ")));
     let l = c.endpoint.as_ref().map(|e| e.limits).unwrap_or_default();
     w.line(&format!(
         "limits: ClientLimits {{ handles: {}, guests: {}, vcpus: {}, ports: {}, traps: {}, \

@@ -126,6 +126,8 @@ pub struct Endpoint {
     pub send_caps: bool,
     /// What the client may hold in the server at once.
     pub limits: ClientLimits,
+    /// Client ids of the clients it may send handles to besides itself.
+    pub send_to: Vec<u16>,
 }
 
 /// A memory region.

@@ -216,6 +216,10 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
              {} mappings",
             l.handles, l.guests, l.vcpus, l.ports, l.traps, l.mappings
         );
+        if !e.send_to.is_empty() {
+            let ids: Vec<String> = e.send_to.iter().map(|id| format!("client {id}")).collect();
+            let _ = writeln!(o, "  may send handles to: {}", ids.join(", "));
+        }
     }
     let _ = writeln!(
         o,

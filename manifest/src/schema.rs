@@ -106,6 +106,7 @@ pub struct RawEndpoint {
     pub client: Spanned<String>,
     pub threads: Option<Vec<Spanned<String>>>,
     pub send_caps: Option<bool>,
+    pub send_handles_to: Option<Vec<Spanned<String>>>,
     pub limits: Option<Spanned<RawLimits>>,
 }
 

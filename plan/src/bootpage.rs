@@ -36,7 +36,7 @@ pub const REGION_VM_MEMORY: u32 = 1 << 2;
 /// [`RegionInfo::flags`]: the mapping is writable.
 pub const REGION_WRITABLE: u32 = 1 << 3;
 
-/// The whole page (3072 bytes of a 4 KiB frame).
+/// The whole page (3104 bytes of a 4 KiB frame).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct BootPage {
@@ -207,6 +207,9 @@ pub struct ClientInfo {
     pub thread_ids: [u16; MAX_THREADS],
     /// Its limits in the server (version 3).
     pub limits: LimitsInfo,
+    /// The clients it may send handles to: bit `i` is entry `i` of [`ServerInfo::clients`]
+    /// (version 3).
+    pub send_mask: u16,
 }
 
 /// [`crate::ClientLimits`] in the boot page.
@@ -262,7 +265,8 @@ pub struct GrantInfo {
 }
 
 const _: () = assert!(size_of::<BootPage>() <= 4096);
-const _: () = assert!(size_of::<BootPage>() == 3072);
+const _: () = assert!(size_of::<BootPage>() == 3104);
+const _: () = assert!(MAX_CLIENTS <= 16, "send_mask has one bit per client");
 
 /// Why [`BootPage::from_bytes`] refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -520,6 +524,25 @@ fn server_info(plan: &Plan) -> ServerInfo {
         count += 1;
     }
     s.client_count = count;
+    let mut ids = [0u16; MAX_CLIENTS];
+    for (id, c) in ids
+        .iter_mut()
+        .zip(plan.components.iter().filter(|c| c.role == Role::Client))
+    {
+        *id = c.client_id;
+    }
+    let ids = &ids[..(count as usize).min(MAX_CLIENTS)];
+    for (info, c) in s
+        .clients
+        .iter_mut()
+        .zip(plan.components.iter().filter(|c| c.role == Role::Client))
+    {
+        info.send_mask = c
+            .send_to
+            .iter()
+            .filter_map(|id| ids.iter().position(|x| x == id))
+            .fold(0u16, |m, i| m | 1 << i);
+    }
     for (info, g) in s.grants.iter_mut().zip(plan.grants) {
         info.client_id = g.client_id;
         info.component = g.component;

@@ -179,6 +179,9 @@ pub struct ComponentPlan {
     /// Test systems only: the component is meant to misbehave (fault, forge a fault message,
     /// report twice) and the run passes only if the root task stops it alone.
     pub expect_stopped: bool,
+    /// Client ids of the clients this client may send handles to (`handle_send`), besides
+    /// itself (`send-handles-to` in the manifest).
+    pub send_to: &'static [u16],
 }
 
 /// A client's limits in the server (`[endpoint.limits]` in the manifest, or the server's

@@ -86,6 +86,7 @@ static PLAN: Plan = Plan {
                 mappings: 0,
             },
             expect_stopped: false,
+            send_to: &[3],
         },
         ComponentPlan {
             index: 1,
@@ -124,6 +125,7 @@ static PLAN: Plan = Plan {
                 mappings: 5,
             },
             expect_stopped: false,
+            send_to: &[3],
         },
     ],
     server: 0,
@@ -227,6 +229,11 @@ fn server_page() {
             mappings: 5,
         }
     );
+    assert_eq!(
+        s.clients()[0].send_mask,
+        0b1,
+        "client 3 may send to itself: entry 0"
+    );
     assert_eq!(s.grants().len(), 1);
     assert_eq!(
         (
@@ -314,5 +321,5 @@ fn layout_conventions() {
     assert_eq!(after % vspace::REGION_ALIGN, 0);
     assert_eq!(vspace::stack_top(0) % 16, 0);
     assert_eq!(vspace::ipc_buffer(1) % 1024, 0);
-    assert_eq!(BootPage::new_zeroed().as_bytes().len(), 3072);
+    assert_eq!(BootPage::new_zeroed().as_bytes().len(), 3104);
 }

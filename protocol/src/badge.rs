@@ -12,7 +12,14 @@
 //! | 31:16 | 0                   | VCPU generation  |
 //! | 15:0  | thread id           | VCPU slot        |
 //!
-//! Every other bit pattern (including 0, an unbadged capability) decodes to [`Badge::Invalid`].
+//! The root task holds one more capability to the server's endpoint, badged exactly bit 61
+//! ([`Badge::Supervisor`]): its messages are kernel-authenticated notices (a client was stopped,
+//! [`LABEL_CLIENT_STOPPED`]). Every other bit pattern (including 0, an unbadged capability)
+//! decodes to [`Badge::Invalid`].
+
+/// Label of the supervisor's notice that a client component was stopped: word 0 is its client
+/// id. Sent with `Send` (no reply).
+pub const LABEL_CLIENT_STOPPED: u64 = 0x5356_0001;
 
 /// Identifies a client component (a protection domain with one handle table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,12 +50,15 @@ pub enum Badge {
         /// Generation of that slot when the VCPU was created.
         generation: u16,
     },
+    /// The root task's notices (supervision).
+    Supervisor,
     /// Not a badge this system mints.
     Invalid,
 }
 
 const CLIENT_BIT: u64 = 1 << 63;
 const FAULT_BIT: u64 = 1 << 62;
+const SUPERVISOR_BIT: u64 = 1 << 61;
 
 impl Badge {
     /// The 64-bit badge word for this badge (`Invalid` encodes as 0, an unbadged capability).
@@ -58,6 +68,7 @@ impl Badge {
             Badge::VcpuFault { slot, generation } => {
                 FAULT_BIT | (generation as u64) << 16 | slot as u64
             }
+            Badge::Supervisor => SUPERVISOR_BIT,
             Badge::Invalid => 0,
         }
     }
@@ -76,6 +87,8 @@ impl Badge {
                 slot: word as u16,
                 generation: (word >> 16) as u16,
             }
+        } else if word == SUPERVISOR_BIT {
+            Badge::Supervisor
         } else {
             Badge::Invalid
         }

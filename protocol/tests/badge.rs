@@ -22,6 +22,11 @@ fn pinned_layout() {
     assert_eq!(Badge::decode(1 << 63 | 1 << 16), Badge::Invalid);
     assert_eq!(Badge::decode(1 << 62 | 1 << 32), Badge::Invalid);
     assert_eq!(Badge::decode(1), Badge::Invalid);
+    // The supervisor's badge is bit 61 alone.
+    assert_eq!(Badge::Supervisor.encode(), 1 << 61);
+    assert_eq!(Badge::decode(1 << 61), Badge::Supervisor);
+    assert_eq!(Badge::decode(1 << 61 | 1), Badge::Invalid);
+    assert_eq!(Badge::decode(1 << 63 | 1 << 61), Badge::Invalid);
 }
 
 fn any_badge() -> impl Strategy<Value = Badge> {
@@ -32,6 +37,7 @@ fn any_badge() -> impl Strategy<Value = Badge> {
         })),
         (any::<u16>(), any::<u16>())
             .prop_map(|(slot, generation)| Badge::VcpuFault { slot, generation }),
+        Just(Badge::Supervisor),
         Just(Badge::Invalid),
     ]
 }

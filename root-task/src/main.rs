@@ -74,7 +74,9 @@ pub(crate) const MAX_COMPONENTS: usize = 32;
 fn run(plan: &'static Plan, bootinfo: &sel4::BootInfo<'_>, ipc: &mut sel4::IpcBuffer) -> ! {
     ipc.debug_name_thread(sel4::init::TCB, "root-task");
     match boot(plan, bootinfo, ipc) {
-        Ok((processes, fault_ep, judge)) => supervise::run(ipc, plan, &processes, fault_ep, judge),
+        Ok((processes, fault_ep, judge, supervisor)) => {
+            supervise::run(ipc, plan, &processes, fault_ep, judge, supervisor)
+        }
         Err(e) => {
             debug_println!("root-task: boot failed: {e}");
             debug_println!("{}", sel4_runtime::FAILURE_SENTINEL);
@@ -90,6 +92,7 @@ type Booted = (
     heapless::Vec<Process, MAX_COMPONENTS>,
     Cap<cap_type::Endpoint>,
     Judge,
+    Cap<cap_type::Endpoint>,
 );
 
 fn boot(
@@ -121,6 +124,22 @@ fn boot(
     let fault_ep = alloc.retype(ipc, ObjectType::Endpoint, 0, "retype the fault endpoint")?;
     let server_ep = alloc.retype(ipc, ObjectType::Endpoint, 0, "retype the server endpoint")?;
     let console_ep = alloc.retype(ipc, ObjectType::Endpoint, 0, "retype the console endpoint")?;
+    // The root task's own capability to the server's endpoint, badged as the supervisor: its
+    // notices (a client was stopped) are authenticated by the kernel.
+    let supervisor_slot = alloc.slot("a slot for the supervisor's endpoint capability")?;
+    sel4::init::CNODE
+        .cnode_mint(
+            ipc,
+            supervisor_slot,
+            sel4::WORD_DEPTH,
+            sel4::init::CNODE,
+            server_ep.cptr(),
+            sel4::WORD_DEPTH,
+            sel4::CapRights::WRITE,
+            vcpu_protocol::Badge::Supervisor.encode(),
+        )
+        .at("mint the supervisor's endpoint capability", supervisor_slot)?;
+    let supervisor = Cap::from_cptr(supervisor_slot);
     let shared = Shared {
         server_ep,
         fault_ep,
@@ -185,7 +204,7 @@ fn boot(
     }
     let threads: usize = plan.components.iter().map(|c| c.threads.len()).sum();
     debug_println!("root-task: started {threads} threads; serving the fault endpoint");
-    Ok((processes, fault_ep, judge))
+    Ok((processes, fault_ep, judge, supervisor))
 }
 
 /// Creates component `i`: its process, its capabilities, its configured (not yet started)

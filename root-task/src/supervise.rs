@@ -47,6 +47,7 @@ pub fn run(
     processes: &[Process],
     fault_ep: Cap<cap_type::Endpoint>,
     mut judge: Judge,
+    supervisor: Cap<cap_type::Endpoint>,
 ) -> ! {
     let names = PlanNames(plan);
     let mut out = DebugWriter;
@@ -133,6 +134,13 @@ pub fn run(
                     }
                 };
                 stop_component(ipc, processes, c);
+                if !stopped
+                    .get(usize::from(plan.server))
+                    .copied()
+                    .unwrap_or(false)
+                {
+                    notify_server(ipc, plan, supervisor, c);
+                }
                 match plan.kind {
                     SystemKind::Test => judge.stopped(&mut out, &names, c, why),
                     SystemKind::Product => Ok(None),
@@ -160,6 +168,34 @@ fn stop_component(ipc: &mut sel4::IpcBuffer, processes: &[Process], c: u16) {
             debug_println!("root-task: could not suspend thread {c}.{t}: {e}");
         }
     }
+}
+
+/// Tells the VCPU server that client component `c` was stopped (a `Send` under the supervisor's
+/// badge, which only the root task holds), so that it releases everything the client held.
+/// Nothing for other roles; never called once the server itself was stopped (the send would
+/// block).
+fn notify_server(
+    ipc: &mut sel4::IpcBuffer,
+    plan: &Plan,
+    supervisor: Cap<cap_type::Endpoint>,
+    c: u16,
+) {
+    let Some(comp) = plan.components.get(usize::from(c)) else {
+        return;
+    };
+    if comp.role != plan::Role::Client {
+        return;
+    }
+    ipc.msg_mut()[0] = u64::from(comp.client_id);
+    supervisor.send(
+        ipc,
+        MessageInfo::new(vcpu_protocol::LABEL_CLIENT_STOPPED, 0, 0, 1),
+    );
+    debug_println!(
+        "root-task: told the server that client {} ({}) was stopped",
+        comp.client_id,
+        comp.name
+    );
 }
 
 /// Test systems: a status message or a fault for the judge.

@@ -79,6 +79,8 @@ pub(crate) struct Ep {
     pub send_caps: bool,
     /// The client's limits in the server (defaults where the manifest gives none).
     pub limits: ClientLimits,
+    /// Components (indices) it may send handles to (`send-handles-to`).
+    pub send_to: Vec<usize>,
     /// Indices of the threads that hold the endpoint.
     pub threads: Vec<usize>,
 }
@@ -412,9 +414,28 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
             }
         };
         let limits = check_limits(cx, re.limits.as_ref().map(|l| l.get_ref()));
+        let mut send_to = Vec::new();
+        for name in re.send_handles_to.iter().flatten() {
+            let Some(ti) = resolve_component(cx, comps, name) else {
+                continue;
+            };
+            if comps[ti].role != Role::Client {
+                let msg = format!(
+                    "`{}` is not a client: handles can only be sent to clients",
+                    comps[ti].name
+                );
+                cx.err(ErrorKind::RoleMismatch, name.span(), msg);
+            } else if send_to.contains(&ti) {
+                let msg = format!("`{}` is listed twice", comps[ti].name);
+                cx.err(ErrorKind::DuplicateName, name.span(), msg);
+            } else {
+                send_to.push(ti);
+            }
+        }
         comps[ci].endpoint = Some(Ep {
             send_caps: re.send_caps.unwrap_or(false),
             limits,
+            send_to,
             threads,
         });
     }

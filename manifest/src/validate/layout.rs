@@ -154,6 +154,11 @@ fn component(
             rights: endpoint_rights(z).word(),
             send_caps: e.send_caps,
             limits: e.limits,
+            send_to: e
+                .send_to
+                .iter()
+                .filter_map(|&i| input.comps.get(i).and_then(|c| c.client_id))
+                .collect(),
         }
     });
     let mut caps = vec![CapPlan {

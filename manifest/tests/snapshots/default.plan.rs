@@ -65,6 +65,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
@@ -148,6 +149,7 @@ mod plan_generated {
                     HandlePlan { name: "hypervisor", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x8000 },
                 ],
                 expect_stopped: false,
+                send_to: &[2],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
@@ -192,6 +194,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[1],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
@@ -251,6 +254,7 @@ mod plan_generated {
                 ],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
         ],

@@ -84,6 +84,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
@@ -218,6 +219,7 @@ mod plan_generated {
                     HandlePlan { name: "resource-ro", value: 0x4_0007, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x8001 },
                 ],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
@@ -280,6 +282,7 @@ mod plan_generated {
                     HandlePlan { name: "nothing", value: 0x7, object: GrantObject::HypervisorResource, obj_type: 15, rights: 0x0 },
                 ],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
@@ -339,6 +342,7 @@ mod plan_generated {
                 ],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
@@ -398,6 +402,7 @@ mod plan_generated {
                 ],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
         ],

@@ -63,6 +63,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
@@ -107,6 +108,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
@@ -172,6 +174,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
             },
             ComponentPlan {
@@ -215,6 +218,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
@@ -258,6 +262,7 @@ mod plan_generated {
                 regions: &[],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
             ComponentPlan {
@@ -317,6 +322,7 @@ mod plan_generated {
                 ],
                 handles: &[],
                 expect_stopped: false,
+                send_to: &[],
                 limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
             },
         ],

@@ -196,7 +196,7 @@ impl Tcb {
         let reg = |i: usize| if i < n { w[i] } else { 0 };
         let fast = [u64::from(resume_target), count, reg(0), reg(1)];
         if n > 2 {
-            ipc.msg_mut()[4..n + 2].copy_from_slice(&w[2..n]);
+            ipc.msg_mut()[4..2 + n].copy_from_slice(&w[2..n]);
         }
         let label = InvocationLabel::TCBWriteRegisters;
         let (info, _) = ipc.invoke_fast(self.cptr(), label, fast, 2 + n);

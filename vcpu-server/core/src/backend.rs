@@ -61,8 +61,8 @@ pub struct GuestRegs {
     pub spsr: u64,
 }
 
-/// The general registers an exit needs: always the pc, and x0..=x`n` when `x` is `Some(n)`.
-/// A backend may read more; see [`Backend::read_regs_in`].
+/// The general registers an access needs: always the pc, `sp_el0` and PSTATE, and x0..=x`n`
+/// when `x` is `Some(n)`. A backend may read more; see [`Backend::read_regs_in`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RegSet {
     /// The highest x register needed (with all below it), if any.
@@ -70,10 +70,10 @@ pub struct RegSet {
 }
 
 impl RegSet {
-    /// The pc alone.
+    /// The pc, `sp_el0` and PSTATE.
     pub const PC: RegSet = RegSet { x: None };
 
-    /// The pc and x0..=x`n`.
+    /// Those and x0..=x`n`.
     pub const fn pc_and_x(n: u8) -> RegSet {
         RegSet { x: Some(n) }
     }
@@ -177,8 +177,8 @@ pub trait Backend {
         self.read_regs(vcpu)
     }
     /// Writes the registers of `set` from `regs`, which holds what [`Backend::read_regs_in`]
-    /// returned for the same `set` (with the changes to make): registers that read did not
-    /// return exactly are left alone. The default writes all of them.
+    /// returned for `set` or a larger set (with the changes to make): registers that read did
+    /// not return exactly are left alone. The default writes all of them.
     fn write_regs_in(
         &mut self,
         vcpu: &mut Self::Vcpu,
@@ -187,6 +187,13 @@ pub trait Backend {
     ) -> Result<(), Status> {
         let _ = set;
         self.write_regs(vcpu, regs)
+    }
+    /// Steps the pc over the trapping instruction (pc += 4), nothing else. The default is a
+    /// [`Backend::read_regs_in`] / [`Backend::write_regs_in`] of [`RegSet::PC`].
+    fn advance_pc(&mut self, vcpu: &mut Self::Vcpu) -> Result<(), Status> {
+        let mut regs = self.read_regs_in(vcpu, RegSet::PC)?;
+        regs.pc = regs.pc.wrapping_add(4);
+        self.write_regs_in(vcpu, &regs, RegSet::PC)
     }
     /// Reads a guest system register.
     fn read_sysreg(&mut self, vcpu: &mut Self::Vcpu, reg: SysReg) -> Result<u64, Status>;

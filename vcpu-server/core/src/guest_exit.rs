@@ -33,8 +33,8 @@
 //! (re-executing the trapping instruction); only its vGIC bookkeeping (VPPI, maintenance) is
 //! applied at once.
 
-use vcpu_protocol::layout::PacketGuestMem;
-use vcpu_protocol::{Reply, ReplyPayload, Status};
+use vcpu_protocol::layout::{PacketGuestMem, PortPacket};
+use vcpu_protocol::{ReplyPayload, Status};
 
 use crate::backend::{Backend, GuestRegs, RegSet, SysReg};
 use crate::exit::{DataAbort, GuestExit};
@@ -61,8 +61,8 @@ mod psci {
 const CNTV_ENABLE: u64 = 1 << 0;
 const CNTV_IMASK: u64 = 1 << 1;
 
-/// What to do after an exit.
-#[allow(clippy::large_enum_variant, reason = "no allocator; moved once")]
+/// What to do after an exit. Small on purpose (a packet at most, not a whole `Reply`): it is
+/// returned and moved on every exit.
 enum Action {
     /// Let the guest run again (after the kick check).
     Resume,
@@ -70,8 +70,10 @@ enum Action {
     Wait,
     /// A doorbell found no room: wait for port space.
     BellBlocked { trap: u16, addr: u64 },
-    /// End the pending enter with this reply; the guest stays stopped.
-    Finish(Reply),
+    /// End the pending enter with this status; the guest stays stopped.
+    Fail(Status),
+    /// End the pending enter with `ZX_OK` and this packet; the guest stays stopped.
+    Packet(PortPacket),
 }
 
 impl<B: Backend> Server<B> {
@@ -96,9 +98,7 @@ impl<B: Backend> Server<B> {
             self.backend.take_fault(&mut vcpu.backend);
             vcpu.resume = crate::backend::Resume::Fault;
             if vcpu.run == Run::Running {
-                let action = self
-                    .exit_action(slot, exit)
-                    .unwrap_or_else(|s| Action::Finish(Err(s)));
+                let action = self.exit_action(slot, exit).unwrap_or_else(Action::Fail);
                 self.apply(slot, action);
             } else if matches!(exit, GuestExit::Vppi { .. } | GuestExit::Maintenance { .. }) {
                 // Held, but the interrupt bookkeeping must not be lost (the kernel keeps the
@@ -132,7 +132,8 @@ impl<B: Backend> Server<B> {
     fn apply(&mut self, v: u16, action: Action) {
         match action {
             Action::Resume => self.continue_guest(v),
-            Action::Finish(reply) => self.finish_enter(v, reply),
+            Action::Fail(status) => self.finish_enter(v, Err(status)),
+            Action::Packet(packet) => self.finish_enter(v, Ok(ReplyPayload::Packet(packet))),
             Action::Wait => {
                 if let Some(vcpu) = self.vcpus.get_mut(v) {
                     vcpu.run = Run::Wfi;
@@ -180,35 +181,46 @@ impl<B: Backend> Server<B> {
             }
             GuestExit::Hvc { .. } => {
                 self.advance_pc(v)?;
-                Ok(Action::Finish(Err(Status::ERR_NOT_SUPPORTED)))
+                Ok(Action::Fail(Status::ERR_NOT_SUPPORTED))
             }
             GuestExit::SysReg { .. }
             | GuestExit::OtherClass { .. }
             | GuestExit::UserException { .. }
             | GuestExit::CapFault
-            | GuestExit::Invalid { .. } => Ok(Action::Finish(Err(Status::ERR_NOT_SUPPORTED))),
+            | GuestExit::Invalid { .. } => Ok(Action::Fail(Status::ERR_NOT_SUPPORTED)),
         }
     }
 
     /// Steps pc over the trapping instruction (reading and writing the pc alone).
     fn advance_pc(&mut self, v: u16) -> Result<(), Status> {
-        self.update_regs(v, RegSet::PC, |_| {}).map(|_| ())
+        let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
+        self.backend.advance_pc(&mut vcpu.backend)
     }
 
-    /// pc += 4 plus `edit`, in one read-modify-write of the registers in `set` (the only ones
-    /// `edit` may look at or change); returns them as written.
+    /// pc += 4 plus `edit`, in one read of the registers in `read` (the only ones `edit` may
+    /// look at) and one write of those in `write` (a part of `read`: the only ones `edit` may
+    /// change).
     fn update_regs(
         &mut self,
         v: u16,
-        set: RegSet,
+        read: RegSet,
+        write: RegSet,
         edit: impl FnOnce(&mut GuestRegs),
-    ) -> Result<GuestRegs, Status> {
+    ) -> Result<(), Status> {
         let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
-        let mut regs = self.backend.read_regs_in(&mut vcpu.backend, set)?;
+        let mut regs = self.backend.read_regs_in(&mut vcpu.backend, read)?;
         regs.pc = regs.pc.wrapping_add(4);
         edit(&mut regs);
-        self.backend.write_regs_in(&mut vcpu.backend, &regs, set)?;
-        Ok(regs)
+        self.backend.write_regs_in(&mut vcpu.backend, &regs, write)
+    }
+
+    /// Reads x`n` (n <= 30), and steps the pc over the trapping instruction.
+    fn read_x_advance_pc(&mut self, v: u16, n: u8) -> Result<u64, Status> {
+        let mut x = 0;
+        self.update_regs(v, RegSet::pc_and_x(n), RegSet::PC, |r| {
+            x = r.x[usize::from(n)];
+        })?;
+        Ok(x)
     }
 
     fn wfi(&mut self, v: u16) -> Result<Action, Status> {
@@ -226,26 +238,26 @@ impl<B: Backend> Server<B> {
         Ok(Action::Wait)
     }
 
-    /// One read (pc, x0..x2) and one write (pc, and x0 unless the call ends the enter).
+    /// One read (pc, x0..x2) and one write (pc, x0; x0 as read when the call ends the enter).
     fn smc(&mut self, v: u16, imm: u16) -> Result<Action, Status> {
-        let set = RegSet::pc_and_x(if imm != 0 { 0 } else { 2 });
+        let read = RegSet::pc_and_x(if imm != 0 { 0 } else { 2 });
         let mut outcome = Action::Resume;
-        self.update_regs(v, set, |r| {
+        self.update_regs(v, read, RegSet::pc_and_x(0), |r| {
             let function = r.x[0] as u32;
             let x0 = match function {
                 _ if imm != 0 => psci::NOT_SUPPORTED,
                 psci::VERSION => psci::VERSION_0_2,
                 psci::CPU_ON_64 => {
                     let packet = startup_packet(r.x[1], r.x[2]);
-                    outcome = Action::Finish(Ok(ReplyPayload::Packet(packet)));
+                    outcome = Action::Packet(packet);
                     0
                 }
                 psci::CPU_OFF | psci::SYSTEM_OFF | psci::SYSTEM_RESET => {
-                    outcome = Action::Finish(Err(match function {
+                    outcome = Action::Fail(match function {
                         psci::CPU_OFF => Status::ERR_STOP,
                         psci::SYSTEM_OFF => Status::ERR_UNAVAILABLE,
                         _ => Status::ERR_CANCELED,
-                    }));
+                    });
                     return;
                 }
                 _ => psci::NOT_SUPPORTED,
@@ -278,33 +290,33 @@ impl<B: Backend> Server<B> {
             } else {
                 Status::ERR_NOT_FOUND
             };
-            return Ok(Action::Finish(Err(status)));
+            return Ok(Action::Fail(status));
         };
         if instruction {
-            return Ok(Action::Finish(Err(Status::ERR_NOT_FOUND)));
+            return Ok(Action::Fail(Status::ERR_NOT_FOUND));
         }
         let abort = DataAbort::from_esr(esr);
         // The data of a MEM write is in x`srt`: only then is more than the pc read.
         let data_reg = kind == TrapKind::Mem && abort.isv && abort.write && abort.srt != 31;
-        let set = if data_reg {
-            RegSet::pc_and_x(abort.srt)
+        let written = if data_reg {
+            self.read_x_advance_pc(v, abort.srt)?
         } else {
-            RegSet::PC
+            self.advance_pc(v)?;
+            0
         };
-        let regs = self.update_regs(v, set, |_| {})?;
         match kind {
-            TrapKind::Bell if !abort.write => Ok(Action::Finish(Err(Status::ERR_NOT_SUPPORTED))),
+            TrapKind::Bell if !abort.write => Ok(Action::Fail(Status::ERR_NOT_SUPPORTED)),
             TrapKind::Bell => Ok(match self.ring_bell(t, addr) {
                 Bell::Delivered => Action::Resume,
                 Bell::Full => Action::BellBlocked { trap: t, addr },
-                Bell::NoHandles => Action::Finish(Err(Status::ERR_BAD_STATE)),
+                Bell::NoHandles => Action::Fail(Status::ERR_BAD_STATE),
             }),
-            TrapKind::Mem if !abort.isv => Ok(Action::Finish(Err(Status::ERR_IO_DATA_INTEGRITY))),
+            TrapKind::Mem if !abort.isv => Ok(Action::Fail(Status::ERR_IO_DATA_INTEGRITY)),
             TrapKind::Mem => {
-                let data = match abort.srt {
-                    _ if !abort.write => 0,
-                    31 => 0,
-                    r => mask(regs.x[usize::from(r)], abort.access_size),
+                let data = if data_reg {
+                    mask(written, abort.access_size)
+                } else {
+                    0
                 };
                 let body = PacketGuestMem {
                     addr,
@@ -316,9 +328,7 @@ impl<B: Backend> Server<B> {
                     data,
                     reserved: 0,
                 };
-                Ok(Action::Finish(Ok(ReplyPayload::Packet(mem_packet(
-                    key, body,
-                )))))
+                Ok(Action::Packet(mem_packet(key, body)))
             }
         }
     }

@@ -99,6 +99,11 @@ pub(crate) struct Client {
     pub(crate) inbox: Deque<InFlight, INBOX_CAPACITY>,
     pub(crate) limits: Limits,
     pub(crate) usage: Usage,
+    /// The clients it may send handles to besides itself (declared in the manifest).
+    pub(crate) may_send_to: heapless::Vec<ClientId, { crate::MAX_CLIENTS }>,
+    /// The client was stopped: it holds no handles and makes no requests; it stays known while
+    /// objects it paid for live on (held by others).
+    pub(crate) stopped: bool,
 }
 
 impl Client {
@@ -112,6 +117,8 @@ impl Client {
             inbox: Deque::new(),
             limits,
             usage: Usage::default(),
+            may_send_to: heapless::Vec::new(),
+            stopped: false,
         }
     }
 
@@ -153,6 +160,29 @@ impl Client {
         let entry = s.entry.take()?;
         s.generation = s.generation.wrapping_add(1);
         Some(entry)
+    }
+
+    /// Takes every handle out of the table and the inbox (a stopped client); the caller drops
+    /// their references.
+    pub(crate) fn drain(
+        &mut self,
+    ) -> heapless::Vec<HandleEntry, { MAX_HANDLES_PER_CLIENT + INBOX_CAPACITY }> {
+        let mut out = heapless::Vec::new();
+        for slot in 0..self.slots.len() {
+            if let Some(e) = self.remove(slot) {
+                // Cannot overflow: the capacity is the table plus the inbox.
+                let _ = out.push(e);
+            }
+        }
+        while let Some(f) = self.inbox.pop_front() {
+            let _ = out.push(f.entry);
+        }
+        out
+    }
+
+    /// Handles from `sender` waiting in this inbox.
+    pub(crate) fn inbox_from(&self, sender: ClientId) -> usize {
+        self.inbox.iter().filter(|f| f.from == sender).count()
     }
 
     /// Every handle in the table and the inbox (for invariant checks).

@@ -7,9 +7,12 @@
 //!   invalidated").
 //! - `handle_close(ZX_HANDLE_INVALID)` is `ZX_OK` (Zircon).
 //! - `handle_send` (needs TRANSFER) moves the handle into the receiver's inbox; the order is:
-//!   handle lookup, receiver known (else `ZX_ERR_NOT_FOUND`), inbox not full (else
-//!   `ZX_ERR_SHOULD_WAIT`, like a full channel). On failure the sender keeps the handle, so it
-//!   may retry. A client may send to itself.
+//!   handle lookup, receiver known **and** one the sender may send to (declared in the
+//!   manifest, [`crate::Server::allow_send`]; a client may always send to itself), else
+//!   `ZX_ERR_NOT_FOUND` for both, so a client learns nothing about clients it may not talk to;
+//!   then the sender's share of the receiver's inbox ([`crate::INBOX_PER_SENDER`]) not full,
+//!   else `ZX_ERR_SHOULD_WAIT` (like a full channel). On failure the sender keeps the handle, so
+//!   it may retry.
 //! - `handle_receive` pops the oldest inbox entry: empty -> `ZX_ERR_SHOULD_WAIT`; no free table
 //!   slot -> `ZX_ERR_NO_MEMORY` (the handle stays in the inbox).
 
@@ -17,6 +20,7 @@ use caps::{Operation, Rights, derive_rights};
 use vcpu_protocol::message::{HandleReply, HandleRightsReq, HandleSendReq, ReceivedHandle};
 use vcpu_protocol::{ClientId, HandleValue, Reply, ReplyPayload, Sender, Status};
 
+use crate::INBOX_PER_SENDER;
 use crate::backend::Backend;
 use crate::handle::{HandleEntry, InFlight};
 use crate::server::Server;
@@ -90,9 +94,12 @@ impl<B: Backend> Server<B> {
         let found = self.lookup_required(sender.client, op, 0, req.handle, Rights::NONE)?;
         let to = u16::try_from(req.to_client)
             .ok()
-            .and_then(|id| self.client_index(ClientId(id)))
+            .map(ClientId)
+            .filter(|&to| self.may_send(sender.client, to))
+            .and_then(|to| self.client_index(to))
             .ok_or(Status::ERR_NOT_FOUND)?;
-        if self.clients[to].inbox.is_full() {
+        let receiver = &self.clients[to];
+        if receiver.inbox.is_full() || receiver.inbox_from(sender.client) >= INBOX_PER_SENDER {
             return Err(Status::ERR_SHOULD_WAIT);
         }
         let from = self

@@ -74,9 +74,12 @@ pub use vcpu_protocol::{ClientId, HandleValue, Sender, Status, ThreadId};
 pub const MAX_CLIENTS: usize = 16;
 /// The largest handle table a client may have ([`Limits::handles`] is at most this).
 pub const MAX_HANDLES_PER_CLIENT: usize = 256;
-/// Handles that may wait in one client's inbox (`handle_send` to a full inbox is
-/// `ZX_ERR_SHOULD_WAIT`).
-pub const INBOX_CAPACITY: usize = 8;
+/// Handles one sender may have waiting in one client's inbox (`handle_send` beyond is
+/// `ZX_ERR_SHOULD_WAIT`): each sender has its own share, so no sender can fill an inbox for the
+/// others.
+pub const INBOX_PER_SENDER: usize = 8;
+/// Handles that may wait in one client's inbox: a share for every possible sender.
+pub const INBOX_CAPACITY: usize = INBOX_PER_SENDER * MAX_CLIENTS;
 /// Live resource objects.
 pub const MAX_RESOURCES: usize = 16;
 /// Live guests: Zircon V3 arm64 VMIDs 1..=254 (`ZX_ERR_NO_RESOURCES` beyond).

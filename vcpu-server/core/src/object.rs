@@ -90,11 +90,13 @@ impl<T, const N: usize> Table<T, N> {
     }
 
     /// Live objects with their slots, in slot order.
+    /// The live objects, lowest slot first; stops after the last one (`len` of them).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u16, &T)> {
         self.slots
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.value.as_ref().map(|v| (i as u16, v)))
+            .take(self.len)
     }
 
     /// Slots of the live objects for which `pred` holds, collected so that the caller may then

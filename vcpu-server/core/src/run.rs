@@ -241,6 +241,9 @@ fn check_accounting<B: Backend>(s: &Server<B>) -> Result<(), &'static str> {
             traps: s.traps.iter().filter(|(_, t)| t.payer == c.id).count() as u16,
             mappings: s.mappings.iter().filter(|(_, m)| m.payer == c.id).count() as u16,
         };
+        if c.stopped && c.entries().next().is_some() {
+            return Err("a stopped client holds handles");
+        }
         if owned != c.usage {
             return Err("a client's usage differs from the objects it pays for");
         }

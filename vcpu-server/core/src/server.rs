@@ -219,8 +219,20 @@ impl<B: Backend> Server<B> {
     /// it is known, `ZX_ERR_NO_MEMORY` beyond [`MAX_CLIENTS`], and [`quota::admit`]'s statuses
     /// when the limits are invalid or do not fit beside those of the known clients.
     pub fn add_client_with(&mut self, id: ClientId, limits: Limits) -> Result<(), Status> {
-        if self.client(id).is_some() {
-            return Err(Status::ERR_ALREADY_EXISTS);
+        // A stopped client whose objects are all gone may be added again (a restart).
+        if let Some(c) = self.client_index(id) {
+            let old = &self.clients[c];
+            if !old.stopped || old.usage != Usage::default() {
+                return Err(Status::ERR_ALREADY_EXISTS);
+            }
+            let others = self
+                .clients
+                .iter()
+                .filter(|c| c.id != id)
+                .map(|c| &c.limits);
+            quota::admit(&limits, others)?;
+            self.clients[c] = Client::new(id, limits);
+            return Ok(());
         }
         if self.clients.is_full() {
             return Err(Status::ERR_NO_MEMORY);
@@ -229,6 +241,63 @@ impl<B: Backend> Server<B> {
         self.clients
             .push(Client::new(id, limits))
             .map_err(|_| Status::ERR_NO_MEMORY)
+    }
+
+    /// Client `client` was stopped (a kernel-authenticated notice from the root task): releases
+    /// everything it held. Deferred calls of its `threads` are dropped without a reply (the
+    /// threads are gone; a running guest is stopped), every handle in its table and its inbox
+    /// is closed, so its guests (with their VCPUs, traps, mappings and page tables), VCPUs and
+    /// ports are destroyed unless another client holds a handle to them (those stay, charged to
+    /// the stopped client until they go). Requests under its badges are refused from now on
+    /// (`ZX_ERR_BAD_STATE`). Returns the completions for other clients' threads (e.g. waiters on
+    /// a port it closed), which stay in the server for [`Server::deliver_completions`] (or
+    /// [`Server::pop_completion`]). `ZX_ERR_NOT_FOUND` for an unknown client.
+    pub fn client_stopped(&mut self, client: ClientId, threads: &[ThreadId]) -> Result<(), Status> {
+        let c = self.client_index(client).ok_or(Status::ERR_NOT_FOUND)?;
+        self.clients[c].stopped = true;
+        for &t in threads {
+            self.abandon(t);
+        }
+        for v in self.vcpus.slots_where(|v| v.payer == client) {
+            if let Some(owner) = self.vcpus.get(v).map(|v| v.owner) {
+                self.abandon(owner);
+            }
+        }
+        let held = self.clients[c].drain();
+        for e in held {
+            self.release(e.obj);
+        }
+        Ok(())
+    }
+
+    /// Takes the oldest completion left by [`Server::client_stopped`].
+    pub fn pop_completion(&mut self) -> Option<Completion> {
+        if self.completions.items.is_empty() {
+            None
+        } else {
+            Some(self.completions.items.remove(0))
+        }
+    }
+
+    /// Boot configuration: lets client `from` send handles to client `to` (`handle_send`);
+    /// every client may send to itself. `ZX_ERR_NOT_FOUND` if either is unknown.
+    pub fn allow_send(&mut self, from: ClientId, to: ClientId) -> Result<(), Status> {
+        self.client_index(to).ok_or(Status::ERR_NOT_FOUND)?;
+        let c = self.client_index(from).ok_or(Status::ERR_NOT_FOUND)?;
+        let list = &mut self.clients[c].may_send_to;
+        if !list.contains(&to) {
+            // Cannot overflow: at most MAX_CLIENTS clients exist.
+            let _ = list.push(to);
+        }
+        Ok(())
+    }
+
+    /// True if `from` may send handles to `to` (itself, or declared).
+    pub(crate) fn may_send(&self, from: ClientId, to: ClientId) -> bool {
+        from == to
+            || self
+                .client(from)
+                .is_some_and(|c| c.may_send_to.contains(&to) && !c.stopped)
     }
 
     /// The limits and current usage of `client`.
@@ -302,6 +371,12 @@ impl<B: Backend> Server<B> {
         frame: Option<B::Frame>,
     ) -> Outcome {
         self.cancel_pending(sender.thread);
+        if self.client(sender.client).is_some_and(|c| c.stopped) {
+            if let Some(f) = frame {
+                self.backend.delete_frame(f);
+            }
+            return Outcome::Reply(Err(Status::ERR_BAD_STATE));
+        }
         let outcome = self.dispatch(sender, req, frame);
         if outcome == Outcome::Deferred && self.deferred.push(sender.thread).is_err() {
             self.deferred_overflow = true;

@@ -25,7 +25,7 @@ use vcpu_protocol::{ClientId, HandleValue, Reply, ReplyPayload, Sender, Status, 
 use zerocopy::FromBytes;
 
 use crate::NUM_VECTORS;
-use crate::backend::{Backend, Resume, SysReg, VcpuKey};
+use crate::backend::{Backend, RegSet, Resume, SysReg, VcpuKey};
 use crate::handle::{HandleEntry, ObjRef};
 use crate::quota::Kind;
 use crate::server::{Outcome, Server};
@@ -252,7 +252,8 @@ impl<B: Backend> Server<B> {
                     VcpuState::read_from_bytes(buf).map_err(|_| Status::ERR_INVALID_ARGS)?;
                 self.check_owner_idle(sender, v)?;
                 let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
-                let mut regs = self.backend.read_regs(&mut vcpu.backend)?;
+                // Every x register is replaced: only pc, sp_el0 and PSTATE need reading.
+                let mut regs = self.backend.read_regs_in(&mut vcpu.backend, RegSet::PC)?;
                 regs.x = state.x;
                 regs.spsr |= u64::from(state.cpsr) & CPSR_NZCV;
                 self.backend.write_regs(&mut vcpu.backend, &regs)?;

@@ -119,6 +119,8 @@ fn guest_create_capacity_and_backend_failure() {
     for k in 0..5u16 {
         w.s.add_client_with(vcpu_server::ClientId(10 + k), no_guests)
             .unwrap();
+        w.s.allow_send(common::A, vcpu_server::ClientId(10 + k))
+            .unwrap();
     }
     for i in 0..MAX_GUESTS {
         let (g, vmar) = w.guest();

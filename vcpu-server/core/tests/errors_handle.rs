@@ -12,7 +12,9 @@ use vcpu_protocol::layout::{GUEST_TRAP_MEM, INFO_VCPU, TIME_INFINITE};
 use vcpu_protocol::message::Request;
 use vcpu_protocol::{ReplyPayload, Status};
 use vcpu_server::handle::{FIRST_HANDLE, encode};
-use vcpu_server::{INBOX_CAPACITY, MAX_HANDLES_PER_CLIENT, MAX_PORT_WAITERS, MAX_PORTS, Outcome};
+use vcpu_server::{
+    INBOX_CAPACITY, INBOX_PER_SENDER, MAX_HANDLES_PER_CLIENT, MAX_PORT_WAITERS, MAX_PORTS, Outcome,
+};
 
 const RECEIVE: Request<'static> = Request::HandleReceive;
 
@@ -139,11 +141,14 @@ fn send_and_receive_errors() {
     });
     assert_eq!(w.status(A1, too_big), Status::ERR_NOT_FOUND);
     assert_eq!(w.status(B1, RECEIVE), Status::ERR_SHOULD_WAIT);
-    for _ in 0..INBOX_CAPACITY {
+    for _ in 0..INBOX_PER_SENDER {
         let d = w.handle(A1, duplicate(p, Rights::SAME_RIGHTS));
         assert_eq!(w.status(A1, send(d, B)), Status::OK);
     }
+    // A's share of B's inbox is full; C's share is not.
     assert_eq!(w.status(A1, send(p, B)), Status::ERR_SHOULD_WAIT);
+    let cp = w.port(C1);
+    assert_eq!(w.status(C1, send(cp, B)), Status::OK);
     assert_eq!(w.status(A1, close(p)), Status::OK, "the sender kept it");
     // Fill B's table; receiving then fails and the handle stays in the inbox.
     let bp = w.port(B1);
@@ -160,7 +165,33 @@ fn send_and_receive_errors() {
         other => panic!("{other:?}"),
     }
     // In-flight handles keep their object alive.
-    assert_eq!(w.s.object_counts().ports, 2);
+    assert_eq!(w.s.object_counts().ports, 3);
+    let _ = INBOX_CAPACITY;
+}
+
+#[test]
+fn sends_need_a_declared_grant_and_reveal_nothing_else() {
+    let mut w = World::new();
+    let d = vcpu_server::ClientId(40);
+    w.s.add_client(d).unwrap();
+    // A may send to B (declared); D may send to nobody but itself.
+    let p = w.port(t(d, 400));
+    assert_eq!(w.status(t(d, 400), send(p, A)), Status::ERR_NOT_FOUND);
+    assert_eq!(
+        w.status(t(d, 400), send(p, STRANGER)),
+        Status::ERR_NOT_FOUND,
+        "an unauthorised and an unknown receiver look the same"
+    );
+    assert_eq!(w.status(t(d, 400), send(p, d)), Status::OK, "to itself");
+    w.s.allow_send(d, A).unwrap();
+    let q = w.port(t(d, 400));
+    assert_eq!(w.status(t(d, 400), send(q, A)), Status::OK);
+    assert_eq!(
+        w.s.allow_send(d, STRANGER),
+        Err(Status::ERR_NOT_FOUND),
+        "grants name known clients"
+    );
+    w.s.check_invariants().unwrap();
 }
 
 #[test]

@@ -521,7 +521,8 @@ impl Run {
         for _ in 0..8 {
             for c in 0..3u8 {
                 let who = Self::sender(c, 9);
-                for _ in 0..vcpu_server::INBOX_CAPACITY {
+                // At most four senders (three clients and a stranger), each with its share.
+                for _ in 0..4 * vcpu_server::INBOX_PER_SENDER {
                     self.request(c, who, Request::HandleReceive, None)?;
                 }
                 for h in self.pools[c as usize].clone() {

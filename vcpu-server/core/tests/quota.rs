@@ -197,3 +197,69 @@ fn limits_must_fit_the_server() {
         assert!(w.limit(A, kind) > 0);
     }
 }
+
+/// Client death: a client stopped in the middle of `vcpu_enter`, with a running guest, mapped
+/// frames, traps, ports, a thread in `port_wait` and handles in its inbox, leaves nothing
+/// behind; 100 times over, the server's tables and the fake kernel's objects come back to their
+/// starting state, and the neighbour's objects are untouched.
+#[test]
+fn a_client_stopped_mid_enter_leaves_no_trace_100_times() {
+    let mut w = World::new();
+    // B's own port, one handle of it sent to A: shared objects survive A's death.
+    let bp = w.port(B1);
+    let shared = w.handle(B1, common::duplicate(bp, caps::Rights::SAME_RIGHTS));
+    assert_eq!(w.status(B1, send(shared, A)), Status::OK);
+    // What must remain after each death: B's port, nothing of A's (its resource handle goes too).
+    let start_counts = vcpu_server::ObjectCounts {
+        ports: 1,
+        ..Default::default()
+    };
+    let start_free_b = w.s.free_handles(B);
+    let (a2, a3) = (t(A, 2), t(A, 3));
+    for round in 0..100u16 {
+        // A (re)starts with an empty table; the resource grant and B's port come again.
+        if round > 0 {
+            w.s.add_client(A).unwrap();
+            let rights = caps::ObjType::Resource.default_rights();
+            w.rsrc =
+                w.s.grant_resource(A, vcpu_protocol::layout::RSRC_KIND_SYSTEM, 0, 1, rights)
+                    .unwrap();
+            let again = w.handle(B1, common::duplicate(bp, caps::Rights::SAME_RIGHTS));
+            assert_eq!(w.status(B1, send(again, A)), Status::OK);
+        }
+        let (g, vmar) = w.guest();
+        let (v, id) = w.vcpu(A1, g, 0x4000);
+        let f = w.fake().new_frame(PAGE);
+        let r = w.call_frame(A1, vmar_map(vmar, RW_SPECIFIC, 0, PAGE), f);
+        assert!(matches!(r.outcome, vcpu_server::Outcome::Reply(Ok(_))));
+        w.mem_trap(g, 0x10_0000, 1);
+        let p = w.port(a2);
+        assert_eq!(w.wait(a2, p).outcome, vcpu_server::Outcome::Deferred);
+        w.enter_deferred(A1, v);
+        assert_eq!(w.fake().vcpus[id as usize].run, common::FakeRun::Running);
+        // A dies.
+        w.s.client_stopped(A, &[A1.thread, a2.thread, a3.thread])
+            .unwrap();
+        w.s.check_invariants().unwrap();
+        let c = w.s.pop_completion();
+        assert!(c.is_none(), "no reply goes to a stopped client: {c:?}");
+        assert_eq!(w.s.object_counts(), start_counts, "round {round}");
+        assert_eq!(w.s.quota(A).unwrap().1, Usage::default());
+        let all = usize::from(Limits::DEFAULT.handles);
+        assert_eq!(
+            w.s.free_handles(A),
+            Some(all),
+            "a stopped client holds nothing"
+        );
+        assert_eq!(w.status(A1, port_create(0)), Status::ERR_BAD_STATE);
+        let fake = w.fake();
+        assert!(fake.guests_alive.is_empty());
+        assert!(fake.frames_alive.is_empty());
+        assert_eq!(fake.vcpus[id as usize].run, common::FakeRun::Destroyed);
+        assert_eq!(w.s.free_handles(B), start_free_b);
+    }
+    // B's objects still work.
+    assert_eq!(w.status(B1, close(bp)), Status::OK);
+    assert_eq!(w.s.object_counts(), vcpu_server::ObjectCounts::default());
+    w.assert_clean();
+}

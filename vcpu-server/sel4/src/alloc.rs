@@ -200,6 +200,19 @@ impl UntypedAlloc {
         }
     }
 
+    /// Seals every untyped that holds a live object now (the server's permanent objects, made
+    /// at start-up): nothing more is placed in it, so objects made later (for clients) never
+    /// share a chunk with an object that lives forever, and every chunk they use is reset once
+    /// they are gone. Free memory then returns exactly to its value after sealing.
+    pub fn seal(&mut self) {
+        for u in self.list.iter_mut() {
+            if u.live > 0 {
+                u.used = 1u64 << u.size_bits;
+                u.pinned = true;
+            }
+        }
+    }
+
     /// Total bytes of all untypeds.
     pub fn total_bytes(&self) -> u64 {
         self.list.iter().map(|u| 1u64 << u.size_bits).sum()
@@ -373,6 +386,24 @@ impl Objects {
 #[cfg(test)]
 mod tests {
     use super::{SlotAlloc, UntypedAlloc};
+
+    #[test]
+    fn sealed_chunks_take_no_new_objects_and_the_rest_recycles() {
+        let mut u = UntypedAlloc::new();
+        assert!(u.add(100, 16, 0));
+        assert!(u.add(101, 16, 0));
+        let permanent = u.place(12).unwrap();
+        assert_eq!(permanent.slot, 100);
+        u.seal();
+        let before = u.free_bytes();
+        assert_eq!(before, 1 << 16, "the permanent object's chunk is full");
+        let a = u.place(12).unwrap();
+        let b = u.place(14).unwrap();
+        assert_eq!((a.slot, b.slot), (101, 101));
+        u.release(a.index);
+        u.release(b.index);
+        assert_eq!(u.free_bytes(), before, "back to the value after sealing");
+    }
 
     #[test]
     fn slots_lowest_first_and_reused() {

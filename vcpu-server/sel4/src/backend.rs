@@ -121,6 +121,12 @@ impl Sel4Backend {
         }
     }
 
+    /// Gives the backend its spare reply slot without starting it (unit tests).
+    #[cfg(test)]
+    pub fn set_spare_reply(&mut self, slot: u64) {
+        self.spare_reply = slot;
+    }
+
     /// After a fault message was handled: whether the fault is answered now or kept (see
     /// [`FaultEnd`]); resets the record for the next message. Answering a fault the core
     /// resumes at once with the receive's `ReplyRecv` saves a `CNode_SaveCaller` and a `Send`.
@@ -323,6 +329,12 @@ impl Backend for Sel4Backend {
     }
 
     fn caller_waiting(&mut self, v: &mut Sel4Vcpu) -> bool {
+        if self.fault_caller == Some(v.reply) {
+            // The message just taken is still the server's caller (`take_fault` only noted
+            // it): save it now, as the transport would at the end, so that the check sees it.
+            vcpu::save_caller(&mut self.k, v.reply);
+            self.fault_caller = None;
+        }
         vcpu::caller_waiting(&mut self.k, v, &mut self.spare_reply)
     }
 
@@ -348,18 +360,14 @@ impl Backend for Sel4Backend {
 
     fn read_regs(&mut self, v: &mut Sel4Vcpu) -> Result<GuestRegs, Status> {
         let ipc = self.k.ipc()?;
-        let c = v
-            .tcb()
-            .tcb_read_registers(ipc, false, REG_COUNT)
+        v.tcb()
+            .tcb_read_registers_into(ipc, false, REG_COUNT, &mut self.context)
             .map_err(kernel_status)?;
-        Ok(vcpu::from_context(&c))
+        Ok(vcpu::from_context(&self.context))
     }
 
     fn write_regs(&mut self, v: &mut Sel4Vcpu, regs: &GuestRegs) -> Result<(), Status> {
-        let ipc = self.k.ipc()?;
-        v.tcb()
-            .tcb_write_registers(ipc, false, REG_COUNT, &vcpu::to_context(regs))
-            .map_err(kernel_status)
+        self.write_regs_in(v, regs, RegSet::pc_and_x(30))
     }
 
     fn read_regs_in(&mut self, v: &mut Sel4Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
@@ -382,6 +390,17 @@ impl Backend for Sel4Backend {
         let ipc = self.k.ipc()?;
         v.tcb()
             .tcb_write_registers(ipc, false, n, &self.context)
+            .map_err(kernel_status)
+    }
+
+    fn advance_pc(&mut self, v: &mut Sel4Vcpu) -> Result<(), Status> {
+        let ipc = self.k.ipc()?;
+        let tcb = v.tcb();
+        tcb.tcb_read_registers_into(ipc, false, 1, &mut self.context)
+            .map_err(kernel_status)?;
+        let pc = &mut self.context.words_mut()[0];
+        *pc = pc.wrapping_add(4);
+        tcb.tcb_write_registers(ipc, false, 1, &self.context)
             .map_err(kernel_status)
     }
 

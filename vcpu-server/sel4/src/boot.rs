@@ -192,6 +192,16 @@ pub fn install<B: Backend>(
         done.clients += 1;
         done.threads += c.thread_ids().len();
     }
+    let clients = info.clients();
+    for c in clients {
+        for (i, to) in clients.iter().enumerate() {
+            if c.send_mask & (1 << i) != 0 {
+                server
+                    .allow_send(ClientId(c.client_id), ClientId(to.client_id))
+                    .map_err(|s| StartError::Client(c.client_id, s))?;
+            }
+        }
+    }
     for (index, g) in info.grants().iter().enumerate() {
         if g.object != GrantObject::HypervisorResource as u32
             || g.obj_type != ObjType::Resource as u32
@@ -334,6 +344,7 @@ mod tests {
         p.server.grant_count = 2;
         p.server.grants[0] = grant(1, 0x7, Rights::INSPECT);
         p.server.grants[1] = grant(1, 0x40007, Rights::INSPECT | Rights::DUPLICATE);
+        p.server.clients[0].send_mask = 0b10;
         let mut server = Box::new(Server::new(Sel4Backend::new()));
         let done = install(&mut server, &p.server).unwrap();
         assert_eq!((done.clients, done.threads, done.grants), (2, 3, 2));

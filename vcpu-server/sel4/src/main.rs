@@ -147,11 +147,14 @@ mod component {
         if let Err(s) = b.start(start.cfg) {
             fail(format_args!("cannot set up the backend: {s:?}"));
         }
+        // The probe's objects live forever: keep clients' objects out of their chunks.
+        b.k.untyped.seal();
         let installed = match boot::install(server, &page.server) {
             Ok(i) => i,
             Err(e) => fail(format_args!("{e}")),
         };
         let mut transport = Transport::new(start.cfg.endpoint, rx);
+        transport.set_clients(page.server.clients());
         for c in page.server.clients() {
             for &t in c.thread_ids() {
                 if !transport.reserve(server.backend_mut(), ThreadId(t)) {

@@ -30,7 +30,9 @@
 
 use caps::Operation;
 use sel4::{Cap, MessageInfo, WORD_DEPTH, cap_type};
-use vcpu_protocol::{Badge, MSG_MAX_WORDS, Reply, Request, Status, ThreadId, encode_reply};
+use vcpu_protocol::{
+    Badge, LABEL_CLIENT_STOPPED, MSG_MAX_WORDS, Reply, Request, Status, ThreadId, encode_reply,
+};
 use vcpu_server::{Completion, Server, exit};
 
 use crate::backend::{FaultEnd, Sel4Backend};
@@ -98,6 +100,8 @@ pub struct Transport {
     endpoint: Cap<cap_type::Endpoint>,
     rx: u64,
     replies: ReplySlots,
+    /// The clients of the plan (which threads each has), for the supervisor's notices.
+    clients: &'static [plan::bootpage::ClientInfo],
 }
 
 impl Transport {
@@ -107,7 +111,14 @@ impl Transport {
             endpoint: Cap::from_cptr(endpoint),
             rx,
             replies: ReplySlots::new(),
+            clients: &[],
         }
+    }
+
+    /// The plan's clients (from the boot page), so that a notice that one was stopped can name
+    /// its threads.
+    pub fn set_clients(&mut self, clients: &'static [plan::bootpage::ClientInfo]) {
+        self.clients = clients;
     }
 
     /// Reserves the reply slot of `thread` now (at start-up, for every planned client thread),
@@ -208,12 +219,66 @@ impl Transport {
                     FaultEnd::Nothing => None,
                 }
             }
+            Badge::Supervisor => {
+                if got_cap {
+                    server.backend_mut().k.clear(self.rx);
+                }
+                if info.label() == LABEL_CLIENT_STOPPED {
+                    if let Some(&id) = words.first() {
+                        self.client_stopped(server, id);
+                    }
+                }
+                None
+            }
             Badge::Invalid => {
                 if got_cap {
                     server.backend_mut().k.clear(self.rx);
                 }
                 None
             }
+        }
+    }
+
+    /// The root task stopped client `id`: the core releases everything it held; the saved reply
+    /// capabilities of its threads are deleted (nobody will answer them). Not inlined: `dispatch`
+    /// already holds large replies on the stack.
+    #[inline(never)]
+    fn client_stopped(&mut self, server: &mut Server<Sel4Backend>, id: u64) {
+        let Some(info) = self.clients.iter().find(|c| u64::from(c.client_id) == id) else {
+            return;
+        };
+        let threads: heapless::Vec<ThreadId, { plan::MAX_THREADS }> =
+            info.thread_ids().iter().map(|&t| ThreadId(t)).collect();
+        if server
+            .client_stopped(vcpu_protocol::ClientId(info.client_id), &threads)
+            .is_err()
+        {
+            return;
+        }
+        self.complete(server);
+        for t in &threads {
+            if let Some(slot) = self.replies.get(*t) {
+                server.backend_mut().k.clear(slot);
+            }
+        }
+        let client = vcpu_protocol::ClientId(info.client_id);
+        let left = server.quota(client).map(|(_, u)| u).unwrap_or_default();
+        let k = &server.backend().k;
+        let (free, total, slots) = (
+            k.untyped.free_bytes() / 1024,
+            k.untyped.total_bytes() / 1024,
+            k.slots.free_count(),
+        );
+        if left == vcpu_server::Usage::default() {
+            sel4_runtime::debug_println!(
+                "PASS vcpu-server.client-stopped client {id}: everything it held is released; \
+                 {free}/{total} KiB untyped free, {slots} free slots"
+            );
+        } else {
+            crate::warn(format_args!(
+                "client {id} stopped: its handles are closed; objects other clients hold stay, \
+                 charged to it ({left:?}); {free}/{total} KiB untyped free, {slots} free slots"
+            ));
         }
     }
 
@@ -412,6 +477,7 @@ mod tests {
         let Some(Ok(ReplyPayload::Handle(v))) = call(&mut t, &mut s, &vcreate, 0) else {
             panic!("vcpu_create failed");
         };
+        s.backend_mut().set_spare_reply(95);
         fake::take_all();
         let enter = Request::VcpuEnter(HandleReq {
             handle: v.handle,
@@ -456,6 +522,16 @@ mod tests {
             .filter(|c| c.label == label(L::CNodeSaveCaller))
             .count();
         assert_eq!(saved, 1, "the fault's reply capability was kept");
+        // The check that a caller really waits (the VCPU stays stopped) looks at the saved
+        // capability: the save comes first, and the guest is not stopped.
+        let labels: std::vec::Vec<u64> = all.iter().map(|c| c.label).collect();
+        let save = labels.iter().position(|l| *l == label(L::CNodeSaveCaller));
+        let check = labels.iter().position(|l| *l == label(L::CNodeMove));
+        assert!(
+            save.is_some() && save < check,
+            "saved, then checked: {labels:?}"
+        );
+        assert!(!labels.contains(&label(L::TCBSuspend)), "not stopped");
     }
 
     #[test]

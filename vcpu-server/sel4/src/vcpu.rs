@@ -134,9 +134,9 @@ pub fn from_context(c: &UserContext) -> GuestRegs {
 }
 
 /// How many registers of `seL4_UserContext` (order: pc, sp, spsr, x0..x8, x16..x18, x29, x30,
-/// x9..x15, x19..x28) cover `set`: the pc is first, so the pc alone is 1; x0 needs 4.
+/// x9..x15, x19..x28) cover `set`: pc, sp and spsr are the first three; x0 needs 4.
 pub fn reg_count(set: RegSet) -> u64 {
-    let last = set.x.map_or(0, |n| {
+    let last = set.x.map_or(2, |n| {
         (0..=n)
             .filter_map(UserContext::index_of_x)
             .max()
@@ -607,7 +607,7 @@ mod tests {
     fn register_counts_cover_the_set() {
         use super::reg_count;
         use vcpu_server::RegSet;
-        assert_eq!(reg_count(RegSet::PC), 1);
+        assert_eq!(reg_count(RegSet::PC), 3);
         assert_eq!(reg_count(RegSet::pc_and_x(0)), 4);
         assert_eq!(reg_count(RegSet::pc_and_x(2)), 6);
         assert_eq!(reg_count(RegSet::pc_and_x(8)), 12);

@@ -236,6 +236,12 @@ impl World {
         for c in [B, C] {
             s.add_client_with(c, others).unwrap();
         }
+        // A, B and C may send handles to each other (as a manifest would declare).
+        for from in [A, B, C] {
+            for to in [A, B, C] {
+                s.allow_send(from, to).unwrap();
+            }
+        }
         let rights = caps::ObjType::Resource.default_rights();
         let rsrc = s.grant_resource(A, RSRC_KIND_SYSTEM, 0, 1, rights).unwrap();
         World { s, rsrc }

@@ -84,7 +84,8 @@ pub fn handle_table_full(a: &mut Api) -> CaseResult {
     expect_eq("duplicate after closing", true, after.is_ok())
 }
 
-/// The server's port objects (a few for the whole system) run out with `ZX_ERR_NO_MEMORY`.
+/// The client's port limit (`[endpoint.limits]`, default 4; a thread the runtime parks holds
+/// one) runs out with `ZX_ERR_NO_MEMORY`.
 pub fn port_capacity(a: &mut Api) -> CaseResult {
     let mut ports: Vec<HandleValue, 16> = Vec::new();
     let mut refused = Status::OK;

@@ -45,6 +45,7 @@ fn main(mut ctx: Ctx) -> ! {
         suite.record("peer-close", expect_status("close", Status::OK, closed));
     }
     suite.record("peer-after-hostile", after_hostile(&mut ctx));
+    suite.record("peer-unauthorised-send", unauthorised_send(&mut ctx));
     let sent = token::send_done(&mut ctx.t, API, suite.all_passed());
     suite.record(
         "peer-done-token",
@@ -148,6 +149,23 @@ fn signal_only(ctx: &mut Ctx, vcpu: HandleValue) -> CaseResult {
     let mut buf = [0u8; 4];
     let info = zx_object_get_info(t, vcpu, INFO_VCPU, &mut buf, None, None);
     expect_status("get_info (no INSPECT)", denied, info)
+}
+
+/// The manifest lets this client send handles to `vcpu-api` only: a send to the hostile client
+/// is `ZX_ERR_NOT_FOUND`, as to a client that does not exist, and the handle stays here.
+fn unauthorised_send(ctx: &mut Ctx) -> CaseResult {
+    let t = &mut ctx.t;
+    let port = expect_ok("port_create", zx_port_create(t, 0))?;
+    let refused = vcpu_client::handle_send(t, port, HOSTILE);
+    let unknown = vcpu_client::handle_send(t, port, 77);
+    let kept = zx_handle_close(t, port);
+    expect_status(
+        "send to a client not granted",
+        Status::ERR_NOT_FOUND,
+        refused,
+    )?;
+    expect_status("send to no client", Status::ERR_NOT_FOUND, unknown)?;
+    expect_status("the handle stayed", Status::OK, kept)
 }
 
 /// The hostile client has finished (its token is here) and the server still serves us.

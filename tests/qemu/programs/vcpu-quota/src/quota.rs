@@ -9,8 +9,10 @@ use vcpu_client::{
 };
 use vcpu_protocol::layout::{GUEST_TRAP_MEM, VM_PERM_READ, VM_PERM_WRITE, VM_SPECIFIC};
 
+use vmm::images;
 use vmm::report::{CaseResult, Suite, expect_eq, expect_err, expect_ok};
-use vmm::rt::{Ctx, DebugWriter, GuestRam, debug_println};
+use vmm::rt::{Ctx, DebugWriter, GuestRam, GuestVm, debug_println};
+use zerocopy::FromZeros;
 
 vmm::component!(main = main, worker = worker);
 
@@ -31,6 +33,9 @@ const PAGE: u64 = 4096;
 const MMIO: u64 = 0x9000_0000;
 
 fn main(mut ctx: Ctx) -> ! {
+    if ctx.client_id() == VICTIM {
+        victim(ctx);
+    }
     let mut suite = Suite::new(DebugWriter);
     let who = if ctx.client_id() == 1 {
         "greedy"
@@ -52,7 +57,42 @@ fn main(mut ctx: Ctx) -> ! {
     ctx.finish(suite.passed(), suite.failed())
 }
 
+/// The client id of `victim` (tests/qemu/supervision.toml).
+const VICTIM: u16 = 3;
+/// The worker's job in `victim`: fault (read address 0) while main is in `vcpu_enter`.
+const JOB_FAULT: u32 = 2;
+
+/// `victim`: runs a spinning guest in `vcpu_enter` while its worker (lower priority, above the
+/// VCPU) faults; the root task stops the whole component and tells the server, which must
+/// release the guest, its VCPU, mapping and traps, and every handle. Never returns: `vcpu_enter`
+/// does not come back to a stopped component.
+fn victim(mut ctx: Ctx) -> ! {
+    let rsrc = resource(&ctx);
+    let setup = (|| {
+        let mut ram = GuestRam::take(ctx.boot, "victim-ram")
+            .map_err(|e| vmm::report::detail(format_args!("guest RAM region: {e:?}")))?;
+        let gvm = GuestVm::new(&mut ctx, rsrc, &ram, guests::layout::RAM_BASE)?;
+        let v = gvm.boot(&mut ctx, &mut ram, images::SPIN)?;
+        expect_ok("port_create", zx_port_create(&mut ctx.t, 0))?;
+        Ok::<_, vmm::report::Detail>(v)
+    })();
+    match setup {
+        Ok(v) => {
+            debug_println!("vcpu-quota: victim enters a spinning guest; its worker will fault");
+            ctx.start(1, JOB_FAULT);
+            let mut packet = vcpu_protocol::layout::PortPacket::new_zeroed();
+            let s = vcpu_client::zx_vcpu_enter(&mut ctx.t, v, &mut packet);
+            debug_println!("FAIL victim: vcpu_enter returned {s:?} to a stopped component");
+        }
+        Err(d) => debug_println!("FAIL victim set-up: {d:?}"),
+    }
+    ctx.finish(0, 1)
+}
+
 fn worker(ctx: &mut Ctx, job: u32) {
+    if job == JOB_FAULT {
+        read_address_zero();
+    }
     if job == JOB_VCPU {
         let guest = GUEST.load(Ordering::SeqCst);
         let s = zx_vcpu_create(&mut ctx.t, guest, 0, 0x4000).map_or_else(|e| e, |_| Status::OK);
@@ -176,4 +216,14 @@ fn neighbour(ctx: &mut Ctx) -> CaseResult {
     }
     debug_println!("vcpu-quota: neighbour served beyond every limit of greedy");
     Ok(())
+}
+
+/// Loads a word from address 0 (in assembly: in Rust a null read would be undefined behaviour).
+#[allow(unsafe_code)]
+fn read_address_zero() {
+    // Safety: the load faults (address 0 is never mapped in a component, see plan::vspace) and
+    // the root task never resumes this thread; no Rust-visible memory or register is changed.
+    unsafe {
+        core::arch::asm!("mov {tmp}, #0", "ldr {tmp}, [{tmp}]", tmp = out(reg) _, options(nostack, readonly));
+    }
 }
