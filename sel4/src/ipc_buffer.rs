@@ -241,8 +241,8 @@ impl IpcBuffer {
     }
 
     /// The type number of the capability at `cptr` in the caller's CSpace, 0 for an empty slot
-    /// (`seL4_DebugCapIdentify`, debug kernels only: built for a release kernel this issues
-    /// nothing and returns 0; the kernel prints nothing, even for an empty slot). Uses x0 only.
+    /// (`seL4_DebugCapIdentify`, debug kernels only: built for a release kernel it is not
+    /// issued and answers 0; the kernel prints nothing, even for an empty slot). Uses x0 only.
     pub fn debug_cap_identify(&mut self, cptr: u64) -> u64 {
         let regs = SyscallRegs {
             x0: cptr,

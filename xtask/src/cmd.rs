@@ -105,6 +105,15 @@ pub fn build_targets(clippy: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The manifests the QEMU tier boots: all of them, except that manifests/linux.toml is booted by
+/// its test twin tests/qemu/linux.toml (the same system; `linux_manifests_agree` checks it), so
+/// one Linux boot per configuration is enough.
+fn tier_manifests() -> Result<Vec<PathBuf>, String> {
+    let mut files = all_manifests()?;
+    files.retain(|f| !f.ends_with(LINUX_MANIFEST));
+    Ok(files)
+}
+
 /// Every manifest of the repository: `manifests/*.toml` and `tests/qemu/*.toml`.
 fn all_manifests() -> Result<Vec<PathBuf>, String> {
     let mut files = toml_files(&root().join("manifests"))?;
@@ -279,7 +288,7 @@ pub fn test_all(args: &[String]) -> Result<(), String> {
     }
     build_targets(false)?;
     match kernel {
-        Ok(prefix) => test_qemu_each(prefix, all_manifests()?, Duration::from_secs(300)),
+        Ok(prefix) => test_qemu_each(prefix, tier_manifests()?, Duration::from_secs(300)),
         Err(Skip(why)) => {
             println!("QEMU tier: SKIPPED ({why})");
             Ok(())
@@ -330,10 +339,7 @@ pub fn test_qemu(args: &[String]) -> Result<(), String> {
     let prefix = kernel::prefix(network)?;
     if files.is_empty() {
         // The product's own manifests are judged too: the default system must boot and pass.
-        files = all_manifests()?;
-        // manifests/linux.toml is booted by its test twin tests/qemu/linux.toml (the same system;
-        // `linux_manifests_agree` checks it): one Linux boot per tier run is enough.
-        files.retain(|f| !f.ends_with(LINUX_MANIFEST));
+        files = tier_manifests()?;
     }
     test_qemu_each(prefix, files, timeout)
 }
