@@ -184,6 +184,46 @@ pub fn mmio(g: &mut G) -> CaseResult {
     r
 }
 
+/// Runs `hello` in `vm` with its UART page trapped as a BELL on `port` (packets keyed `key`) and
+/// the test device as a MEM trap: maps RAM B, sets both traps, loads the image, creates a VCPU
+/// and enters it once. Returns the status that enter ended with (the VCPU is closed).
+fn run_hello_with_bell(g: &mut G, vm: &Vm, port: HandleValue, key: u64) -> Result<Status, Detail> {
+    let t = &mut g.ctx.t;
+    let frames = g.ram_b.frames();
+    expect_ok(
+        "vmar_map",
+        vm.map(t, RAM_BASE, g.ram_b.frame_size(), frames),
+    )?;
+    let s = zx_guest_set_trap(
+        t,
+        vm.guest,
+        GUEST_TRAP_BELL,
+        UART_BASE,
+        UART_SIZE,
+        port,
+        key,
+    );
+    expect_status("BELL trap", Status::OK, s)?;
+    let s = zx_guest_set_trap(
+        t,
+        vm.guest,
+        GUEST_TRAP_MEM,
+        TESTDEV_BASE,
+        TESTDEV_SIZE,
+        0,
+        1,
+    );
+    expect_status("MEM trap", Status::OK, s)?;
+    let loaded = g.ram_b.load(g.ctx.ipc(), images::HELLO, RAM_BASE);
+    let loaded = loaded.map_err(|e| detail(format_args!("load: {e:?}")))?;
+    let t = &mut g.ctx.t;
+    let v = expect_ok("vcpu_create", zx_vcpu_create(t, vm.guest, 0, loaded.entry))?;
+    let mut packet = PortPacket::new_zeroed();
+    let end = zx_vcpu_enter(t, v, &mut packet);
+    g.close(&[v]);
+    Ok(end)
+}
+
 /// `hello` with its UART page trapped as a BELL on a port: the guest never exits for its
 /// bytes (it runs on to SYSTEM_OFF), and each byte is a GUEST_BELL packet on the port.
 pub fn bell(g: &mut G) -> CaseResult {
@@ -193,39 +233,8 @@ pub fn bell(g: &mut G) -> CaseResult {
     let r = (|| {
         let port = expect_ok("port_create", zx_port_create(&mut g.ctx.t, 0))?;
         let r = (|| {
-            let t = &mut g.ctx.t;
-            let frames = g.ram_b.frames();
-            expect_ok(
-                "vmar_map",
-                vm.map(t, RAM_BASE, g.ram_b.frame_size(), frames),
-            )?;
-            let s = zx_guest_set_trap(
-                t,
-                vm.guest,
-                GUEST_TRAP_BELL,
-                UART_BASE,
-                UART_SIZE,
-                port,
-                KEY,
-            );
-            expect_status("BELL trap", Status::OK, s)?;
-            let s = zx_guest_set_trap(
-                t,
-                vm.guest,
-                GUEST_TRAP_MEM,
-                TESTDEV_BASE,
-                TESTDEV_SIZE,
-                0,
-                1,
-            );
-            expect_status("MEM trap", Status::OK, s)?;
-            let loaded = g.ram_b.load(g.ctx.ipc(), images::HELLO, RAM_BASE);
-            let loaded = loaded.map_err(|e| detail(format_args!("load: {e:?}")))?;
-            let t = &mut g.ctx.t;
-            let v = expect_ok("vcpu_create", zx_vcpu_create(t, vm.guest, 0, loaded.entry))?;
+            let end = run_hello_with_bell(g, &vm, port, KEY)?;
             let mut packet = PortPacket::new_zeroed();
-            let end = zx_vcpu_enter(t, v, &mut packet);
-            g.close(&[v]);
             expect_status(
                 "enter (no exit before SYSTEM_OFF)",
                 Status::ERR_UNAVAILABLE,
@@ -449,39 +458,7 @@ pub fn bell_pool_per_trap(g: &mut G) -> CaseResult {
         )?;
         let vm = expect_ok("guest_create", Vm::create(t, g.resource))?;
         let ran = (|| {
-            let t = &mut g.ctx.t;
-            let frames = g.ram_b.frames();
-            expect_ok(
-                "vmar_map",
-                vm.map(t, RAM_BASE, g.ram_b.frame_size(), frames),
-            )?;
-            let s = zx_guest_set_trap(
-                t,
-                vm.guest,
-                GUEST_TRAP_BELL,
-                UART_BASE,
-                UART_SIZE,
-                port,
-                KEY,
-            );
-            expect_status("BELL trap", Status::OK, s)?;
-            let s = zx_guest_set_trap(
-                t,
-                vm.guest,
-                GUEST_TRAP_MEM,
-                TESTDEV_BASE,
-                TESTDEV_SIZE,
-                0,
-                1,
-            );
-            expect_status("MEM trap", Status::OK, s)?;
-            let loaded = g.ram_b.load(g.ctx.ipc(), images::HELLO, RAM_BASE);
-            let loaded = loaded.map_err(|e| detail(format_args!("load: {e:?}")))?;
-            let t = &mut g.ctx.t;
-            let v = expect_ok("vcpu_create", zx_vcpu_create(t, vm.guest, 0, loaded.entry))?;
-            let mut packet = PortPacket::new_zeroed();
-            let end = zx_vcpu_enter(t, v, &mut packet);
-            g.close(&[v]);
+            let end = run_hello_with_bell(g, &vm, port, KEY)?;
             expect_status(
                 "enter (doorbells not blocked by the full port)",
                 Status::ERR_UNAVAILABLE,
