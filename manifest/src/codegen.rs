@@ -102,6 +102,10 @@ fn cap(c: &Cap) -> String {
         }
         Cap::AsidPool => "Cap::AsidPool".into(),
         Cap::Untyped { size_bits } => format!("Cap::Untyped {{ size_bits: {size_bits} }}"),
+        Cap::ClientMemory {
+            client_id,
+            size_bits,
+        } => format!("Cap::ClientMemory {{ client_id: {client_id}, size_bits: {size_bits} }}"),
         Cap::DeviceFrame {
             paddr,
             size_bits,
@@ -372,8 +376,14 @@ fn component(w: &mut W, c: &Component, elf: usize) {
     let l = c.endpoint.as_ref().map(|e| e.limits).unwrap_or_default();
     w.line(&format!(
         "limits: ClientLimits {{ handles: {}, guests: {}, vcpus: {}, ports: {}, traps: {}, \
-         mappings: {} }},",
-        l.handles, l.guests, l.vcpus, l.ports, l.traps, l.mappings
+         mappings: {}, memory: {} }},",
+        l.handles,
+        l.guests,
+        l.vcpus,
+        l.ports,
+        l.traps,
+        l.mappings,
+        hex(l.memory)
     ));
     w.close("},");
 }

@@ -213,8 +213,14 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
         let _ = writeln!(
             o,
             "  limits in the server: {} handles, {} guests, {} VCPUs, {} ports, {} traps, \
-             {} mappings",
-            l.handles, l.guests, l.vcpus, l.ports, l.traps, l.mappings
+             {} mappings, {} of memory for its kernel objects",
+            l.handles,
+            l.guests,
+            l.vcpus,
+            l.ports,
+            l.traps,
+            l.mappings,
+            show_size(l.memory)
         );
         if !e.send_to.is_empty() {
             let ids: Vec<String> = e.send_to.iter().map(|id| format!("client {id}")).collect();
@@ -282,6 +288,13 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
                 system.platform.asids_per_pool
             ),
             Cap::Untyped { size_bits } => format!("untyped {}", show_size(1u64 << size_bits)),
+            Cap::ClientMemory {
+                client_id,
+                size_bits,
+            } => format!(
+                "untyped {} of client {client_id}'s memory",
+                show_size(1u64 << size_bits)
+            ),
             Cap::DeviceFrame {
                 paddr,
                 size_bits,

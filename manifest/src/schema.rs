@@ -121,6 +121,7 @@ pub struct RawLimits {
     pub ports: Option<Spanned<i64>>,
     pub traps: Option<Spanned<i64>>,
     pub mappings: Option<Spanned<i64>>,
+    pub memory: Option<Spanned<SizeRepr>>,
 }
 
 /// `source = ...`.

@@ -19,7 +19,7 @@ use crate::{
 /// `b"sel4boot"` as a little-endian word.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"sel4boot");
 /// Layout version.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// Bytes of a component or region name field.
 pub const NAME_LEN: usize = 32;
 /// Bytes of a thread name field.
@@ -36,7 +36,7 @@ pub const REGION_VM_MEMORY: u32 = 1 << 2;
 /// [`RegionInfo::flags`]: the mapping is writable.
 pub const REGION_WRITABLE: u32 = 1 << 3;
 
-/// The whole page (3104 bytes of a 4 KiB frame).
+/// The whole page (3392 bytes of a 4 KiB frame).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct BootPage {
@@ -212,6 +212,30 @@ pub struct ClientInfo {
     /// The clients it may send handles to: bit `i` is entry `i` of [`ServerInfo::clients`]
     /// (version 3).
     pub send_mask: u16,
+    /// Valid entries of `memory_bits` (version 4).
+    pub memory_count: u8,
+    /// Zero.
+    pub reserved2: u8,
+    /// Slot of the first untyped capability of its memory pool; the others follow
+    /// (version 4).
+    pub memory_slot: u64,
+    /// Size (log2 bytes) of each untyped capability of its memory pool (version 4).
+    pub memory_bits: [u8; crate::MAX_MEMORY_BLOCKS],
+}
+
+impl ClientInfo {
+    /// The sizes of its memory pool's untyped capabilities.
+    pub fn memory_bits(&self) -> &[u8] {
+        &self.memory_bits[..usize::from(self.memory_count).min(crate::MAX_MEMORY_BLOCKS)]
+    }
+
+    /// Bytes of its memory pool.
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory_bits()
+            .iter()
+            .map(|&b| 1u64.checked_shl(u32::from(b)).unwrap_or(0))
+            .sum()
+    }
 }
 
 /// [`crate::ClientLimits`] in the boot page.
@@ -232,16 +256,18 @@ pub struct LimitsInfo {
     pub mappings: u16,
 }
 
-impl LimitsInfo {
-    /// The limits as the plan states them.
-    pub const fn limits(&self) -> crate::ClientLimits {
+impl ClientInfo {
+    /// The limits as the plan states them (`memory` from the memory pool).
+    pub fn limits(&self) -> crate::ClientLimits {
+        let l = &self.limits;
         crate::ClientLimits {
-            handles: self.handles,
-            guests: self.guests,
-            vcpus: self.vcpus,
-            ports: self.ports,
-            traps: self.traps,
-            mappings: self.mappings,
+            handles: l.handles,
+            guests: l.guests,
+            vcpus: l.vcpus,
+            ports: l.ports,
+            traps: l.traps,
+            mappings: l.mappings,
+            memory: self.memory_bytes(),
         }
     }
 }
@@ -267,7 +293,7 @@ pub struct GrantInfo {
 }
 
 const _: () = assert!(size_of::<BootPage>() <= 4096);
-const _: () = assert!(size_of::<BootPage>() == 3104);
+const _: () = assert!(size_of::<BootPage>() == 3392);
 const _: () = assert!(MAX_CLIENTS <= 16, "send_mask has one bit per client");
 
 /// Why [`BootPage::from_bytes`] refused.
@@ -312,9 +338,10 @@ impl BootPage {
             || u64::from(s.gicv_frame_count) > cspace::GICV_FRAMES
             || s.client_count as usize > MAX_CLIENTS
             || s.grant_count as usize > MAX_GRANTS
-            || s.clients
-                .iter()
-                .any(|c| c.thread_count as usize > MAX_THREADS)
+            || s.clients.iter().any(|c| {
+                c.thread_count as usize > MAX_THREADS
+                    || usize::from(c.memory_count) > crate::MAX_MEMORY_BLOCKS
+            })
         {
             return Err(BootPageError::BadCount);
         }
@@ -516,6 +543,27 @@ fn server_info(plan: &Plan) -> ServerInfo {
             n += 1;
         }
         info.thread_count = n as u16;
+        // Its memory pool: the server's `ClientMemory` capabilities naming it, in slot order.
+        let server = plan.components.get(usize::from(plan.server));
+        let pool = server
+            .into_iter()
+            .flat_map(|s| s.caps)
+            .filter_map(|cp| match cp.cap {
+                crate::Cap::ClientMemory {
+                    client_id,
+                    size_bits,
+                } if client_id == c.client_id => Some((cp.slot, size_bits)),
+                _ => None,
+            });
+        let mut m = 0;
+        for (slot, bits) in pool.take(crate::MAX_MEMORY_BLOCKS) {
+            if m == 0 {
+                info.memory_slot = slot;
+            }
+            info.memory_bits[m] = bits;
+            m += 1;
+        }
+        info.memory_count = m as u8;
         let l = c.limits;
         info.limits = LimitsInfo {
             handles: l.handles,

@@ -202,6 +202,28 @@ pub struct ClientLimits {
     pub traps: u16,
     /// Live guest-physical mappings.
     pub mappings: u16,
+    /// Bytes of untyped memory the client's kernel objects in the server are retyped from
+    /// (`memory` in `[endpoint.limits]`, default [`default_client_memory`] of the limits); the
+    /// server gets it as [`Cap::ClientMemory`] capabilities.
+    pub memory: u64,
+}
+
+/// Bytes one guest of a client costs at most in the server's kernel objects, as the default
+/// memory counts it: its VSpace, the three page tables of its GICV mapping and two more tables
+/// for its mappings, each in its own 4 KiB cell (see `docs/SERVER.md`, *Accounting*).
+pub const GUEST_MEMORY: u64 = 6 * 0x1000;
+/// Bytes one VCPU costs: its TCB, VCPU object and CNode, one 4 KiB cell each.
+pub const VCPU_MEMORY: u64 = 3 * 0x1000;
+/// Most bytes of client memory the server tracks, all clients together (it cuts each pool
+/// into 4 KiB cells and keeps one record per cell).
+pub const MAX_CLIENT_MEMORY: u64 = 1024 * 0x1000;
+/// Most power-of-two blocks one client's memory is given in.
+pub const MAX_MEMORY_BLOCKS: usize = 8;
+
+/// The memory a client gets when its manifest entry does not say: [`GUEST_MEMORY`] per guest
+/// and [`VCPU_MEMORY`] per VCPU its limits allow.
+pub const fn default_client_memory(guests: u16, vcpus: u16) -> u64 {
+    guests as u64 * GUEST_MEMORY + vcpus as u64 * VCPU_MEMORY
 }
 
 /// One thread of a component.
@@ -290,6 +312,15 @@ pub enum Cap {
     AsidPool,
     /// An untyped capability of `2^size_bits` bytes, retyped from RAM.
     Untyped {
+        /// Size.
+        size_bits: u8,
+    },
+    /// Server only: an untyped capability of `2^size_bits` bytes, retyped from RAM, from which
+    /// the server makes the kernel objects of client `client_id` (its memory pool; several
+    /// blocks of one client are in consecutive slots).
+    ClientMemory {
+        /// The paying client.
+        client_id: u16,
         /// Size.
         size_bits: u8,
     },

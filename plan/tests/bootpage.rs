@@ -72,10 +72,26 @@ static PLAN: Plan = Plan {
                 priority: 200,
                 ..thread(0, "main", 0, false)
             }],
-            caps: &[CapPlan {
-                slot: cspace::CNODE,
-                cap: Cap::CNode,
-            }],
+            caps: &[
+                CapPlan {
+                    slot: cspace::CNODE,
+                    cap: Cap::CNode,
+                },
+                CapPlan {
+                    slot: 64,
+                    cap: Cap::ClientMemory {
+                        client_id: 3,
+                        size_bits: 16,
+                    },
+                },
+                CapPlan {
+                    slot: 65,
+                    cap: Cap::ClientMemory {
+                        client_id: 3,
+                        size_bits: 14,
+                    },
+                },
+            ],
             regions: &[],
             handles: &[],
             limits: ClientLimits {
@@ -85,6 +101,7 @@ static PLAN: Plan = Plan {
                 ports: 0,
                 traps: 0,
                 mappings: 0,
+                memory: 0,
             },
             expect_stopped: false,
             send_to: &[3],
@@ -124,6 +141,7 @@ static PLAN: Plan = Plan {
                 ports: 3,
                 traps: 4,
                 mappings: 5,
+                memory: 0x1_4000,
             },
             expect_stopped: false,
             send_to: &[3],
@@ -220,7 +238,7 @@ fn server_page() {
         (3, &[7u16][..])
     );
     assert_eq!(
-        s.clients()[0].limits.limits(),
+        s.clients()[0].limits(),
         ClientLimits {
             handles: 40,
             guests: 1,
@@ -228,7 +246,14 @@ fn server_page() {
             ports: 3,
             traps: 4,
             mappings: 5,
+            memory: 0x1_4000,
         }
+    );
+    let c = &s.clients()[0];
+    assert_eq!(
+        (c.memory_slot, c.memory_bits()),
+        (64, &[16u8, 14][..]),
+        "its memory pool: the server's ClientMemory caps naming it, in slot order"
     );
     assert_eq!(
         s.clients()[0].send_mask,
@@ -322,5 +347,5 @@ fn layout_conventions() {
     assert_eq!(after % vspace::REGION_ALIGN, 0);
     assert_eq!(vspace::stack_top(0) % 16, 0);
     assert_eq!(vspace::ipc_buffer(1) % 1024, 0);
-    assert_eq!(BootPage::new_zeroed().as_bytes().len(), 3104);
+    assert_eq!(BootPage::new_zeroed().as_bytes().len(), 3392);
 }

@@ -36,7 +36,7 @@ impl Backend for SimBackend {
     type Vcpu = SimVcpu;
     type Frame = u64;
 
-    fn create_guest(&mut self) -> Result<(), Status> {
+    fn create_guest(&mut self, _: ClientId) -> Result<(), Status> {
         Ok(())
     }
     fn destroy_guest(&mut self, _: ()) {}
@@ -61,6 +61,7 @@ impl Backend for SimBackend {
         key: VcpuKey,
         entry: u64,
         _: u64,
+        _: ClientId,
     ) -> Result<SimVcpu, Status> {
         self.last_vcpu = Some(key);
         let regs = GuestRegs {

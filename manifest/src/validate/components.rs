@@ -481,6 +481,7 @@ pub(crate) const fn default_limits() -> ClientLimits {
         ports: d.ports,
         traps: d.traps,
         mappings: d.mappings,
+        memory: plan::default_client_memory(d.guests, d.vcpus),
     }
 }
 
@@ -520,13 +521,70 @@ fn check_limits(cx: &mut Ctx<'_>, raw: Option<&RawLimits>) -> ClientLimits {
             }
         }
     }
+    out.memory = plan::default_client_memory(out.guests, out.vcpus);
+    if let Some(m) = &raw.memory {
+        if let Some(v) = check_memory(cx, m) {
+            out.memory = v;
+        }
+    }
     out
+}
+
+/// `memory` of `[endpoint.limits]`: a multiple of 4 KiB (0: the client makes no kernel
+/// objects), given to the server in at most [`plan::MAX_MEMORY_BLOCKS`] power-of-two blocks.
+fn check_memory(cx: &mut Ctx<'_>, value: &toml::Spanned<SizeRepr>) -> Option<u64> {
+    let v = size_value(cx, value)?;
+    let blocks = super::grants::untyped_blocks(v).len();
+    let why = if v % KIB4 != 0 {
+        "must be a multiple of 4 KiB".to_string()
+    } else if v > plan::MAX_CLIENT_MEMORY {
+        format!(
+            "is more than the server tracks for all clients together ({})",
+            show_size(plan::MAX_CLIENT_MEMORY)
+        )
+    } else if blocks > plan::MAX_MEMORY_BLOCKS {
+        format!(
+            "splits into {blocks} power-of-two blocks; at most {} (round it to fewer set bits)",
+            plan::MAX_MEMORY_BLOCKS
+        )
+    } else {
+        return Some(v);
+    };
+    cx.err(
+        ErrorKind::LimitRange,
+        value.span(),
+        format!("limit `memory` {v:#x} {why}"),
+    );
+    None
 }
 
 /// The limits of all clients together must fit the server's capacity of each kind, so that no
 /// client's use can ever make another's requests fail. The error points at the endpoint that
 /// first exceeds it.
 fn check_capacity(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &[Comp]) {
+    let mut memory = 0u64;
+    for re in &raw.endpoints {
+        let re = re.get_ref();
+        let Some(c) = comps.iter().find(|c| c.name == *re.client.get_ref()) else {
+            continue;
+        };
+        let Some(ep) = &c.endpoint else { continue };
+        memory += ep.limits.memory;
+        if memory > plan::MAX_CLIENT_MEMORY {
+            let span = re.limits.as_ref().map_or(re.client.span(), |l| l.span());
+            cx.err(
+                ErrorKind::ServerCapacity,
+                span,
+                format!(
+                    "the clients' `memory` adds up to {} here, more than the server tracks ({}): \
+                     lower it in [endpoint.limits]",
+                    show_size(memory),
+                    show_size(plan::MAX_CLIENT_MEMORY)
+                ),
+            );
+            break;
+        }
+    }
     let cap = Limits::CAPACITY;
     for kind in Kind::ALL {
         let mut sum = 0u32;

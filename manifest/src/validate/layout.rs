@@ -93,6 +93,12 @@ pub(crate) fn build(cx: &mut Ctx<'_>, input: Input<'_>) -> ValidatedSystem {
     if let Some(hv) = input.hv {
         let what = "[hypervisor] untyped-size".to_string();
         ram_uses.push((hv.untyped_bytes + 0x1000, hv.untyped_span.clone(), what));
+        for c in input.comps.iter().filter(|c| c.role == Role::Client) {
+            if let Some(ep) = &c.endpoint {
+                let what = format!("the memory of client `{}` in the server", c.name);
+                ram_uses.push((ep.limits.memory, c.name_span.clone(), what));
+            }
+        }
     }
     let available = input.platform.ram.end - input.platform.ram_reserved.end;
     let mut total = 0u64;
@@ -309,9 +315,36 @@ fn component(
         });
         next_slot += frame_count;
     }
+    // The server's working slots beyond the minimum: what every client may hold at once (a
+    // slot per memory cell and per object made in one, per mapping, per GICV copy of a guest,
+    // per VCPU reply slot and client thread), so no client can take slots another needs.
+    let mut client_slots = 0;
+    if is_server && input.hv.is_some() {
+        for client in input.comps.iter().filter(|c| c.role == Role::Client) {
+            let (Some(id), Some(ep)) = (client.client_id, &client.endpoint) else {
+                continue;
+            };
+            let l = ep.limits;
+            for size_bits in super::grants::untyped_blocks(l.memory) {
+                caps.push(CapPlan {
+                    slot: next_slot,
+                    cap: Cap::ClientMemory {
+                        client_id: id,
+                        size_bits,
+                    },
+                });
+                next_slot += 1;
+            }
+            client_slots += 2 * (l.memory >> 12)
+                + u64::from(l.mappings)
+                + 2 * u64::from(l.guests)
+                + u64::from(l.vcpus)
+                + client.threads.len() as u64;
+        }
+    }
     caps.sort_by_key(|c| c.slot);
     let first_free = next_slot;
-    let need = first_free + cspace::MIN_FREE_SLOTS;
+    let need = first_free + cspace::MIN_FREE_SLOTS + client_slots;
     let cspace_bits = match &c.cspace_bits {
         Some((bits, span)) => {
             if 1u64 << bits < need {

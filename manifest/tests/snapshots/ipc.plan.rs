@@ -65,7 +65,7 @@ mod plan_generated {
                 handles: &[],
                 expect_stopped: false,
                 send_to: &[],
-                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0, memory: 0x0 },
             },
             ComponentPlan {
                 index: 1,
@@ -111,7 +111,7 @@ mod plan_generated {
                 handles: &[],
                 expect_stopped: false,
                 send_to: &[],
-                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128, memory: 0x3_0000 },
             },
             ComponentPlan {
                 index: 2,
@@ -179,7 +179,7 @@ mod plan_generated {
                 handles: &[],
                 expect_stopped: false,
                 send_to: &[],
-                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128 },
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128, memory: 0x3_0000 },
             },
             ComponentPlan {
                 index: 3,
@@ -224,7 +224,7 @@ mod plan_generated {
                 handles: &[],
                 expect_stopped: false,
                 send_to: &[],
-                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0, memory: 0x0 },
             },
             ComponentPlan {
                 index: 4,
@@ -269,7 +269,7 @@ mod plan_generated {
                 handles: &[],
                 expect_stopped: false,
                 send_to: &[],
-                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0, memory: 0x0 },
             },
             ComponentPlan {
                 index: 5,
@@ -330,7 +330,7 @@ mod plan_generated {
                 handles: &[],
                 expect_stopped: false,
                 send_to: &[],
-                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0 },
+                limits: ClientLimits { handles: 0, guests: 0, vcpus: 0, ports: 0, traps: 0, mappings: 0, memory: 0x0 },
             },
         ],
         server: 0,

@@ -13,6 +13,7 @@
 //!   running while the server runs; list-register injection goes to the saved VCPU state.
 
 use crate::Status;
+use vcpu_protocol::ClientId;
 
 /// Identity of a VCPU for the transport: its slot in the server's VCPU table and the slot's
 /// generation. The backend mints the VCPU's fault-endpoint badge from it
@@ -103,8 +104,11 @@ pub trait Backend {
     /// GICv2 virtual CPU interface; 1 on GICv3).
     const LR_GROUP: u8 = 0;
 
-    /// Creates an empty guest-physical address space of 2^36 bytes.
-    fn create_guest(&mut self) -> Result<Self::Guest, Status>;
+    /// Creates an empty guest-physical address space of 2^36 bytes. Its kernel objects, and the
+    /// page tables its mappings need later, are paid by client `payer` (the seL4 backend
+    /// retypes them from that client's memory, and a client out of memory gets
+    /// `ZX_ERR_NO_MEMORY` alone).
+    fn create_guest(&mut self, payer: ClientId) -> Result<Self::Guest, Status>;
     /// Destroys a guest address space. Every VCPU and mapping of it is gone already.
     fn destroy_guest(&mut self, guest: Self::Guest);
 
@@ -143,12 +147,14 @@ pub trait Backend {
     /// other EL1 system register the kernel lets the server set at Zircon's value (0; notably
     /// SCTLR_EL1 = 0, so guest-EL0 WFI traps to the guest's EL1), the GIC virtual CPU interface
     /// enabled as Zircon enables it (group 0 on, priority mask 0xF8), and VMPIDR_EL2 = `vmpidr`. Its faults go to the server's endpoint with a badge made from `key`.
+    /// Its kernel objects are paid by client `payer`, as for [`Backend::create_guest`].
     fn create_vcpu(
         &mut self,
         guest: &mut Self::Guest,
         key: VcpuKey,
         entry: u64,
         vmpidr: u64,
+        payer: ClientId,
     ) -> Result<Self::Vcpu, Status>;
     /// Destroys a VCPU (whatever its state: running, blocked on a fault, stopped).
     fn destroy_vcpu(&mut self, vcpu: Self::Vcpu);

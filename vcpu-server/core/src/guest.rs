@@ -183,7 +183,7 @@ impl<B: Backend> Server<B> {
         if self.free_handle_slots(sender.client) < 2 {
             return Err(Status::ERR_NO_MEMORY);
         }
-        let backend = self.backend.create_guest()?;
+        let backend = self.backend.create_guest(sender.client)?;
         let guest = Guest {
             backend,
             payer: sender.client,

@@ -113,7 +113,7 @@ impl<B: Backend> Server<B> {
         let key = VcpuKey { slot, generation };
         let backend = self
             .backend
-            .create_vcpu(&mut guest.backend, key, entry, vmpidr)?;
+            .create_vcpu(&mut guest.backend, key, entry, vmpidr, sender.client)?;
         guest.vcpus += 1;
         let vcpu = Vcpu {
             backend,

@@ -257,9 +257,61 @@ fn a_client_stopped_mid_enter_leaves_no_trace_100_times() {
         assert!(fake.frames_alive.is_empty());
         assert_eq!(fake.vcpus[id as usize].run, common::FakeRun::Destroyed);
         assert_eq!(w.s.free_handles(B), start_free_b);
+        assert_eq!(w.fake().memory_used(A), 0, "round {round}: A's memory all back");
+        assert_eq!(w.fake().memory_used(B), 0);
     }
     // B's objects still work.
     assert_eq!(w.status(B1, close(bp)), Status::OK);
     assert_eq!(w.s.object_counts(), vcpu_server::ObjectCounts::default());
+    w.assert_clean();
+}
+
+/// Memory is paid per client (issue 10): a client whose memory cannot hold one more object gets
+/// `ZX_ERR_NO_MEMORY` while its limits would still allow it, its neighbour's creations are
+/// unaffected, and closing the client's objects gives back exactly what they cost.
+#[test]
+fn a_client_out_of_memory_fails_alone() {
+    let mut w = World::new();
+    // A's memory holds one guest and one VCPU, far below its limits.
+    let one = common::FakeBackend::GUEST_BYTES + common::FakeBackend::VCPU_BYTES;
+    w.fake().give_memory(A, one);
+    let (g, vmar) = w.guest();
+    let (v, _) = w.vcpu(A1, g, 0);
+    assert_eq!(w.fake().memory_used(A), one);
+    assert_eq!(
+        w.status(A1, guest_create(w.rsrc, 0)),
+        Status::ERR_NO_MEMORY
+    );
+    assert_eq!(
+        w.status(t(A, 2), vcpu_create(g, 0, 0)),
+        Status::ERR_NO_MEMORY
+    );
+    assert_eq!(usage(&w, A).guests, 1, "a refused creation charges nothing");
+    w.assert_clean();
+    // B, given a handle to A's resource, creates in its own memory.
+    let rsrc_b = w.handle(A1, common::duplicate(w.rsrc, caps::Rights::SAME_RIGHTS));
+    assert_eq!(w.status(A1, send(rsrc_b, B)), Status::OK);
+    let Ok(ReplyPayload::Received(received)) = w.reply(B1, Request::HandleReceive) else {
+        panic!("B receives the resource");
+    };
+    let rb = received.handle;
+    for _ in 0..Limits::DEFAULT.guests {
+        assert!(matches!(
+            w.reply(B1, guest_create(rb, 0)),
+            Ok(ReplyPayload::GuestCreate(_))
+        ));
+    }
+    assert_eq!(
+        w.fake().memory_used(B),
+        u64::from(Limits::DEFAULT.guests) * common::FakeBackend::GUEST_BYTES
+    );
+    w.assert_clean();
+    // A's memory comes back exactly as its objects go.
+    assert_eq!(w.status(A1, close(v)), Status::OK);
+    assert_eq!(w.fake().memory_used(A), common::FakeBackend::GUEST_BYTES);
+    assert_eq!(w.status(A1, close(g)), Status::OK);
+    assert_eq!(w.status(A1, close(vmar)), Status::OK);
+    assert_eq!(w.fake().memory_used(A), 0);
+    let (_g, _) = w.guest();
     w.assert_clean();
 }

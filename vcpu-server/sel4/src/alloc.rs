@@ -16,6 +16,16 @@
 //!   busy as long as any object lives, e.g. the server's permanent frame-size probe. At most
 //!   [`MAX_CHUNKS`] chunks are made; the rest of a larger untyped stays usable as one pinned
 //!   untyped that is never reset.
+//! - **Pools** (issue 10): every untyped belongs to one pool. Pool [`SERVER_POOL`] holds the
+//!   plan's `[hypervisor]` untypeds (the server's own objects); pool `i + 1` holds the memory of
+//!   the `i`-th client of the boot page, cut into 4 KiB **cells** ([`CELL_BITS`]) at start-up
+//!   ([`Objects::add_pool`]). A cell takes exactly one object (every object the server makes for
+//!   a client is at most 4 KiB) and is empty again, with its full size, once that object is
+//!   freed: a client's objects never share an untyped with another client's, nor with each
+//!   other, so nothing pins memory beyond its own object, and a client's free memory returns
+//!   exactly to its start value when its objects are gone. [`Objects::retype`] places in the
+//!   pool chosen with [`Objects::set_payer`]; an object is always freed into the untyped it came
+//!   from.
 //! - [`Objects`]: the two together with the IPC buffer and the server's CNode: retype one
 //!   object into a fresh slot, delete it again.
 
@@ -86,18 +96,28 @@ impl SlotAlloc {
 
 /// log2 of the size of the chunks the plan's untypeds are cut into (64 KiB).
 pub const CHUNK_BITS: u8 = 16;
-/// Most untyped capabilities (chunks and plan untypeds) the allocator tracks.
+/// Most untyped capabilities of the server's own pool (chunks and plan untypeds).
 pub const MAX_CHUNKS: usize = 256;
+/// log2 of the size of a client memory cell (4 KiB): one object each.
+pub const CELL_BITS: u8 = 12;
+/// Most client memory cells (all clients together).
+pub const MAX_CELLS: usize = (plan::MAX_CLIENT_MEMORY >> CELL_BITS) as usize;
+/// The pool of the server's own objects.
+pub const SERVER_POOL: u8 = 0;
 
 /// One untyped capability and the mirror of its free index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Untyped {
     slot: u64,
-    size_bits: u8,
     used: u64,
     live: u32,
+    size_bits: u8,
     /// Never reset (it has children the allocator does not track).
     pinned: bool,
+    /// The pool it belongs to.
+    pool: u8,
+    /// A client memory cell: it takes one object, which fills it.
+    cell: bool,
 }
 
 /// How to add an untyped of 2^`size_bits` bytes when `room` list entries are free: the number
@@ -119,7 +139,7 @@ pub fn split_plan(size_bits: u8, room: usize) -> (u64, bool) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placement {
     /// Index of the untyped.
-    pub index: u8,
+    pub index: u16,
     /// Its capability slot.
     pub slot: u64,
     prev_used: u64,
@@ -127,7 +147,9 @@ pub struct Placement {
 
 /// The server's untyped capabilities (see the module docs).
 pub struct UntypedAlloc {
-    list: heapless::Vec<Untyped, MAX_CHUNKS>,
+    list: heapless::Vec<Untyped, { MAX_CHUNKS + MAX_CELLS }>,
+    /// Entries of the server's own pool.
+    own: usize,
 }
 
 impl UntypedAlloc {
@@ -135,45 +157,82 @@ impl UntypedAlloc {
     pub const fn new() -> Self {
         UntypedAlloc {
             list: heapless::Vec::new(),
+            own: 0,
         }
     }
 
-    /// Adds an untyped capability of 2^`size_bits` bytes, of which the first `used` bytes are
-    /// taken by children the allocator does not track (then it is pinned: never reset); false
-    /// if the list is full or the size is not a real untyped size.
+    /// Adds an untyped capability of 2^`size_bits` bytes to the server's own pool, of which the
+    /// first `used` bytes are taken by children the allocator does not track (then it is
+    /// pinned: never reset); false if the pool is full ([`MAX_CHUNKS`]) or the size is not a
+    /// real untyped size.
     pub fn add(&mut self, slot: u64, size_bits: u8, used: u64) -> bool {
-        if !(sel4::MIN_UNTYPED_BITS..=sel4::MAX_UNTYPED_BITS).contains(&u32::from(size_bits)) {
+        if !(sel4::MIN_UNTYPED_BITS..=sel4::MAX_UNTYPED_BITS).contains(&u32::from(size_bits))
+            || self.own >= MAX_CHUNKS
+        {
             return false;
         }
-        self.list
+        let pushed = self
+            .list
             .push(Untyped {
                 slot,
                 size_bits,
                 used,
                 live: 0,
                 pinned: used != 0,
+                pool: SERVER_POOL,
+                cell: false,
             })
-            .is_ok()
+            .is_ok();
+        self.own += usize::from(pushed);
+        pushed
     }
 
-    /// Free list entries.
+    /// Adds the 4 KiB cell in `slot` to client pool `pool` (not [`SERVER_POOL`]); false if the
+    /// list is full.
+    pub fn add_cell(&mut self, slot: u64, pool: u8) -> bool {
+        pool != SERVER_POOL
+            && self
+                .list
+                .push(Untyped {
+                    slot,
+                    size_bits: CELL_BITS,
+                    used: 0,
+                    live: 0,
+                    pinned: false,
+                    pool,
+                    cell: true,
+                })
+                .is_ok()
+    }
+
+    /// Free entries of the server's own pool.
     pub fn room(&self) -> usize {
-        MAX_CHUNKS - self.list.len()
+        MAX_CHUNKS - self.own
     }
 
-    /// Places an object of 2^`bits` bytes in the first untyped where it fits.
+    /// Places an object of 2^`bits` bytes in the server's own pool.
     pub fn place(&mut self, bits: u32) -> Option<Placement> {
+        self.place_in(SERVER_POOL, bits)
+    }
+
+    /// Places an object of 2^`bits` bytes in the first untyped of `pool` where it fits (in a
+    /// client pool: the first empty cell).
+    pub fn place_in(&mut self, pool: u8, bits: u32) -> Option<Placement> {
         let size = 1u64.checked_shl(bits)?;
         for (i, u) in self.list.iter_mut().enumerate() {
+            if u.pool != pool {
+                continue;
+            }
             let start = u.used.checked_next_multiple_of(size)?;
             let end = start.checked_add(size)?;
             if end <= 1u64 << u.size_bits {
                 let placement = Placement {
-                    index: i as u8,
+                    index: i as u16,
                     slot: u.slot,
                     prev_used: u.used,
                 };
-                u.used = end;
+                // A cell is full with its one object.
+                u.used = if u.cell { 1u64 << u.size_bits } else { end };
                 u.live += 1;
                 return Some(placement);
             }
@@ -191,7 +250,7 @@ impl UntypedAlloc {
 
     /// An object of untyped `index` was deleted; when it was the last one, the untyped is
     /// empty again (the kernel restarts it from 0 on the next retype).
-    pub fn release(&mut self, index: u8) {
+    pub fn release(&mut self, index: u16) {
         if let Some(u) = self.list.get_mut(usize::from(index)) {
             u.live = u.live.saturating_sub(1);
             if u.live == 0 && !u.pinned {
@@ -200,12 +259,12 @@ impl UntypedAlloc {
         }
     }
 
-    /// Seals every untyped that holds a live object now (the server's permanent objects, made
-    /// at start-up): nothing more is placed in it, so objects made later (for clients) never
-    /// share a chunk with an object that lives forever, and every chunk they use is reset once
-    /// they are gone. Free memory then returns exactly to its value after sealing.
+    /// Seals every untyped of the server's own pool that holds a live object now (the server's
+    /// permanent objects, made at start-up): nothing more is placed in it, so objects made
+    /// later never share a chunk with an object that lives forever, and every chunk they use is
+    /// reset once they are gone. Free memory then returns exactly to its value after sealing.
     pub fn seal(&mut self) {
-        for u in self.list.iter_mut() {
+        for u in self.list.iter_mut().filter(|u| u.pool == SERVER_POOL) {
             if u.live > 0 {
                 u.used = 1u64 << u.size_bits;
                 u.pinned = true;
@@ -213,15 +272,33 @@ impl UntypedAlloc {
         }
     }
 
-    /// Total bytes of all untypeds.
+    /// Total bytes of all untypeds (every pool).
     pub fn total_bytes(&self) -> u64 {
         self.list.iter().map(|u| 1u64 << u.size_bits).sum()
     }
 
-    /// Bytes still unused (counting alignment losses as used).
+    /// Bytes still unused in every pool (counting alignment losses as used).
     pub fn free_bytes(&self) -> u64 {
         self.list
             .iter()
+            .map(|u| (1u64 << u.size_bits) - u.used)
+            .sum()
+    }
+
+    /// Total bytes of `pool`.
+    pub fn pool_bytes(&self, pool: u8) -> u64 {
+        self.list
+            .iter()
+            .filter(|u| u.pool == pool)
+            .map(|u| 1u64 << u.size_bits)
+            .sum()
+    }
+
+    /// Bytes still unused in `pool`.
+    pub fn pool_free_bytes(&self, pool: u8) -> u64 {
+        self.list
+            .iter()
+            .filter(|u| u.pool == pool)
             .map(|u| (1u64 << u.size_bits) - u.used)
             .sum()
     }
@@ -238,7 +315,7 @@ pub struct Obj {
     /// Slot of the object's (only) capability in the server's CNode.
     pub slot: u64,
     /// Index of the untyped it was retyped from.
-    pub untyped: u8,
+    pub untyped: u16,
 }
 
 impl Obj {
@@ -256,6 +333,8 @@ pub struct Objects {
     pub slots: SlotAlloc,
     /// Untyped memory.
     pub untyped: UntypedAlloc,
+    /// The pool [`Objects::retype`] places in.
+    payer: u8,
 }
 
 impl Objects {
@@ -266,7 +345,14 @@ impl Objects {
             cnode: 0,
             slots: SlotAlloc::new(),
             untyped: UntypedAlloc::new(),
+            payer: SERVER_POOL,
         }
+    }
+
+    /// Makes [`Objects::retype`] place in `pool` from now on; returns the pool it placed in
+    /// before (give it back when the payer's objects are made).
+    pub fn set_payer(&mut self, pool: u8) -> u8 {
+        core::mem::replace(&mut self.payer, pool)
     }
 
     /// Gives the context the thread's IPC buffer and CNode slot.
@@ -305,14 +391,15 @@ impl Objects {
         self.slots.free(slot);
     }
 
-    /// Retypes one object of `ty` (`size_bits` for CNodes and untypeds) into a fresh slot.
-    /// `ZX_ERR_NO_MEMORY` when slots or untyped memory run out.
+    /// Retypes one object of `ty` (`size_bits` for CNodes and untypeds) into a fresh slot,
+    /// from the payer's pool ([`Objects::set_payer`]). `ZX_ERR_NO_MEMORY` when slots or the
+    /// pool's memory run out.
     pub fn retype(&mut self, ty: ObjectType, size_bits: u32) -> Result<Obj, Status> {
         let bits = ty
             .object_size_bits(size_bits)
             .ok_or(Status::ERR_INVALID_ARGS)?;
         let slot = self.slot()?;
-        let Some(p) = self.untyped.place(bits) else {
+        let Some(p) = self.untyped.place_in(self.payer, bits) else {
             self.slots.free(slot);
             return Err(Status::ERR_NO_MEMORY);
         };
@@ -374,6 +461,45 @@ impl Objects {
             return Err(Status::ERR_NO_MEMORY);
         }
         Ok(added)
+    }
+
+    /// Adds client memory pool `pool`: the untyped of 2^`size_bits` bytes in `slot`, cut into
+    /// 4 KiB cells (one `Untyped_Retype` each, into fresh slots). Returns the cells made;
+    /// `ZX_ERR_NO_MEMORY` if slots or cell records run out first, `ZX_ERR_INVALID_ARGS` for
+    /// the server's own pool or an untyped smaller than a cell.
+    pub fn add_pool(&mut self, pool: u8, slot: u64, size_bits: u8) -> Result<u64, Status> {
+        if pool == SERVER_POOL || size_bits < CELL_BITS || size_bits > 40 {
+            return Err(Status::ERR_INVALID_ARGS);
+        }
+        let parent: Cap<cap_type::Untyped> = Cap::from_cptr(slot);
+        let cnode = self.cnode();
+        let cells = 1u64 << (size_bits - CELL_BITS);
+        for _ in 0..cells {
+            let dest = self.slot()?;
+            let cut = self.ipc().and_then(|ipc| {
+                parent
+                    .untyped_retype(
+                        ipc,
+                        ObjectType::Untyped,
+                        u64::from(CELL_BITS),
+                        cnode,
+                        0,
+                        0,
+                        dest,
+                        1,
+                    )
+                    .map_err(crate::kernel_status)
+            });
+            if let Err(s) = cut {
+                self.slots.free(dest);
+                return Err(s);
+            }
+            if !self.untyped.add_cell(dest, pool) {
+                self.release_slot(dest);
+                return Err(Status::ERR_NO_MEMORY);
+            }
+        }
+        Ok(cells)
     }
 
     /// Deletes an object's capability (destroying the object) and frees its slot and memory.

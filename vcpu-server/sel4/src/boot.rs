@@ -179,7 +179,7 @@ pub fn install<B: Backend>(
 ) -> Result<Installed, StartError> {
     let mut done = Installed::default();
     for c in info.clients() {
-        let l = c.limits.limits();
+        let l = c.limits();
         let limits = Limits {
             handles: l.handles,
             guests: l.guests,
@@ -234,13 +234,10 @@ pub fn install<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::{StartError, check, install};
-    use crate::backend::Sel4Backend;
     use caps::{ObjType, Rights};
     use plan::bootpage::{BootPage, GrantInfo};
     use plan::{GrantObject, Role};
-    use std::boxed::Box;
     use vcpu_protocol::{ClientId, Status};
-    use vcpu_server::Server;
     use zerocopy::FromZeros;
 
     fn server_page() -> BootPage {
@@ -347,7 +344,7 @@ mod tests {
         p.server.grants[0] = grant(1, 0x7, Rights::INSPECT);
         p.server.grants[1] = grant(1, 0x40007, Rights::INSPECT | Rights::DUPLICATE);
         p.server.clients[0].send_mask = 0b10;
-        let mut server = Box::new(Server::new(Sel4Backend::new()));
+        let mut server = crate::fake::server();
         let done = install(&mut server, &p.server).unwrap();
         assert_eq!((done.clients, done.threads, done.grants), (2, 3, 2));
         assert_eq!(server.object_counts().resources, 2);
@@ -365,7 +362,7 @@ mod tests {
         p.server.clients[0].client_id = 1;
         p.server.clients[0].limits = limits(10, 3);
         p.server.clients[0].limits.vcpus = vcpu_server::MAX_VCPUS as u16 + 1;
-        let mut server = Box::new(Server::new(Sel4Backend::new()));
+        let mut server = crate::fake::server();
         assert_eq!(
             install(&mut server, &p.server),
             Err(StartError::Client(1, Status::ERR_NO_RESOURCES))
@@ -380,7 +377,7 @@ mod tests {
         p.server.clients[0].limits = limits(8, 1);
         p.server.grant_count = 1;
         p.server.grants[0] = grant(1, 0x40007, Rights::INSPECT);
-        let mut server = Box::new(Server::new(Sel4Backend::new()));
+        let mut server = crate::fake::server();
         assert_eq!(
             install(&mut server, &p.server),
             Err(StartError::GrantValue {
@@ -392,7 +389,7 @@ mod tests {
         let mut p = server_page();
         p.server.grant_count = 1;
         p.server.grants[0] = grant(9, 0x7, Rights::INSPECT);
-        let mut server = Box::new(Server::new(Sel4Backend::new()));
+        let mut server = crate::fake::server();
         assert!(matches!(
             install(&mut server, &p.server),
             Err(StartError::Grant(0, _))

@@ -115,6 +115,24 @@ pub fn objects() -> Objects {
     k
 }
 
+/// A server on the heap, built in a frame of its own (it is too large for a test thread's
+/// stack to hold several copies, as an unoptimised caller building it in place would).
+#[inline(never)]
+pub fn server() -> Box<vcpu_server::Server<crate::backend::Sel4Backend>> {
+    Box::new(vcpu_server::Server::new(crate::backend::Sel4Backend::new()))
+}
+
+/// First slot of the cells [`add_pool`] records.
+pub const CELL_SLOTS: u64 = 8192;
+
+/// Records `cells` 4 KiB cells of client pool `pool` in `k`, as `Objects::add_pool` would
+/// after cutting them (at slots from [`CELL_SLOTS`] + 256 * `pool`).
+pub fn add_pool(k: &mut Objects, pool: u8, cells: u64) {
+    for i in 0..cells {
+        assert!(k.untyped.add_cell(CELL_SLOTS + 256 * u64::from(pool) + i, pool));
+    }
+}
+
 /// The invocation label number of `label`.
 pub fn label(l: sel4::InvocationLabel) -> u64 {
     l.value()

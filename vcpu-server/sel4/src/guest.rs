@@ -251,7 +251,12 @@ pub fn protect(
         .map_err(crate::kernel_status)
 }
 
-/// Unmaps a frame mapped by [`map`] at `gpa`.
+/// Unmaps a frame mapped by [`map`] at `gpa`, then frees the page tables the mapping leaves
+/// empty, deepest first (deleting a table's only capability unmaps it from its parent).
+///
+/// The mapping is gone whether or not `Page_Unmap` succeeds: it fails only when the frame's
+/// capability no longer exists (its owner's memory was revoked, which unmapped the frame), so
+/// the table's live count drops either way.
 pub fn unmap(
     k: &mut Objects,
     tables: &mut PageTables,
@@ -259,11 +264,16 @@ pub fn unmap(
     gpa: u64,
     frame: &Sel4Frame,
 ) {
-    let Ok(ipc) = k.ipc() else {
-        return;
-    };
-    if frame.cap().frame_unmap(ipc).is_ok() {
-        tables.adjust(guest.key(), gpa, frame.bits.get() + 9, -1);
+    if let Ok(ipc) = k.ipc() {
+        // Best effort: see above.
+        let _ = frame.cap().frame_unmap(ipc);
+    }
+    let key = guest.key();
+    let mut span = frame.bits.get() + 9;
+    tables.adjust(key, gpa, span, -1);
+    while let Some(t) = tables.remove_if_empty(key, gpa, span) {
+        k.free(t.obj);
+        span += 9;
     }
 }
 
@@ -349,17 +359,26 @@ mod tests {
         );
         assert_eq!(labels(&fake::take()), expected);
 
-        // Unmapped, its empty L3 table gives way to a 2 MiB frame at 0.
+        // Unmapped, it leaves its L3 and L2 tables empty: both are freed at once, deepest
+        // first; the L1 table stays (the GICV's tables hang from it).
+        let tables_before = t.len();
         unmap(&mut k, &mut t, &g, 0x1000, &small);
-        assert_eq!(labels(&fake::take()), [label(L::ARMPageUnmap)]);
+        let calls = fake::take();
+        assert_eq!(
+            labels(&calls),
+            [L::ARMPageUnmap, L::CNodeDelete, L::CNodeDelete].map(label)
+        );
+        assert_eq!(t.len(), tables_before - 2);
+        assert!(t.find(g.key(), 0x1000, 21).is_none());
+        assert!(t.find(g.key(), 0x1000, 30).is_none());
+        assert_eq!(t.find(g.key(), 0x1000, 39).unwrap().live, 1, "the GICV's L2");
+        // A 2 MiB frame at 0 then needs a new L2 table only.
         map(&mut k, &mut t, &g, 0, &big, rw, attrs).unwrap();
         let calls = fake::take();
         assert_eq!(
-            calls[0].label,
-            label(L::CNodeDelete),
-            "the empty L3 table goes"
+            labels(&calls)[..3],
+            [L::UntypedRetype, L::ARMPageTableMap, L::ARMPageMap].map(label)
         );
-        assert_eq!(calls[1].label, label(L::ARMPageMap), "no new table needed");
 
         let before = k.slots.free_count();
         destroy(&mut k, &mut t, g);
@@ -374,6 +393,38 @@ mod tests {
         );
         assert_eq!(k.slots.free_count(), before + 7);
         assert_eq!(k.untyped.free_bytes(), 1 << 20, "all memory back");
+    }
+
+    #[test]
+    fn tables_of_unmapped_frames_do_not_accumulate() {
+        // The attack of issue 10: 4 KiB frames 2 MiB apart each need their own L3 table. Each
+        // unmap frees it, so a thousand map/unmap rounds need no more records than one.
+        // Made in a client pool: one object per 4 KiB cell, so every freed table's memory is
+        // free again at once.
+        fake::install(None);
+        let mut k = fake::objects();
+        fake::add_pool(&mut k, 1, 16);
+        k.set_payer(1);
+        let mut t = PageTables::new();
+        let g = create(&mut k, &mut t, Cap::from_cptr(3), Some(5)).unwrap();
+        let (start_tables, start_free) = (t.len(), k.untyped.pool_free_bytes(1));
+        assert_eq!(start_free, 12 * 4096, "VSpace and three GICV tables: one cell each");
+        let frame = Sel4Frame::new(901);
+        frame.bits.set(12);
+        let (rw, attrs) = (CapRights::READ_WRITE, VmAttributes::CACHEABLE);
+        for i in 0..1000u64 {
+            let gpa = i << 21;
+            map(&mut k, &mut t, &g, gpa, &frame, rw, attrs).unwrap();
+            assert!(t.len() <= start_tables + 2, "round {i}: {} tables", t.len());
+            unmap(&mut k, &mut t, &g, gpa, &frame);
+            assert_eq!(t.len(), start_tables, "round {i}: the new tables are gone");
+        }
+        assert!(!t.is_full());
+        assert_eq!(k.untyped.pool_free_bytes(1), start_free);
+        destroy(&mut k, &mut t, g);
+        assert_eq!(t.len(), 0);
+        assert_eq!(k.untyped.pool_free_bytes(1), 16 * 4096, "all the pool back");
+        assert_eq!(k.untyped.free_bytes(), (1 << 20) + 16 * 4096, "nothing else used");
     }
 
     #[test]

@@ -149,6 +149,25 @@ impl PageTables {
         Some(t)
     }
 
+    /// Removes the table of `guest` with `span` covering `addr` if it has no live entry, and
+    /// uncounts it in its parent; returns it (`None` if there is no such table or it is in use).
+    pub fn remove_if_empty(&mut self, guest: u64, addr: u64, span: u8) -> Option<Table> {
+        let base = align_down(addr, span.min(63));
+        let i = self
+            .list
+            .iter()
+            .position(|t| t.guest == guest && t.span == span && t.base == base)?;
+        if self.list[i].live != 0 {
+            return None;
+        }
+        self.remove_at(i)
+    }
+
+    /// Number of tables of all guests.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
     /// Removes and returns one table of `guest` (deepest first), or `None` when it has none.
     pub fn pop_guest(&mut self, guest: u64) -> Option<Table> {
         let i = self

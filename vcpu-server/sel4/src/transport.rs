@@ -350,7 +350,7 @@ mod tests {
     };
 
     fn server() -> Box<Server<Sel4Backend>> {
-        let mut s = Box::new(Server::new(Sel4Backend::new()));
+        let mut s = crate::fake::server();
         s.backend_mut().k = fake::objects();
         s.add_client(ClientId(1)).unwrap();
         s

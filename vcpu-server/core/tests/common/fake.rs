@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use vcpu_protocol::ClientId;
 use vcpu_server::{Backend, GuestRegs, MapPerms, Resume, Status, SysReg, VcpuKey};
 
 /// A frame capability handed to the server.
@@ -127,11 +128,51 @@ pub struct FakeBackend {
     pub mapped: HashMap<u32, (u32, u64)>,
     fail: HashMap<Op, Status>,
     pub violations: Vec<String>,
+    /// Memory of each paying client, as the seL4 backend's pools: its size (a client without
+    /// an entry is not limited) and the bytes its live objects use.
+    pub memory: HashMap<ClientId, u64>,
+    pub memory_used: HashMap<ClientId, u64>,
+    /// The payer of each live guest and VCPU.
+    guest_payer: HashMap<u32, ClientId>,
+    vcpu_payer: HashMap<u32, ClientId>,
 }
 
 impl FakeBackend {
     /// List registers the fake reports.
     pub const NUM_LRS: usize = 4;
+    /// What a guest costs its payer (the seL4 backend: VSpace and three GICV tables, 4 KiB each).
+    pub const GUEST_BYTES: u64 = 4 * 0x1000;
+    /// What a VCPU costs (TCB, VCPU object and CNode, 4 KiB each).
+    pub const VCPU_BYTES: u64 = 3 * 0x1000;
+
+    /// Gives client `c` a memory pool of `bytes`.
+    pub fn give_memory(&mut self, c: ClientId, bytes: u64) {
+        self.memory.insert(c, bytes);
+    }
+
+    /// Bytes client `c`'s live objects use.
+    pub fn memory_used(&self, c: ClientId) -> u64 {
+        self.memory_used.get(&c).copied().unwrap_or(0)
+    }
+
+    fn pay(&mut self, c: ClientId, bytes: u64) -> Result<(), Status> {
+        let size = self.memory.get(&c).copied().unwrap_or(u64::MAX);
+        let used = self.memory_used.entry(c).or_default();
+        if used.saturating_add(bytes) > size {
+            return Err(Status::ERR_NO_MEMORY);
+        }
+        *used += bytes;
+        Ok(())
+    }
+
+    fn refund(&mut self, c: Option<ClientId>, bytes: u64) {
+        match c.and_then(|c| self.memory_used.get_mut(&c)) {
+            Some(used) if *used >= bytes => *used -= bytes,
+            _ => self
+                .violations
+                .push(format!("refund of {bytes} bytes to {c:?}")),
+        }
+    }
 
     /// A new frame capability of `size` bytes.
     pub fn new_frame(&mut self, size: u64) -> FakeFrame {
@@ -206,15 +247,19 @@ impl Backend for FakeBackend {
     type Vcpu = u32;
     type Frame = FakeFrame;
 
-    fn create_guest(&mut self) -> Result<u32, Status> {
+    fn create_guest(&mut self, payer: ClientId) -> Result<u32, Status> {
         self.check(Op::CreateGuest)?;
+        self.pay(payer, Self::GUEST_BYTES)?;
         self.next_guest += 1;
+        self.guest_payer.insert(self.next_guest, payer);
         self.guests_alive.insert(self.next_guest);
         self.calls.push(Call::CreateGuest(self.next_guest));
         Ok(self.next_guest)
     }
 
     fn destroy_guest(&mut self, guest: u32) {
+        let payer = self.guest_payer.remove(&guest);
+        self.refund(payer, Self::GUEST_BYTES);
         if !self.guests_alive.remove(&guest) {
             self.violations
                 .push(format!("guest {guest} destroyed twice"));
@@ -328,9 +373,12 @@ impl Backend for FakeBackend {
         key: VcpuKey,
         entry: u64,
         vmpidr: u64,
+        payer: ClientId,
     ) -> Result<u32, Status> {
         self.check(Op::CreateVcpu)?;
+        self.pay(payer, Self::VCPU_BYTES)?;
         let id = self.vcpus.len() as u32;
+        self.vcpu_payer.insert(id, payer);
         let regs = GuestRegs {
             pc: entry,
             spsr: 0x3C5,
@@ -358,6 +406,8 @@ impl Backend for FakeBackend {
     }
 
     fn destroy_vcpu(&mut self, vcpu: u32) {
+        let payer = self.vcpu_payer.remove(&vcpu);
+        self.refund(payer, Self::VCPU_BYTES);
         match self.vcpus.get_mut(vcpu as usize) {
             Some(v) if v.run != FakeRun::Destroyed => v.run = FakeRun::Destroyed,
             _ => self.violations.push(format!("vcpu {vcpu} destroyed twice")),

@@ -236,6 +236,12 @@ impl World {
         for c in [B, C] {
             s.add_client_with(c, others).unwrap();
         }
+        // Each client's memory covers exactly what its limits allow (the manifest's default).
+        for (c, l) in [(A, a), (B, others), (C, others)] {
+            let bytes = u64::from(l.guests) * FakeBackend::GUEST_BYTES
+                + u64::from(l.vcpus) * FakeBackend::VCPU_BYTES;
+            s.backend_mut().give_memory(c, bytes);
+        }
         // A, B and C may send handles to each other (as a manifest would declare).
         for from in [A, B, C] {
             for to in [A, B, C] {
@@ -382,6 +388,13 @@ impl World {
     /// Asserts the fake saw no contract violation and no frame leaked: every live frame is
     /// mapped.
     pub fn assert_clean(&mut self) {
+        for c in [A, B, C] {
+            // Each client's memory pays exactly for the objects the core charges to it.
+            let u = self.s.quota(c).map(|q| q.1).unwrap_or_default();
+            let charged = u64::from(u.guests) * FakeBackend::GUEST_BYTES
+                + u64::from(u.vcpus) * FakeBackend::VCPU_BYTES;
+            assert_eq!(self.fake().memory_used(c), charged, "memory of {c:?}");
+        }
         let f = self.fake();
         assert!(f.violations.is_empty(), "violations: {:?}", f.violations);
         for id in &f.frames_alive {
