@@ -21,6 +21,12 @@
 /// id. Sent with `Send` (no reply).
 pub const LABEL_CLIENT_STOPPED: u64 = 0x5356_0001;
 
+/// Label of the supervisor's notice that a stopped client component is about to run again as a
+/// new instance (the root task restarted it): word 0 is its client id. The server treats the
+/// new instance as a fresh client: an empty handle table with its initial handles again. Sent
+/// with `Send` after [`LABEL_CLIENT_STOPPED`] and before the new instance's threads start.
+pub const LABEL_CLIENT_RESTARTED: u64 = 0x5356_0002;
+
 /// Identifies a client component (a protection domain with one handle table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClientId(pub u16);

@@ -28,7 +28,7 @@ pub mod message;
 pub mod reply;
 mod status;
 
-pub use badge::{Badge, ClientId, LABEL_CLIENT_STOPPED, Sender, ThreadId};
+pub use badge::{Badge, ClientId, LABEL_CLIENT_RESTARTED, LABEL_CLIENT_STOPPED, Sender, ThreadId};
 pub use caps::Operation;
 pub use codec::{WRITE_STATE_MAX_BYTES, request_caps, request_words};
 pub use message::{Reply, ReplyPayload, Request};

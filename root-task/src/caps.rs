@@ -121,14 +121,15 @@ pub fn place(
                     .asid_control_make_pool(ipc, ut, dest, slot, depth)
                     .at("make an ASID pool", slot)?;
             }
-            Planned::Untyped { size_bits } | Planned::ClientMemory { size_bits, .. } => alloc.retype_into(
-                ipc,
-                ObjectType::Untyped,
-                u32::from(size_bits),
-                dest,
-                slot,
-                "retype an untyped for the component",
-            )?,
+            Planned::Untyped { size_bits } | Planned::ClientMemory { size_bits, .. } => alloc
+                .retype_into(
+                    ipc,
+                    ObjectType::Untyped,
+                    u32::from(size_bits),
+                    dest,
+                    slot,
+                    "retype an untyped for the component",
+                )?,
             Planned::DeviceFrame {
                 paddr,
                 size_bits,

@@ -270,6 +270,24 @@ impl<B: Backend> Server<B> {
         Ok(())
     }
 
+    /// Stopped client `client` runs again as a new instance (the root task restarted it): it
+    /// becomes a fresh client with an empty handle table and inbox and its own limits, and may
+    /// send requests again. Objects of the old instance that other clients still hold stay
+    /// charged to it (its usage is kept, so its limits and memory count them until they go).
+    /// `ZX_ERR_NOT_FOUND` for an unknown client, `ZX_ERR_BAD_STATE` if it was not stopped.
+    pub fn client_restarted(&mut self, client: ClientId) -> Result<(), Status> {
+        let c = self.client_index(client).ok_or(Status::ERR_NOT_FOUND)?;
+        let old = &self.clients[c];
+        if !old.stopped {
+            return Err(Status::ERR_BAD_STATE);
+        }
+        let mut fresh = Client::new(client, old.limits);
+        fresh.usage = old.usage;
+        fresh.may_send_to = old.may_send_to.clone();
+        self.clients[c] = fresh;
+        Ok(())
+    }
+
     /// Takes the oldest completion left by [`Server::client_stopped`].
     pub fn pop_completion(&mut self) -> Option<Completion> {
         if self.completions.items.is_empty() {

@@ -111,9 +111,9 @@ impl<B: Backend> Server<B> {
         let guest = self.guests.get_mut(g).ok_or(Status::ERR_BAD_HANDLE)?;
         let vmpidr = u64::from(vpid - 1) | 1 << 31;
         let key = VcpuKey { slot, generation };
-        let backend = self
-            .backend
-            .create_vcpu(&mut guest.backend, key, entry, vmpidr, sender.client)?;
+        let backend =
+            self.backend
+                .create_vcpu(&mut guest.backend, key, entry, vmpidr, sender.client)?;
         guest.vcpus += 1;
         let vcpu = Vcpu {
             backend,

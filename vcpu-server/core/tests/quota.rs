@@ -257,7 +257,11 @@ fn a_client_stopped_mid_enter_leaves_no_trace_100_times() {
         assert!(fake.frames_alive.is_empty());
         assert_eq!(fake.vcpus[id as usize].run, common::FakeRun::Destroyed);
         assert_eq!(w.s.free_handles(B), start_free_b);
-        assert_eq!(w.fake().memory_used(A), 0, "round {round}: A's memory all back");
+        assert_eq!(
+            w.fake().memory_used(A),
+            0,
+            "round {round}: A's memory all back"
+        );
         assert_eq!(w.fake().memory_used(B), 0);
     }
     // B's objects still work.
@@ -278,10 +282,7 @@ fn a_client_out_of_memory_fails_alone() {
     let (g, vmar) = w.guest();
     let (v, _) = w.vcpu(A1, g, 0);
     assert_eq!(w.fake().memory_used(A), one);
-    assert_eq!(
-        w.status(A1, guest_create(w.rsrc, 0)),
-        Status::ERR_NO_MEMORY
-    );
+    assert_eq!(w.status(A1, guest_create(w.rsrc, 0)), Status::ERR_NO_MEMORY);
     assert_eq!(
         w.status(t(A, 2), vcpu_create(g, 0, 0)),
         Status::ERR_NO_MEMORY
@@ -313,5 +314,52 @@ fn a_client_out_of_memory_fails_alone() {
     assert_eq!(w.status(A1, close(vmar)), Status::OK);
     assert_eq!(w.fake().memory_used(A), 0);
     let (_g, _) = w.guest();
+    w.assert_clean();
+}
+
+/// A restarted client (issue 10): the new instance is a fresh client (empty table, requests
+/// served again), while objects of the old instance that a neighbour still holds stay charged to
+/// it, in its limits and its memory, until they go.
+#[test]
+fn a_restarted_client_starts_fresh_and_pays_for_what_survives() {
+    let mut w = World::new();
+    let (g, vmar) = w.guest();
+    // B gets the VMAR: the guest survives A's death.
+    assert_eq!(w.status(A1, send(vmar, B)), Status::OK);
+    let Ok(ReplyPayload::Received(kept)) = w.reply(B1, Request::HandleReceive) else {
+        panic!("B receives the VMAR");
+    };
+    let (_v, _) = w.vcpu(A1, g, 0);
+    assert_eq!(
+        w.s.client_restarted(A),
+        Err(Status::ERR_BAD_STATE),
+        "only a stopped client restarts"
+    );
+    w.s.client_stopped(A, &[A1.thread]).unwrap();
+    assert_eq!(w.status(A1, port_create(0)), Status::ERR_BAD_STATE);
+    w.s.client_restarted(A).unwrap();
+    w.s.check_invariants().unwrap();
+    assert_eq!(
+        w.s.free_handles(A),
+        Some(usize::from(Limits::DEFAULT.handles)),
+        "an empty table"
+    );
+    assert_eq!(usage(&w, A).guests, 1, "the surviving guest is still A's");
+    assert_eq!(usage(&w, A).vcpus, 0);
+    assert_eq!(w.fake().memory_used(A), common::FakeBackend::GUEST_BYTES);
+    // The new instance is served and gets its initial handle again.
+    let rights = caps::ObjType::Resource.default_rights();
+    w.rsrc =
+        w.s.grant_resource(A, vcpu_protocol::layout::RSRC_KIND_SYSTEM, 0, 1, rights)
+            .unwrap();
+    let (g2, vmar2) = w.guest();
+    assert_eq!(usage(&w, A).guests, 2);
+    w.assert_clean();
+    for h in [g2, vmar2] {
+        assert_eq!(w.status(A1, close(h)), Status::OK);
+    }
+    assert_eq!(w.status(B1, close(kept.handle)), Status::OK);
+    assert_eq!(usage(&w, A), Usage::default());
+    assert_eq!(w.fake().memory_used(A), 0, "all of A's memory back");
     w.assert_clean();
 }

@@ -532,6 +532,38 @@ mod tests {
     }
 
     #[test]
+    fn client_pools_hold_one_object_per_cell_and_never_mix() {
+        use super::SERVER_POOL;
+        let mut u = UntypedAlloc::new();
+        assert!(u.add(100, 16, 0));
+        for i in 0..3 {
+            assert!(u.add_cell(200 + i, 1));
+        }
+        assert!(u.add_cell(300, 2));
+        assert!(!u.add_cell(301, SERVER_POOL), "cells belong to clients");
+        assert_eq!((u.pool_bytes(1), u.pool_bytes(2)), (3 * 4096, 4096));
+        // A 64 B CNode and a 2 KiB TCB each take a whole cell.
+        let a = u.place_in(1, 6).unwrap();
+        let b = u.place_in(1, 11).unwrap();
+        assert_eq!((a.slot, b.slot), (200, 201));
+        assert_eq!(u.pool_free_bytes(1), 4096);
+        assert!(u.place_in(1, 13).is_none(), "8 KiB fits no cell");
+        let c = u.place_in(1, 12).unwrap();
+        assert!(u.place_in(1, 12).is_none(), "pool 1 is full");
+        // Its neighbour and the server are unaffected.
+        assert_eq!(u.place_in(2, 12).unwrap().slot, 300);
+        assert_eq!(u.place(12).unwrap().slot, 100);
+        // Freed in any order, each cell is whole again at once.
+        u.release(b.index);
+        assert_eq!(u.pool_free_bytes(1), 4096);
+        assert_eq!(u.place_in(1, 12).unwrap().slot, 201, "reused at once");
+        for p in [a, c] {
+            u.release(p.index);
+        }
+        assert_eq!(u.pool_free_bytes(1), 2 * 4096);
+    }
+
+    #[test]
     fn slots_lowest_first_and_reused() {
         let mut s = SlotAlloc::new();
         s.set_range(62, 200);

@@ -6,7 +6,7 @@
 //! `ZX_ERR_BAD_STATE` (or does nothing).
 
 use sel4::{Cap, UserContext, VirqInjection};
-use vcpu_protocol::Status;
+use vcpu_protocol::{ClientId, Status};
 use vcpu_server::{Backend, GuestRegs, MapPerms, RegSet, Resume, SysReg, VcpuKey};
 
 use crate::alloc::Objects;
@@ -88,6 +88,8 @@ pub struct Sel4Backend {
     spare_reply: u64,
     /// Live VCPUs per core (the placement policy's load).
     per_core: [u16; MAX_CORES],
+    /// The client whose memory is pool `i + 1` ([`crate::alloc`]), in boot-page order.
+    pools: heapless::Vec<ClientId, { plan::MAX_CLIENTS }>,
 }
 
 /// What the transport does with the fault message it just handled ([`Sel4Backend::end_fault`]).
@@ -140,7 +142,56 @@ impl Sel4Backend {
             context: UserContext::zeroed(),
             spare_reply: 0,
             per_core: [0; MAX_CORES],
+            pools: heapless::Vec::new(),
         }
+    }
+
+    /// Gives `client` its memory pool: the untypeds of 2^`bits[i]` bytes in consecutive slots
+    /// from `first`, cut into cells. Returns the pool's number. `ZX_ERR_NO_MEMORY` when more
+    /// clients than [`plan::MAX_CLIENTS`] have one, or slots and cell records run out.
+    pub fn add_pool(&mut self, client: ClientId, first: u64, bits: &[u8]) -> Result<u8, Status> {
+        let pool = self.new_pool(client)?;
+        for (i, &b) in bits.iter().enumerate() {
+            self.k.add_pool(pool, first + i as u64, b)?;
+        }
+        Ok(pool)
+    }
+
+    /// Numbers a new, empty memory pool for `client` (`ZX_ERR_ALREADY_EXISTS` if it has one).
+    pub fn new_pool(&mut self, client: ClientId) -> Result<u8, Status> {
+        if self.pools.contains(&client) {
+            return Err(Status::ERR_ALREADY_EXISTS);
+        }
+        self.pools.push(client).map_err(|_| Status::ERR_NO_MEMORY)?;
+        Ok(self.pools.len() as u8)
+    }
+
+    /// The pool of `client`'s memory (`ZX_ERR_NO_MEMORY` if it has none: it may make nothing).
+    pub fn pool_of(&self, client: ClientId) -> Result<u8, Status> {
+        self.pools
+            .iter()
+            .position(|c| *c == client)
+            .map(|i| i as u8 + 1)
+            .ok_or(Status::ERR_NO_MEMORY)
+    }
+
+    /// Bytes free and in all of `client`'s memory pool.
+    pub fn client_memory(&self, client: ClientId) -> (u64, u64) {
+        match self.pool_of(client) {
+            Ok(p) => (
+                self.k.untyped.pool_free_bytes(p),
+                self.k.untyped.pool_bytes(p),
+            ),
+            Err(_) => (0, 0),
+        }
+    }
+
+    /// Runs `op` with the kernel objects it makes paid from `pool`.
+    fn paid_by<T>(&mut self, pool: u8, op: impl FnOnce(&mut Self) -> T) -> T {
+        let before = self.k.set_payer(pool);
+        let result = op(self);
+        self.k.set_payer(before);
+        result
     }
 
     fn cores(&self) -> usize {
@@ -225,117 +276,15 @@ impl Sel4Backend {
             priority: self.cfg.vcpu_priority,
         }
     }
-}
 
-/// Asks the kernel how many list registers the GIC has: `VCPU_InjectIRQ` on a scratch VCPU with
-/// index 255 fails with `RangeError`, whose second word is the largest valid index.
-fn count_list_registers(k: &mut Objects) -> Result<usize, Status> {
-    let scratch = k.retype(sel4::ObjectType::Vcpu, 0)?;
-    let request = sel4::Request::vcpu_inject_irq(VirqInjection {
-        virq: 0,
-        priority: 0,
-        group: 0,
-        index: u8::MAX,
-    });
-    let response = k.ipc()?.invoke(scratch.slot, &request);
-    k.free(scratch);
-    let n = match response.result() {
-        Err(sel4::Error::RangeError) => usize::try_from(response.word(1)).ok(),
-        _ => None,
-    };
-    match n.and_then(|max| max.checked_add(1)) {
-        Some(n) if n <= 64 => Ok(n),
-        _ => {
-            crate::warn(format_args!(
-                "list-register probe gave no range; assuming {DEFAULT_LIST_REGISTERS}"
-            ));
-            Ok(DEFAULT_LIST_REGISTERS)
-        }
-    }
-}
-
-impl Backend for Sel4Backend {
-    type Guest = Sel4Guest;
-    type Vcpu = Sel4Vcpu;
-    type Frame = Sel4Frame;
-
-    fn create_guest(&mut self) -> Result<Sel4Guest, Status> {
-        if self.cfg.max_guests != 0 && self.guests >= self.cfg.max_guests {
-            return Err(Status::ERR_NO_RESOURCES);
-        }
-        let pool = Cap::from_cptr(self.cfg.asid_pool);
-        let gicv = (self.cfg.gicv != 0).then_some(self.cfg.gicv);
-        let g = guest::create(&mut self.k, &mut self.tables, pool, gicv)?;
-        self.guests += 1;
-        Ok(g)
-    }
-
-    fn destroy_guest(&mut self, guest: Sel4Guest) {
-        guest::destroy(&mut self.k, &mut self.tables, guest);
-        self.guests = self.guests.saturating_sub(1);
-    }
-
-    fn frame_size(&mut self, frame: &Sel4Frame) -> Result<u64, Status> {
-        let probe = self.probe.as_ref().ok_or(Status::ERR_BAD_STATE)?;
-        let bits = frame::probe_size(&mut self.k, probe, frame)?;
-        Ok(1 << bits)
-    }
-
-    fn map_frame(
-        &mut self,
-        guest: &mut Sel4Guest,
-        gpa: u64,
-        frame: &Sel4Frame,
-        perms: MapPerms,
-    ) -> Result<(), Status> {
-        if frame.bits.get() == 0 {
-            self.frame_size(frame)?;
-        }
-        let (rights, attrs) = frame::mapping(perms);
-        guest::map(
-            &mut self.k,
-            &mut self.tables,
-            guest,
-            gpa,
-            frame,
-            rights,
-            attrs,
-        )
-    }
-
-    fn frame_from(&mut self, source: &Sel4Frame, slot: u64) -> Result<Sel4Frame, Status> {
-        frame::take_from(&mut self.k, source, slot)
-    }
-
-    fn protect_frame(
-        &mut self,
-        guest: &mut Sel4Guest,
-        gpa: u64,
-        frame: &Sel4Frame,
-        perms: MapPerms,
-    ) -> Result<(), Status> {
-        let (rights, attrs) = frame::mapping(perms);
-        guest::protect(&mut self.k, guest, gpa, frame, rights, attrs)
-    }
-
-    fn unmap_frame(&mut self, guest: &mut Sel4Guest, gpa: u64, frame: &Sel4Frame) {
-        guest::unmap(&mut self.k, &mut self.tables, guest, gpa, frame);
-    }
-
-    fn delete_frame(&mut self, frame: Sel4Frame) {
-        self.k.release_slot(frame.slot);
-    }
-
-    fn create_vcpu(
+    /// [`Backend::create_vcpu`] once the payer's pool is chosen.
+    fn create_vcpu_in(
         &mut self,
         guest: &mut Sel4Guest,
         key: VcpuKey,
         entry: u64,
         vmpidr: u64,
     ) -> Result<Sel4Vcpu, Status> {
-        if self.cfg.max_vcpus != 0 && self.vcpus >= self.cfg.max_vcpus {
-            return Err(Status::ERR_NO_MEMORY);
-        }
         let params = self.params();
         let cores = self.cores();
         let core = place(&self.per_core[..cores], usize::from(self.cfg.server_core)) as u8;
@@ -381,6 +330,119 @@ impl Backend for Sel4Backend {
         }
         self.vcpus += 1;
         Ok(v)
+    }
+}
+
+/// Asks the kernel how many list registers the GIC has: `VCPU_InjectIRQ` on a scratch VCPU with
+/// index 255 fails with `RangeError`, whose second word is the largest valid index.
+fn count_list_registers(k: &mut Objects) -> Result<usize, Status> {
+    let scratch = k.retype(sel4::ObjectType::Vcpu, 0)?;
+    let request = sel4::Request::vcpu_inject_irq(VirqInjection {
+        virq: 0,
+        priority: 0,
+        group: 0,
+        index: u8::MAX,
+    });
+    let response = k.ipc()?.invoke(scratch.slot, &request);
+    k.free(scratch);
+    let n = match response.result() {
+        Err(sel4::Error::RangeError) => usize::try_from(response.word(1)).ok(),
+        _ => None,
+    };
+    match n.and_then(|max| max.checked_add(1)) {
+        Some(n) if n <= 64 => Ok(n),
+        _ => {
+            crate::warn(format_args!(
+                "list-register probe gave no range; assuming {DEFAULT_LIST_REGISTERS}"
+            ));
+            Ok(DEFAULT_LIST_REGISTERS)
+        }
+    }
+}
+
+impl Backend for Sel4Backend {
+    type Guest = Sel4Guest;
+    type Vcpu = Sel4Vcpu;
+    type Frame = Sel4Frame;
+
+    fn create_guest(&mut self, payer: ClientId) -> Result<Sel4Guest, Status> {
+        if self.cfg.max_guests != 0 && self.guests >= self.cfg.max_guests {
+            return Err(Status::ERR_NO_RESOURCES);
+        }
+        let memory = self.pool_of(payer)?;
+        let asids = Cap::from_cptr(self.cfg.asid_pool);
+        let gicv = (self.cfg.gicv != 0).then_some(self.cfg.gicv);
+        let g = self.paid_by(memory, |b| {
+            guest::create(&mut b.k, &mut b.tables, asids, gicv, memory)
+        })?;
+        self.guests += 1;
+        Ok(g)
+    }
+
+    fn destroy_guest(&mut self, guest: Sel4Guest) {
+        guest::destroy(&mut self.k, &mut self.tables, guest);
+        self.guests = self.guests.saturating_sub(1);
+    }
+
+    fn frame_size(&mut self, frame: &Sel4Frame) -> Result<u64, Status> {
+        let probe = self.probe.as_ref().ok_or(Status::ERR_BAD_STATE)?;
+        let bits = frame::probe_size(&mut self.k, probe, frame)?;
+        Ok(1 << bits)
+    }
+
+    fn map_frame(
+        &mut self,
+        guest: &mut Sel4Guest,
+        gpa: u64,
+        frame: &Sel4Frame,
+        perms: MapPerms,
+    ) -> Result<(), Status> {
+        if frame.bits.get() == 0 {
+            self.frame_size(frame)?;
+        }
+        let (rights, attrs) = frame::mapping(perms);
+        // Page tables are part of the guest: paid by the guest's payer.
+        self.paid_by(guest.pool, |b| {
+            guest::map(&mut b.k, &mut b.tables, guest, gpa, frame, rights, attrs)
+        })
+    }
+
+    fn frame_from(&mut self, source: &Sel4Frame, slot: u64) -> Result<Sel4Frame, Status> {
+        frame::take_from(&mut self.k, source, slot)
+    }
+
+    fn protect_frame(
+        &mut self,
+        guest: &mut Sel4Guest,
+        gpa: u64,
+        frame: &Sel4Frame,
+        perms: MapPerms,
+    ) -> Result<(), Status> {
+        let (rights, attrs) = frame::mapping(perms);
+        guest::protect(&mut self.k, guest, gpa, frame, rights, attrs)
+    }
+
+    fn unmap_frame(&mut self, guest: &mut Sel4Guest, gpa: u64, frame: &Sel4Frame) {
+        guest::unmap(&mut self.k, &mut self.tables, guest, gpa, frame);
+    }
+
+    fn delete_frame(&mut self, frame: Sel4Frame) {
+        self.k.release_slot(frame.slot);
+    }
+
+    fn create_vcpu(
+        &mut self,
+        guest: &mut Sel4Guest,
+        key: VcpuKey,
+        entry: u64,
+        vmpidr: u64,
+        payer: ClientId,
+    ) -> Result<Sel4Vcpu, Status> {
+        if self.cfg.max_vcpus != 0 && self.vcpus >= self.cfg.max_vcpus {
+            return Err(Status::ERR_NO_MEMORY);
+        }
+        let memory = self.pool_of(payer)?;
+        self.paid_by(memory, |b| b.create_vcpu_in(guest, key, entry, vmpidr))
     }
 
     fn destroy_vcpu(&mut self, v: Sel4Vcpu) {
@@ -549,6 +611,82 @@ mod tests {
             return (Error::RangeError.code(), std::vec![0, 5]);
         }
         (0, std::vec![])
+    }
+
+    /// Issue 10: each client's kernel objects come from its own pool; a client whose pool is
+    /// used up gets `ZX_ERR_NO_MEMORY` while its neighbour creates on, and every pool is back
+    /// to its start value, byte for byte, once the objects are gone.
+    #[test]
+    fn kernel_memory_is_paid_per_client_and_comes_back_exactly() {
+        use crate::frame::Sel4Frame;
+        use vcpu_protocol::{ClientId, Status};
+        use vcpu_server::{Backend, MapPerms, VcpuKey};
+        fake::install(None);
+        let mut b = super::Sel4Backend::new();
+        b.k = fake::objects();
+        let (a, n) = (ClientId(1), ClientId(2));
+        // A: room for a guest (VSpace), a VCPU (TCB, VCPU, CNode) and two page tables.
+        let pa = b.new_pool(a).unwrap();
+        fake::add_pool(&mut b.k, pa, 6);
+        let pn = b.new_pool(n).unwrap();
+        fake::add_pool(&mut b.k, pn, 16);
+        let start = (
+            b.client_memory(a),
+            b.client_memory(n),
+            b.k.untyped.free_bytes(),
+        );
+        assert_eq!(start.0, (6 * 4096, 6 * 4096));
+        let key = VcpuKey {
+            slot: 0,
+            generation: 1,
+        };
+        let mut g = b.create_guest(a).unwrap();
+        let v = b.create_vcpu(&mut g, key, 0, 0, a).unwrap();
+        assert_eq!(b.client_memory(a).0, 2 * 4096);
+        // A 4 KiB frame needs three tables: only two cells are left.
+        let frame = Sel4Frame::new(900);
+        frame.bits.set(12);
+        let rw = MapPerms {
+            read: true,
+            write: true,
+            execute: false,
+        };
+        assert_eq!(
+            b.map_frame(&mut g, 0x1000, &frame, rw),
+            Err(Status::ERR_NO_MEMORY)
+        );
+        assert_eq!(b.create_guest(a).err(), Some(Status::ERR_NO_MEMORY));
+        assert_eq!(
+            b.client_memory(n),
+            start.1,
+            "the neighbour's memory is untouched"
+        );
+        // The neighbour creates within its own memory, and maps.
+        let mut gn = b.create_guest(n).unwrap();
+        b.map_frame(&mut gn, 0x1000, &frame, rw).unwrap();
+        assert_eq!(b.client_memory(n).0, 12 * 4096);
+        assert_eq!(
+            b.create_guest(ClientId(9)).err(),
+            Some(Status::ERR_NO_MEMORY)
+        );
+        b.unmap_frame(&mut gn, 0x1000, &frame);
+        assert_eq!(
+            b.client_memory(n).0,
+            15 * 4096,
+            "unmapping freed the tables"
+        );
+        b.destroy_guest(gn);
+        b.destroy_vcpu(v);
+        b.destroy_guest(g);
+        assert_eq!(
+            (
+                b.client_memory(a),
+                b.client_memory(n),
+                b.k.untyped.free_bytes()
+            ),
+            start,
+            "every pool back to its start value"
+        );
     }
 
     #[test]

@@ -204,7 +204,23 @@ pub fn install<B: Backend>(
             }
         }
     }
+    done.grants = install_grants(server, info, None)?;
+    Ok(done)
+}
+
+/// Installs the grants of `info` in order (only those of client `only`, if given: a restarted
+/// client gets its initial handles again), checking each value against the plan. Returns how
+/// many were installed.
+pub fn install_grants<B: Backend>(
+    server: &mut Server<B>,
+    info: &ServerInfo,
+    only: Option<ClientId>,
+) -> Result<usize, StartError> {
+    let mut installed_count = 0;
     for (index, g) in info.grants().iter().enumerate() {
+        if only.is_some_and(|c| c.0 != g.client_id) {
+            continue;
+        }
         if g.object != GrantObject::HypervisorResource as u32
             || g.obj_type != ObjType::Resource as u32
         {
@@ -226,9 +242,9 @@ pub fn install<B: Backend>(
                 installed,
             });
         }
-        done.grants += 1;
+        installed_count += 1;
     }
-    Ok(done)
+    Ok(installed_count)
 }
 
 #[cfg(test)]

@@ -129,7 +129,10 @@ pub const CELL_SLOTS: u64 = 8192;
 /// after cutting them (at slots from [`CELL_SLOTS`] + 256 * `pool`).
 pub fn add_pool(k: &mut Objects, pool: u8, cells: u64) {
     for i in 0..cells {
-        assert!(k.untyped.add_cell(CELL_SLOTS + 256 * u64::from(pool) + i, pool));
+        assert!(
+            k.untyped
+                .add_cell(CELL_SLOTS + 256 * u64::from(pool) + i, pool)
+        );
     }
 }
 

@@ -34,6 +34,8 @@ pub struct Sel4Guest {
     /// Slots of this guest's copies of the GICV capabilities (page `i` mapped at
     /// [`GICV_GPA`]` + i * 4 KiB`); all `None` for a guest without a GICV.
     pub gicv: [Option<u64>; GICV_PAGES],
+    /// The memory pool its objects (VSpace, page tables) are paid from ([`crate::alloc`]).
+    pub pool: u8,
 }
 
 impl Sel4Guest {
@@ -59,16 +61,19 @@ impl Sel4Guest {
 }
 
 /// Creates a guest: VSpace, ASID, and the GICV mappings when `gicv` names the first of the
-/// [`GICV_PAGES`] consecutive GICV capabilities.
+/// [`GICV_PAGES`] consecutive GICV capabilities. Its objects are retyped from the pool `k`
+/// places in now, which must be memory pool `memory` (recorded for its later page tables).
 pub fn create(
     k: &mut Objects,
     tables: &mut PageTables,
-    pool: Cap<cap_type::AsidPool>,
+    asids: Cap<cap_type::AsidPool>,
     gicv: Option<u64>,
+    memory: u8,
 ) -> Result<Sel4Guest, Status> {
     let vspace = k.retype(ObjectType::VSpace, 0)?;
     let assigned = k.ipc().and_then(|ipc| {
-        pool.asid_pool_assign(ipc, vspace.cap())
+        asids
+            .asid_pool_assign(ipc, vspace.cap())
             .map_err(|_| Status::ERR_NO_RESOURCES)
     });
     if let Err(s) = assigned {
@@ -78,6 +83,7 @@ pub fn create(
     let mut guest = Sel4Guest {
         vspace,
         gicv: [None; GICV_PAGES],
+        pool: memory,
     };
     if let Some(src) = gicv {
         for page in 0..GICV_PAGES {
@@ -296,7 +302,7 @@ mod tests {
         fake::install(None);
         let mut k = fake::objects();
         let mut t = PageTables::new();
-        let g = create(&mut k, &mut t, Cap::from_cptr(3), Some(5)).unwrap();
+        let g = create(&mut k, &mut t, Cap::from_cptr(3), Some(5), 0).unwrap();
         let calls = fake::take();
         let pt = [L::UntypedRetype, L::ARMPageTableMap].map(label);
         let mut expected = std::vec![
@@ -371,7 +377,11 @@ mod tests {
         assert_eq!(t.len(), tables_before - 2);
         assert!(t.find(g.key(), 0x1000, 21).is_none());
         assert!(t.find(g.key(), 0x1000, 30).is_none());
-        assert_eq!(t.find(g.key(), 0x1000, 39).unwrap().live, 1, "the GICV's L2");
+        assert_eq!(
+            t.find(g.key(), 0x1000, 39).unwrap().live,
+            1,
+            "the GICV's L2"
+        );
         // A 2 MiB frame at 0 then needs a new L2 table only.
         map(&mut k, &mut t, &g, 0, &big, rw, attrs).unwrap();
         let calls = fake::take();
@@ -406,9 +416,13 @@ mod tests {
         fake::add_pool(&mut k, 1, 16);
         k.set_payer(1);
         let mut t = PageTables::new();
-        let g = create(&mut k, &mut t, Cap::from_cptr(3), Some(5)).unwrap();
+        let g = create(&mut k, &mut t, Cap::from_cptr(3), Some(5), 0).unwrap();
         let (start_tables, start_free) = (t.len(), k.untyped.pool_free_bytes(1));
-        assert_eq!(start_free, 12 * 4096, "VSpace and three GICV tables: one cell each");
+        assert_eq!(
+            start_free,
+            12 * 4096,
+            "VSpace and three GICV tables: one cell each"
+        );
         let frame = Sel4Frame::new(901);
         frame.bits.set(12);
         let (rw, attrs) = (CapRights::READ_WRITE, VmAttributes::CACHEABLE);
@@ -424,7 +438,11 @@ mod tests {
         destroy(&mut k, &mut t, g);
         assert_eq!(t.len(), 0);
         assert_eq!(k.untyped.pool_free_bytes(1), 16 * 4096, "all the pool back");
-        assert_eq!(k.untyped.free_bytes(), (1 << 20) + 16 * 4096, "nothing else used");
+        assert_eq!(
+            k.untyped.free_bytes(),
+            (1 << 20) + 16 * 4096,
+            "nothing else used"
+        );
     }
 
     #[test]
@@ -435,6 +453,7 @@ mod tests {
                 untyped: 0,
             },
             gicv: [Some(10), Some(11)],
+            pool: 0,
         };
         assert_eq!(GICV_END, 0x8_0000_3000);
         assert!(g.gicv_overlaps(GICV_GPA, 12));

@@ -149,12 +149,23 @@ mod component {
         }
         // The probe's objects live forever: keep clients' objects out of their chunks.
         b.k.untyped.seal();
+        // Each client's memory: its own pool, cut into cells.
+        for c in page.server.clients() {
+            let client = vcpu_protocol::ClientId(c.client_id);
+            if let Err(s) = b.add_pool(client, c.memory_slot, c.memory_bits()) {
+                fail(format_args!(
+                    "client {}: its memory of {} KiB is unusable: {s:?}",
+                    c.client_id,
+                    c.memory_bytes() / 1024
+                ));
+            }
+        }
         let installed = match boot::install(server, &page.server) {
             Ok(i) => i,
             Err(e) => fail(format_args!("{e}")),
         };
         let mut transport = Transport::new(start.cfg.endpoint, rx);
-        transport.set_clients(page.server.clients());
+        transport.set_plan(&page.server);
         for c in page.server.clients() {
             for &t in c.thread_ids() {
                 if !transport.reserve(server.backend_mut(), ThreadId(t)) {

@@ -31,7 +31,8 @@
 use caps::Operation;
 use sel4::{Cap, MessageInfo, WORD_DEPTH, cap_type};
 use vcpu_protocol::{
-    Badge, LABEL_CLIENT_STOPPED, MSG_MAX_WORDS, Reply, Request, Status, ThreadId, encode_reply,
+    Badge, LABEL_CLIENT_RESTARTED, LABEL_CLIENT_STOPPED, MSG_MAX_WORDS, Reply, Request, Status,
+    ThreadId, encode_reply,
 };
 use vcpu_server::{Completion, Server, exit};
 
@@ -102,6 +103,8 @@ pub struct Transport {
     replies: ReplySlots,
     /// The clients of the plan (which threads each has), for the supervisor's notices.
     clients: &'static [plan::bootpage::ClientInfo],
+    /// The server's part of the boot page (initial handles of a restarted client).
+    plan: Option<&'static plan::bootpage::ServerInfo>,
 }
 
 impl Transport {
@@ -112,6 +115,7 @@ impl Transport {
             rx,
             replies: ReplySlots::new(),
             clients: &[],
+            plan: None,
         }
     }
 
@@ -119,6 +123,13 @@ impl Transport {
     /// its threads.
     pub fn set_clients(&mut self, clients: &'static [plan::bootpage::ClientInfo]) {
         self.clients = clients;
+    }
+
+    /// The server's part of the boot page: its clients (see [`Transport::set_clients`]) and
+    /// their initial handles, given again to a restarted client.
+    pub fn set_plan(&mut self, info: &'static plan::bootpage::ServerInfo) {
+        self.set_clients(info.clients());
+        self.plan = Some(info);
     }
 
     /// Reserves the reply slot of `thread` now (at start-up, for every planned client thread),
@@ -223,10 +234,10 @@ impl Transport {
                 if got_cap {
                     server.backend_mut().k.clear(self.rx);
                 }
-                if info.label() == LABEL_CLIENT_STOPPED {
-                    if let Some(&id) = words.first() {
-                        self.client_stopped(server, id);
-                    }
+                match (info.label(), words.first()) {
+                    (LABEL_CLIENT_STOPPED, Some(&id)) => self.client_stopped(server, id),
+                    (LABEL_CLIENT_RESTARTED, Some(&id)) => self.client_restarted(server, id),
+                    _ => {}
                 }
                 None
             }
@@ -263,6 +274,7 @@ impl Transport {
         }
         let client = vcpu_protocol::ClientId(info.client_id);
         let left = server.quota(client).map(|(_, u)| u).unwrap_or_default();
+        let (mine, pool) = server.backend().client_memory(client);
         let k = &server.backend().k;
         let (free, total, slots) = (
             k.untyped.free_bytes() / 1024,
@@ -272,13 +284,48 @@ impl Transport {
         if left == vcpu_server::Usage::default() {
             sel4_runtime::debug_println!(
                 "PASS vcpu-server.client-stopped client {id}: everything it held is released; \
-                 {free}/{total} KiB untyped free, {slots} free slots"
+                 its memory {}/{} KiB free; {free}/{total} KiB untyped free in all, \
+                 {slots} free slots",
+                mine / 1024,
+                pool / 1024
             );
         } else {
             crate::warn(format_args!(
                 "client {id} stopped: its handles are closed; objects other clients hold stay, \
                  charged to it ({left:?}); {free}/{total} KiB untyped free, {slots} free slots"
             ));
+        }
+    }
+
+    /// The root task is about to start a new instance of stopped client `id`: the core makes it
+    /// a fresh client and its initial handles are installed again, with the values the plan
+    /// told it. Not inlined, as [`Transport::client_stopped`].
+    #[inline(never)]
+    fn client_restarted(&mut self, server: &mut Server<Sel4Backend>, id: u64) {
+        let Ok(id) = u16::try_from(id) else { return };
+        let client = vcpu_protocol::ClientId(id);
+        if let Err(s) = server.client_restarted(client) {
+            crate::warn(format_args!("client {id} cannot restart: {s:?}"));
+            return;
+        }
+        let granted = match self.plan {
+            Some(info) => crate::boot::install_grants(server, info, Some(client)),
+            None => Ok(0),
+        };
+        let (free, total) = server.backend().client_memory(client);
+        let slots = server.backend().k.slots.free_count();
+        match granted {
+            Ok(n) => sel4_runtime::debug_println!(
+                "vcpu-server: client {id} restarted: {n} initial handles; its memory {}/{} KiB \
+                 free; {}/{} KiB untyped free in all, {slots} free slots",
+                free / 1024,
+                total / 1024,
+                server.backend().k.untyped.free_bytes() / 1024,
+                server.backend().k.untyped.total_bytes() / 1024,
+            ),
+            Err(e) => crate::warn(format_args!(
+                "client {id} restarted without its handles: {e}"
+            )),
         }
     }
 
@@ -353,6 +400,9 @@ mod tests {
         let mut s = crate::fake::server();
         s.backend_mut().k = fake::objects();
         s.add_client(ClientId(1)).unwrap();
+        // Its memory: 16 cells.
+        let pool = s.backend_mut().new_pool(ClientId(1)).unwrap();
+        fake::add_pool(&mut s.backend_mut().k, pool, 16);
         s
     }
 
