@@ -36,9 +36,12 @@ use vcpu_protocol::Status;
 pub const MAX_SLOTS: u64 = 1 << 16;
 const WORDS: usize = (MAX_SLOTS / 64) as usize;
 
-/// Free slots of the server's CNode.
+/// Free slots of the server's CNode, and which pool ([`crate::alloc`]) each taken slot is
+/// charged to: the server's own, or the client whose object it holds.
 pub struct SlotAlloc {
     used: [u64; WORDS],
+    /// Pool of each taken slot.
+    owner: [u8; MAX_SLOTS as usize],
     first: u64,
     limit: u64,
 }
@@ -48,6 +51,7 @@ impl SlotAlloc {
     pub const fn new() -> Self {
         SlotAlloc {
             used: [0; WORDS],
+            owner: [0; MAX_SLOTS as usize],
             first: 0,
             limit: 0,
         }
@@ -60,8 +64,13 @@ impl SlotAlloc {
         self.first = first.min(self.limit);
     }
 
-    /// The lowest free slot, now taken.
+    /// The lowest free slot, now taken for the server's own pool.
     pub fn alloc(&mut self) -> Option<u64> {
+        self.alloc_for(SERVER_POOL)
+    }
+
+    /// The lowest free slot, now taken and charged to `pool`.
+    pub fn alloc_for(&mut self, pool: u8) -> Option<u64> {
         let mut slot = self.first;
         while slot < self.limit {
             let (w, b) = ((slot / 64) as usize, slot % 64);
@@ -72,6 +81,7 @@ impl SlotAlloc {
             }
             if word & (1 << b) == 0 {
                 self.used[w] |= 1 << b;
+                self.owner[slot as usize] = pool;
                 return Some(slot);
             }
             slot += 1;
@@ -86,10 +96,19 @@ impl SlotAlloc {
         }
     }
 
+    fn is_used(&self, slot: u64) -> bool {
+        self.used[(slot / 64) as usize] & (1 << (slot % 64)) != 0
+    }
+
     /// Number of free slots.
     pub fn free_count(&self) -> u64 {
+        (self.first..self.limit).filter(|&s| !self.is_used(s)).count() as u64
+    }
+
+    /// Number of taken slots charged to `pool`.
+    pub fn held_by(&self, pool: u8) -> u64 {
         (self.first..self.limit)
-            .filter(|s| self.used[(s / 64) as usize] & (1 << (s % 64)) == 0)
+            .filter(|&s| self.is_used(s) && self.owner[s as usize] == pool)
             .count() as u64
     }
 }
@@ -211,6 +230,7 @@ impl UntypedAlloc {
     }
 
     /// Places an object of 2^`bits` bytes in the server's own pool.
+    #[cfg(test)]
     pub fn place(&mut self, bits: u32) -> Option<Placement> {
         self.place_in(SERVER_POOL, bits)
     }
@@ -371,9 +391,11 @@ impl Objects {
         Cap::from_cptr(self.cnode)
     }
 
-    /// A free slot (`ZX_ERR_NO_MEMORY` if none is left).
+    /// A free slot, charged to the payer's pool (`ZX_ERR_NO_MEMORY` if none is left).
     pub fn slot(&mut self) -> Result<u64, Status> {
-        self.slots.alloc().ok_or(Status::ERR_NO_MEMORY)
+        self.slots
+            .alloc_for(self.payer)
+            .ok_or(Status::ERR_NO_MEMORY)
     }
 
     /// Deletes whatever capability `slot` holds (nothing if it is empty).

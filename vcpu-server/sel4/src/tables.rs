@@ -164,6 +164,7 @@ impl PageTables {
     }
 
     /// Number of tables of all guests.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.list.len()
     }

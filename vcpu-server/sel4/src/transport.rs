@@ -36,6 +36,7 @@ use vcpu_protocol::{
 };
 use vcpu_server::{Completion, Server, exit};
 
+use crate::alloc::SERVER_POOL;
 use crate::backend::{FaultEnd, Sel4Backend};
 use crate::frame;
 
@@ -172,12 +173,17 @@ impl Transport {
         let got_cap = received_cap(info);
         match Badge::decode(badge) {
             Badge::Client(sender) => {
+                // The slot of a capability the client sends is charged to the client.
+                let backend = server.backend_mut();
+                let pool = backend.pool_of(sender.client).unwrap_or(SERVER_POOL);
+                let before = backend.k.set_payer(pool);
                 let frame = match (got_cap, info.label() == Operation::VmarMapFrames.label()) {
                     (false, _) => None,
                     // A CNode of frames: kept as it is, used only as a copy source.
-                    (true, true) => frame::accept_source(&mut server.backend_mut().k, self.rx),
-                    (true, false) => frame::accept(&mut server.backend_mut().k, self.rx),
+                    (true, true) => frame::accept_source(&mut backend.k, self.rx),
+                    (true, false) => frame::accept(&mut backend.k, self.rx),
                 };
+                backend.k.set_payer(before);
                 let request = match Request::decode(info.label(), words, info.extra_caps()) {
                     Ok(r) => r,
                     Err(status) => {
@@ -274,18 +280,26 @@ impl Transport {
         }
         let client = vcpu_protocol::ClientId(info.client_id);
         let left = server.quota(client).map(|(_, u)| u).unwrap_or_default();
-        let (mine, pool) = server.backend().client_memory(client);
-        let k = &server.backend().k;
+        let b = server.backend();
+        let (mine, pool) = b.client_memory(client);
+        let held = b.pool_of(client).map_or(0, |p| b.k.slots.held_by(p));
+        let k = &b.k;
         let (free, total, slots) = (
             k.untyped.free_bytes() / 1024,
             k.untyped.total_bytes() / 1024,
             k.slots.free_count(),
         );
         if left == vcpu_server::Usage::default() {
+            // Nothing of it survives: all its memory and slots must be back.
+            let verdict = if mine == pool && held == 0 {
+                "PASS"
+            } else {
+                "FAIL"
+            };
             sel4_runtime::debug_println!(
-                "PASS vcpu-server.client-stopped client {id}: everything it held is released; \
-                 its memory {}/{} KiB free; {free}/{total} KiB untyped free in all, \
-                 {slots} free slots",
+                "{verdict} vcpu-server.client-stopped client {id}: everything it held is \
+                 released; its memory {}/{} KiB free, {held} slots held; \
+                 {free}/{total} KiB untyped free in all, {slots} free slots",
                 mine / 1024,
                 pool / 1024
             );
