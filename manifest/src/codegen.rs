@@ -366,6 +366,7 @@ fn component(w: &mut W, c: &Component, elf: usize) {
     }
     w.close_list(c.handles.is_empty());
     w.line(&format!("expect_stopped: {},", c.expect_stopped));
+    w.line(&format!("restarts: {},", c.restarts));
     let send_to = c
         .endpoint
         .as_ref()

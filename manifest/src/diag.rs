@@ -94,6 +94,8 @@ error_kinds! {
     LimitRange = "limit-range",
     /// Something only a test system may have (`expect` on a component of a product system).
     TestOnly = "test-only",
+    /// A restart policy that is unknown, out of range, or for a component that cannot restart.
+    Restart = "restart",
     /// The clients' limits together exceed the server's capacity.
     ServerCapacity = "server-capacity",
     /// A region size or address not aligned to its page size.

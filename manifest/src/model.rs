@@ -66,6 +66,8 @@ pub struct Component {
     pub heap_size: u64,
     /// Test systems: the root task must stop this component (`expect = "stopped"`).
     pub expect_stopped: bool,
+    /// How often the root task restarts it after stopping it (0: never).
+    pub restarts: u16,
     /// Heap address (0 = none).
     pub heap_vaddr: u64,
     /// Threads, main thread first.

@@ -208,6 +208,13 @@ fn component(o: &mut String, system: &ValidatedSystem, c: &Component) {
             "  expected to misbehave: the run passes only if it is stopped"
         );
     }
+    if c.restarts > 0 {
+        let _ = writeln!(
+            o,
+            "  restarted when stopped for misbehaviour, at most {} times",
+            c.restarts
+        );
+    }
     if let Some(e) = &c.endpoint {
         let l = e.limits;
         let _ = writeln!(

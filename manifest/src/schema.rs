@@ -82,6 +82,8 @@ pub struct RawComponent {
     pub heap_size: Option<Spanned<SizeRepr>>,
     pub cspace_bits: Option<Spanned<i64>>,
     pub expect: Option<Spanned<ExpectName>>,
+    pub restart: Option<Spanned<String>>,
+    pub max_restarts: Option<Spanned<i64>>,
     #[serde(default, rename = "thread")]
     pub threads: Vec<Spanned<RawThread>>,
 }

@@ -179,6 +179,11 @@ pub struct ComponentPlan {
     /// Test systems only: the component is meant to misbehave (fault, forge a fault message,
     /// report twice) and the run passes only if the root task stops it alone.
     pub expect_stopped: bool,
+    /// How often the root task restarts this component after stopping it for misbehaviour
+    /// (`restart = "on-failure"`, `max-restarts` in the manifest); 0: never. Each restart is a
+    /// fresh instance: new CNode, VSpace, TCBs and frames, the image loaded again from
+    /// [`ComponentPlan::elf`], the capabilities and badges of this plan.
+    pub restarts: u16,
     /// Client ids of the clients this client may send handles to (`handle_send`), besides
     /// itself (`send-handles-to` in the manifest).
     pub send_to: &'static [u16],

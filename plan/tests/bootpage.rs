@@ -104,6 +104,7 @@ static PLAN: Plan = Plan {
                 memory: 0,
             },
             expect_stopped: false,
+            restarts: 0,
             send_to: &[3],
         },
         ComponentPlan {
@@ -144,6 +145,7 @@ static PLAN: Plan = Plan {
                 memory: 0x1_4000,
             },
             expect_stopped: false,
+            restarts: 0,
             send_to: &[3],
         },
     ],

@@ -27,6 +27,11 @@ pub(crate) struct Comp {
     pub endpoint: Option<Ep>,
     /// `expect = "stopped"` (test systems only).
     pub expect_stopped: bool,
+    /// How often the root task restarts it when it is stopped (`restart = "on-failure"`,
+    /// `max-restarts`); 0: never.
+    pub restarts: u16,
+    /// Where `restart` is written.
+    pub restart_span: Option<Span>,
 }
 
 /// Highest thread `core` a manifest may name (the build also checks it against the kernel).
@@ -361,9 +366,63 @@ pub(crate) fn check_components(cx: &mut Ctx<'_>, raw: &RawManifest) -> Vec<Comp>
             threads,
             endpoint: None,
             expect_stopped: rc.expect.is_some(),
+            restarts: check_restart(cx, rc, role),
+            restart_span: rc.restart.as_ref().map(|r| r.span()),
         });
     }
     comps
+}
+
+/// Largest `max-restarts`.
+pub const MAX_RESTARTS: i64 = 1000;
+/// `max-restarts` when `restart = "on-failure"` does not say.
+pub const DEFAULT_RESTARTS: u16 = 3;
+
+/// `restart` (`"never"`, the default, or `"on-failure"`) and `max-restarts` (1..=1000, only with
+/// `"on-failure"`, default 3). The server cannot be restarted (every client depends on its
+/// state). Returns the number of restarts allowed.
+fn check_restart(cx: &mut Ctx<'_>, rc: &crate::schema::RawComponent, role: Role) -> u16 {
+    let on_failure = match rc
+        .restart
+        .as_ref()
+        .map(|r| (r.get_ref().as_str(), r.span()))
+    {
+        None | Some(("never", _)) => false,
+        Some(("on-failure", span)) => {
+            if role == Role::Server {
+                cx.err(
+                    ErrorKind::Restart,
+                    span,
+                    "the VCPU server cannot be restarted: its clients' objects would be lost",
+                );
+                return 0;
+            }
+            true
+        }
+        Some((other, span)) => {
+            cx.err(
+                ErrorKind::Restart,
+                span,
+                format!("restart `{other}` is unknown: \"never\" or \"on-failure\""),
+            );
+            return 0;
+        }
+    };
+    match (&rc.max_restarts, on_failure) {
+        (None, true) => DEFAULT_RESTARTS,
+        (None, false) => 0,
+        (Some(m), false) => {
+            cx.err(
+                ErrorKind::Restart,
+                m.span(),
+                "max-restarts needs `restart = \"on-failure\"`",
+            );
+            0
+        }
+        (Some(m), true) => cx
+            .int_in(ErrorKind::Restart, "max-restarts", m, 1, MAX_RESTARTS)
+            .map_or(0, |v| v as u16),
+    }
 }
 
 pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [Comp]) {
@@ -737,6 +796,8 @@ pub(crate) fn add_console(cx: &mut Ctx<'_>, comps: &mut Vec<Comp>, span: Span) -
         }],
         endpoint: None,
         expect_stopped: false,
+        restarts: 0,
+        restart_span: None,
     });
     comps.len() - 1
 }

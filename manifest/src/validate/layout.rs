@@ -402,6 +402,7 @@ fn component(
         first_free_slot: first_free,
         heap_size: c.heap_size,
         expect_stopped: c.expect_stopped,
+        restarts: c.restarts,
         heap_vaddr: if c.heap_size > 0 { vspace::HEAP } else { 0 },
         threads,
         endpoint,

@@ -84,6 +84,27 @@ fn check_kind(cx: &mut Ctx<'_>, raw: &RawManifest) -> SystemKind {
     kind
 }
 
+/// A component the root task may restart must be made again from RAM alone: a region at a
+/// fixed physical address (`vm-memory`, a device) cannot be created twice.
+fn check_restartable(cx: &mut Ctx<'_>, comps: &[Comp], regions: &[memory::Reg]) {
+    for (i, c) in comps.iter().enumerate() {
+        let (true, Some(span)) = (c.restarts > 0, &c.restart_span) else {
+            continue;
+        };
+        if let Some(r) = regions.iter().find(|r| r.owner == i && r.paddr.is_some()) {
+            cx.err(
+                ErrorKind::Restart,
+                span.clone(),
+                format!(
+                    "`{}` cannot be restarted: its region `{}` is at a fixed physical address, \
+                     which a new instance could not be given again (use RAM)",
+                    c.name, r.name
+                ),
+            );
+        }
+    }
+}
+
 /// Validates the manifest text of `src`.
 pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>> {
     let raw: RawManifest = toml::from_str(src.text()).map_err(|e| vec![src.toml_error(&e)])?;
@@ -111,6 +132,7 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
     let hv = grants::check_hypervisor(&mut cx, &raw, &platform, &kernel);
     let grants = grants::check_grants(&mut cx, &raw, &comps, hv.as_ref());
     let mut regions = memory::check_regions(&mut cx, &raw, &comps, &platform);
+    check_restartable(&mut cx, &comps, &regions);
     // Out-of-range priorities were replaced by fallbacks; ordering them would only echo that.
     if !cx.errors.iter().any(|d| d.kind == ErrorKind::PriorityRange) {
         components::check_priorities(&mut cx, &comps, hv.as_ref());

@@ -102,7 +102,9 @@ impl SlotAlloc {
 
     /// Number of free slots.
     pub fn free_count(&self) -> u64 {
-        (self.first..self.limit).filter(|&s| !self.is_used(s)).count() as u64
+        (self.first..self.limit)
+            .filter(|&s| !self.is_used(s))
+            .count() as u64
     }
 
     /// Number of taken slots charged to `pool`.
