@@ -11,6 +11,11 @@
 //!   address (a device frame such as the GICV, or `vm-memory`, which the kernel hands out as
 //!   device untyped) is reached by retyping "filler" untyped objects up to the address from the
 //!   untyped that covers it, then checked with `Page_GetAddress`.
+//! - An [`Instance`] is the memory of one restartable component: while one is open
+//!   ([`Alloc::open_instance`]) every object is retyped from its own untyped and every root
+//!   slot taken is recorded, so that [`Alloc::revoke_instance`] (`CNode_Revoke` of that
+//!   untyped) destroys exactly the component's objects, frees those slots, and leaves the
+//!   untyped empty for the next instance: a restart reuses the same memory, nothing leaks.
 
 use sel4::{Cap, CapType, ObjectType, WORD_DEPTH, cap_type, init};
 
@@ -198,6 +203,37 @@ impl Pool {
     }
 }
 
+/// The memory and root slots of one restartable component instance (see the module docs).
+pub struct Instance {
+    /// The untyped all its objects come from. `paddr` is 0: only offsets matter for
+    /// placement, the untyped being aligned to its own size.
+    untyped: Untyped,
+    /// Root slots taken for it (a bitmap over [`ROOT_SLOTS`]).
+    slots: [u64; ROOT_SLOTS / 64],
+}
+
+impl Instance {
+    /// Bytes of its untyped.
+    pub fn bytes(&self) -> u64 {
+        1 << self.untyped.size_bits
+    }
+
+    /// Bytes its objects use now.
+    pub fn used(&self) -> u64 {
+        self.untyped.used
+    }
+
+    fn mark(&mut self, slot: u64, taken: bool) {
+        if let Some(w) = self.slots.get_mut((slot / 64) as usize) {
+            if taken {
+                *w |= 1 << (slot % 64);
+            } else {
+                *w &= !(1 << (slot % 64));
+            }
+        }
+    }
+}
+
 /// Retypes objects into the root CNode (or a component's CNode) and hands out slots.
 pub struct Alloc {
     /// Empty root-CNode slots.
@@ -206,6 +242,8 @@ pub struct Alloc {
     pub pool: Pool,
     /// Objects created so far.
     pub objects: u32,
+    /// The instance being created, if any: objects come from it alone.
+    instance: Option<Instance>,
 }
 
 impl Alloc {
@@ -215,14 +253,28 @@ impl Alloc {
             slots: Slots::new(bootinfo.empty().range()),
             pool: Pool::new(bootinfo.untyped_list()),
             objects: 0,
+            instance: None,
         }
     }
 
-    /// An empty root-CNode slot.
+    /// An empty root-CNode slot (recorded in the open instance, if any).
     pub fn slot(&mut self, step: &'static str) -> Result<u64, BootError> {
-        self.slots
+        let slot = self
+            .slots
             .take()
-            .ok_or(BootError::new(step, None, Cause::OutOfSlots))
+            .ok_or(BootError::new(step, None, Cause::OutOfSlots))?;
+        if let Some(i) = &mut self.instance {
+            i.mark(slot, true);
+        }
+        Ok(slot)
+    }
+
+    /// Marks root slot `slot` empty again (its capability was moved out or deleted).
+    pub fn free_slot(&mut self, slot: u64) {
+        self.slots.free(slot);
+        if let Some(i) = &mut self.instance {
+            i.mark(slot, false);
+        }
     }
 
     /// Deletes the capability in root slot `slot` and frees the slot.
@@ -230,8 +282,63 @@ impl Alloc {
         init::CNODE
             .cnode_delete(ipc, slot, WORD_DEPTH)
             .at("delete a temporary capability", slot)?;
-        self.slots.free(slot);
+        self.free_slot(slot);
         Ok(())
+    }
+
+    /// Makes a new instance of 2^`bits` bytes (an untyped from the pool) and opens it: from
+    /// now until [`Alloc::close_instance`] every object comes from it.
+    pub fn open_instance(
+        &mut self,
+        ipc: &mut sel4::IpcBuffer,
+        bits: u32,
+        step: &'static str,
+    ) -> Result<(), BootError> {
+        let ut: Cap<cap_type::Untyped> = self.retype(ipc, ObjectType::Untyped, bits, step)?;
+        self.instance = Some(Instance {
+            untyped: Untyped {
+                slot: ut.cptr(),
+                paddr: 0,
+                size_bits: bits as u8,
+                device: false,
+                used: 0,
+            },
+            slots: [0; ROOT_SLOTS / 64],
+        });
+        Ok(())
+    }
+
+    /// Opens an instance again (emptied by [`Alloc::revoke_instance`]).
+    pub fn reopen_instance(&mut self, instance: Instance) {
+        self.instance = Some(instance);
+    }
+
+    /// Ends the open instance and returns it (to keep with its component).
+    pub fn close_instance(&mut self) -> Option<Instance> {
+        self.instance.take()
+    }
+
+    /// Destroys every object of `instance` (`CNode_Revoke` of its untyped: every capability
+    /// derived from it, wherever it is, is deleted, and the objects with them), frees the root
+    /// slots they held, and returns it empty.
+    pub fn revoke_instance(
+        &mut self,
+        ipc: &mut sel4::IpcBuffer,
+        mut instance: Instance,
+    ) -> Result<Instance, BootError> {
+        let slot = instance.untyped.slot;
+        init::CNODE
+            .cnode_revoke(ipc, slot, WORD_DEPTH)
+            .at("revoke the memory of a component instance", slot)?;
+        for (w, word) in instance.slots.iter_mut().enumerate() {
+            while *word != 0 {
+                let bit = word.trailing_zeros();
+                *word &= !(1 << bit);
+                self.slots.free(w as u64 * 64 + u64::from(bit));
+            }
+        }
+        instance.untyped.used = 0;
+        Ok(instance)
     }
 
     /// A new RAM object of type `ty` (`size` as `Untyped_Retype` takes it) in a new root slot.
@@ -246,7 +353,7 @@ impl Alloc {
         match self.retype_into(ipc, ty, size, init::CNODE, slot, step) {
             Ok(()) => Ok(Cap::from_cptr(slot)),
             Err(e) => {
-                self.slots.free(slot);
+                self.free_slot(slot);
                 Err(e)
             }
         }
@@ -268,6 +375,18 @@ impl Alloc {
             None,
             Cause::BadPlan("object too large"),
         ))?;
+        if let Some(inst) = &mut self.instance {
+            let u = inst.untyped;
+            let at =
+                u.place(bits)
+                    .ok_or(BootError::new(step, None, Cause::OutOfMemory { bits }))?;
+            Cap::<cap_type::Untyped>::from_cptr(u.slot)
+                .untyped_retype(ipc, ty, u64::from(size), cnode, 0, 0, slot, 1)
+                .at(step, slot)?;
+            inst.untyped.commit(at, bits);
+            self.objects += 1;
+            return Ok(());
+        }
         let i = self.pool.choose_ram(bits).ok_or(BootError::new(
             step,
             None,
@@ -293,6 +412,14 @@ impl Alloc {
         step: &'static str,
     ) -> Result<Cap<F>, BootError> {
         let unreachable = BootError::new(step, Some(paddr), Cause::Unreachable { paddr });
+        if self.instance.is_some() {
+            // The manifest compiler refuses restartable components with such frames.
+            return Err(BootError::new(
+                step,
+                Some(paddr),
+                Cause::BadPlan("a restartable component has a fixed-address frame"),
+            ));
+        }
         let bits = ty.object_size_bits(0).ok_or(unreachable)?;
         let i = self.pool.containing(paddr).ok_or(unreachable)?;
         // Fillers move the free pointer up to `paddr`; they are deleted once the frame exists
@@ -379,7 +506,7 @@ impl Alloc {
             1,
         );
         if let Err(e) = r {
-            self.slots.free(slot);
+            self.free_slot(slot);
             return Err(BootError::new(step, Some(at), Cause::Kernel(e)));
         }
         self.pool.list[i].commit(at, bits);

@@ -74,9 +74,7 @@ pub(crate) const MAX_COMPONENTS: usize = 32;
 fn run(plan: &'static Plan, bootinfo: &sel4::BootInfo<'_>, ipc: &mut sel4::IpcBuffer) -> ! {
     ipc.debug_name_thread(sel4::init::TCB, "root-task");
     match boot(plan, bootinfo, ipc) {
-        Ok((processes, fault_ep, judge, supervisor)) => {
-            supervise::run(ipc, plan, &processes, fault_ep, judge, supervisor)
-        }
+        Ok(booted) => supervise::run(ipc, plan, booted),
         Err(e) => {
             debug_println!("root-task: boot failed: {e}");
             debug_println!("{}", sel4_runtime::FAILURE_SENTINEL);
@@ -88,12 +86,21 @@ fn run(plan: &'static Plan, bootinfo: &sel4::BootInfo<'_>, ipc: &mut sel4::IpcBu
     }
 }
 
-type Booted = (
-    heapless::Vec<Process, MAX_COMPONENTS>,
-    Cap<cap_type::Endpoint>,
-    Judge,
-    Cap<cap_type::Endpoint>,
-);
+/// What the root task keeps after boot, for supervision.
+pub struct Booted {
+    /// Every component, in plan order.
+    pub processes: heapless::Vec<Process, MAX_COMPONENTS>,
+    /// The fault endpoint it serves.
+    pub fault_ep: Cap<cap_type::Endpoint>,
+    /// Test systems: the verdict so far.
+    pub judge: Judge,
+    /// Its capability to the server's endpoint, badged as the supervisor.
+    pub supervisor: Cap<cap_type::Endpoint>,
+    /// The allocator (a restart makes a component again).
+    pub alloc: Alloc,
+    /// Objects every component shares.
+    pub shared: Shared,
+}
 
 fn boot(
     plan: &'static Plan,
@@ -169,13 +176,13 @@ fn boot(
         // Capacity: at most MAX_COMPONENTS components (checked above).
         let _ = created.push(None);
     }
-    let p = create(ipc, &mut alloc, plan, console, &shared)?;
+    let p = create(ipc, &mut alloc, plan, console, &shared, None)?;
     caps::start(ipc, &p).map_err(|e| e.in_component(console_plan.name))?;
     created[console] = Some(p);
     connect_console(ipc, &mut alloc, console_ep)?;
     for (i, c) in plan.components.iter().enumerate() {
         if i != console {
-            created[i] = Some(create(ipc, &mut alloc, plan, i, &shared)?);
+            created[i] = Some(create(ipc, &mut alloc, plan, i, &shared, None)?);
         }
         if let Some(p) = &created[i] {
             print_component(c, p);
@@ -205,22 +212,54 @@ fn boot(
     }
     let threads: usize = plan.components.iter().map(|c| c.threads.len()).sum();
     debug_println!("root-task: started {threads} threads; serving the fault endpoint");
-    Ok((processes, fault_ep, judge, supervisor))
+    Ok(Booted {
+        processes,
+        fault_ep,
+        judge,
+        supervisor,
+        alloc,
+        shared,
+    })
 }
 
 /// Creates component `i`: its process, its capabilities, its configured (not yet started)
-/// threads.
-fn create(
+/// threads. A restartable component is made in an instance of its own (`alloc.rs`), opened
+/// here unless `instance` gives the emptied one of its previous run.
+pub(crate) fn create(
     ipc: &mut sel4::IpcBuffer,
     alloc: &mut Alloc,
     plan: &'static Plan,
     i: usize,
     shared: &Shared,
+    instance: Option<crate::alloc::Instance>,
 ) -> Result<Process, BootError> {
     let c = &plan.components[i];
-    let p = spawn::create(ipc, alloc, plan, i, shared.cores).map_err(|e| e.in_component(c.name))?;
-    caps::place(ipc, alloc, &p, c, shared).map_err(|e| e.in_component(c.name))?;
-    caps::configure_threads(ipc, alloc, &p, c, shared).map_err(|e| e.in_component(c.name))?;
+    match instance {
+        Some(inst) => alloc.reopen_instance(inst),
+        None if c.restarts > 0 => {
+            let bits = spawn::instance_bits(c).ok_or(
+                BootError::new(
+                    "size the component's memory",
+                    None,
+                    Cause::BadPlan("unreadable image"),
+                )
+                .in_component(c.name),
+            )?;
+            alloc
+                .open_instance(ipc, bits, "retype the memory of a restartable component")
+                .map_err(|e| e.in_component(c.name))?;
+        }
+        None => {}
+    }
+    let made = (|| {
+        let p = spawn::create(ipc, alloc, plan, i, shared.cores)?;
+        caps::place(ipc, alloc, &p, c, shared)?;
+        caps::configure_threads(ipc, alloc, &p, c, shared)?;
+        Ok(p)
+    })();
+    let instance = alloc.close_instance();
+    let mut p = made.map_err(|e: BootError| e.in_component(c.name))?;
+    p.instance = instance;
     Ok(p)
 }
 

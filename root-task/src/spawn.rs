@@ -39,6 +39,8 @@ pub struct Process {
     pub frames: u32,
     /// Page tables created for it.
     pub tables: u32,
+    /// A restartable component: the memory all its objects came from (see `alloc.rs`).
+    pub instance: Option<crate::alloc::Instance>,
 }
 
 impl Process {
@@ -117,6 +119,7 @@ pub fn create(
         entry: image.entry,
         frames: 0,
         tables: 0,
+        instance: None,
     };
     for _ in c.threads {
         let tcb = alloc.retype(ipc, ObjectType::Tcb, 0, "retype a TCB")?;
@@ -167,6 +170,46 @@ pub fn create(
         region(ipc, alloc, &mut p, c, r)?;
     }
     Ok(p)
+}
+
+/// Size (log2 bytes) of the untyped that holds every object of an instance of component `c`
+/// (a restartable one): an upper bound of what [`create`] and `caps.rs` retype for it, doubled
+/// for alignment losses. `None` if its image cannot be read.
+pub fn instance_bits(c: &ComponentPlan) -> Option<u32> {
+    let image = elf::parse(c.elf).ok()?;
+    let threads = c.threads.len() as u64;
+    let image_pages: u64 = image
+        .segments
+        .iter()
+        .map(|s| (s.end(Virtual).div_ceil(PAGE)) - s.vaddr / PAGE)
+        .sum();
+    let stacks: u64 = c.threads.iter().map(|t| t.stack_size).sum();
+    let mut regions = 0;
+    let mut large = 0;
+    for r in c.regions {
+        regions += r.size;
+        if r.page_bits == 21 {
+            // A 2 MiB frame may follow a page table: count its alignment.
+            large += r.size;
+        }
+    }
+    let untypeds: u64 = c
+        .caps
+        .iter()
+        .map(|cp| match cp.cap {
+            plan::Cap::Untyped { size_bits } => 2u64 << size_bits,
+            _ => 0,
+        })
+        .sum();
+    let pages = image_pages + stacks / PAGE + c.heap_size / PAGE + 2 * threads + 1;
+    // Tables: the three levels near each group of mappings, one last-level table per 2 MiB.
+    let tables = 3 * (4 + threads + c.regions.len() as u64) + pages / 512 + regions / (2 << 20);
+    let bytes = (1u64 << (u64::from(c.cspace_size_bits) + 5))
+        + PAGE * (1 + threads * 3 + pages + tables)
+        + regions
+        + large
+        + untypeds;
+    Some((64 - (2 * bytes - 1).leading_zeros()).max(16))
 }
 
 /// Loads the `PT_LOAD` segments page by page (a page shared by two segments gets both, with the
@@ -337,7 +380,7 @@ fn region(
         p.cnode
             .cnode_move(ipc, slot, depth, init::CNODE, narrowed.cptr(), WORD_DEPTH)
             .at("move a region frame into the component", slot)?;
-        alloc.slots.free(narrowed.cptr());
+        alloc.free_slot(narrowed.cptr());
     }
     Ok(())
 }

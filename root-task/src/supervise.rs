@@ -9,12 +9,24 @@
 //! `root-task: component <name> thread <t> faulted: <decoded fault>` and suspended); once it
 //! has one, the root task powers the machine off (PSCI SYSTEM_OFF through the SMC capability)
 //! so QEMU exits.
+//!
+//! Restart policy: a component the plan allows restarts (`restart = "on-failure"`) is made
+//! again each time it is stopped, until it has used them up: the server is told that the old
+//! instance stopped (`LABEL_CLIENT_STOPPED`, as for any stop), the old instance's objects are
+//! destroyed (its memory instance revoked), a fresh instance is created exactly as at boot
+//! (image loaded again from the pristine ELF, new CNode, VSpace, TCBs and frames, the plan's
+//! capabilities and badges; on MCS kernels new scheduling contexts and reply objects), the
+//! server is told the client restarts (`LABEL_CLIENT_RESTARTED`: a fresh client with its
+//! initial handles), and only then are its threads started. The judge of a test system sees
+//! only the last stop.
 
 use plan::{Plan, SystemKind};
 use root_task::Status;
 use sel4::{Cap, Fault, MessageInfo, cap_type, init};
 use sel4_runtime::{DebugWriter, debug_println};
+use vcpu_protocol::{LABEL_CLIENT_RESTARTED, LABEL_CLIENT_STOPPED};
 
+use crate::Booted;
 use crate::faults::Describe;
 use crate::judge::{Judge, Names};
 use crate::policy::{self, Decision, Message, Reason};
@@ -41,18 +53,20 @@ impl Names for PlanNames {
 }
 
 /// Serves the fault endpoint forever.
-pub fn run(
-    ipc: &mut sel4::IpcBuffer,
-    plan: &'static Plan,
-    processes: &[Process],
-    fault_ep: Cap<cap_type::Endpoint>,
-    mut judge: Judge,
-    supervisor: Cap<cap_type::Endpoint>,
-) -> ! {
+pub fn run(ipc: &mut sel4::IpcBuffer, plan: &'static Plan, booted: Booted) -> ! {
+    let Booted {
+        mut processes,
+        fault_ep,
+        mut judge,
+        supervisor,
+        mut alloc,
+        shared,
+    } = booted;
     let names = PlanNames(plan);
     let mut out = DebugWriter;
-    // Per component: stopped; per thread: reported `Done` once.
+    // Per component: stopped, restarts made; per thread: reported `Done` once.
     let mut stopped = [false; crate::MAX_COMPONENTS];
+    let mut restarts = [0u16; crate::MAX_COMPONENTS];
     let mut reported = [[false; plan::MAX_THREADS]; crate::MAX_COMPONENTS];
     loop {
         let (info, badge) = fault_ep.recv(ipc);
@@ -133,17 +147,36 @@ pub fn run(
                         "a thread reported twice"
                     }
                 };
-                stop_component(ipc, processes, c);
-                if !stopped
+                stop_component(ipc, &processes, c);
+                let server_runs = !stopped
                     .get(usize::from(plan.server))
                     .copied()
-                    .unwrap_or(false)
-                {
-                    notify_server(ipc, plan, supervisor, c);
+                    .unwrap_or(false);
+                if server_runs {
+                    notify_server(ipc, plan, supervisor, c, LABEL_CLIENT_STOPPED);
                 }
-                match plan.kind {
-                    SystemKind::Test => judge.stopped(&mut out, &names, c, why),
-                    SystemKind::Product => Ok(None),
+                let allowed = plan.components.get(ci).map_or(0, |comp| comp.restarts);
+                let made = restarts.get(ci).copied().unwrap_or(u16::MAX);
+                let restarted = made < allowed
+                    && restart(
+                        ipc,
+                        &mut alloc,
+                        plan,
+                        &shared,
+                        &mut processes,
+                        (c, made + 1, allowed),
+                        server_runs.then_some(supervisor),
+                    );
+                if restarted {
+                    restarts[ci] += 1;
+                    stopped[ci] = false;
+                    reported[ci] = [false; plan::MAX_THREADS];
+                    Ok(None)
+                } else {
+                    match plan.kind {
+                        SystemKind::Test => judge.stopped(&mut out, &names, c, why),
+                        SystemKind::Product => Ok(None),
+                    }
                 }
             }
             Decision::Judge => {
@@ -170,15 +203,71 @@ fn stop_component(ipc: &mut sel4::IpcBuffer, processes: &[Process], c: u16) {
     }
 }
 
-/// Tells the VCPU server that client component `c` was stopped (a `Send` under the supervisor's
-/// badge, which only the root task holds), so that it releases everything the client held.
-/// Nothing for other roles; never called once the server itself was stopped (the send would
-/// block).
+/// Makes stopped component `c` again and starts it (see the module docs); `n` of `allowed`
+/// restarts. The server is told before the new instance runs, unless it is stopped itself
+/// (`supervisor` is `None`). False if the component could not be made again (it stays
+/// stopped; the error is printed).
+fn restart(
+    ipc: &mut sel4::IpcBuffer,
+    alloc: &mut crate::alloc::Alloc,
+    plan: &'static Plan,
+    shared: &crate::caps::Shared,
+    processes: &mut [Process],
+    (c, n, allowed): (u16, u16, u16),
+    supervisor: Option<Cap<cap_type::Endpoint>>,
+) -> bool {
+    let i = usize::from(c);
+    let (Some(p), Some(comp)) = (processes.get_mut(i), plan.components.get(i)) else {
+        return false;
+    };
+    let Some(old) = p.instance.take() else {
+        debug_println!("root-task: {} has no memory instance to restart", comp.name);
+        return false;
+    };
+    let made = alloc
+        .revoke_instance(ipc, old)
+        .and_then(|empty| crate::create(ipc, alloc, plan, i, shared, Some(empty)));
+    let fresh = match made {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            debug_println!("root-task: could not restart component {}: {e}", comp.name);
+            return false;
+        }
+    };
+    *p = fresh;
+    if let Some(s) = supervisor {
+        notify_server(ipc, plan, s, c, LABEL_CLIENT_RESTARTED);
+    }
+    let (used, bytes) = p
+        .instance
+        .as_ref()
+        .map_or((0, 0), |m| (m.used(), m.bytes()));
+    debug_println!(
+        "root-task: restarted component {} ({n} of {allowed} restarts): {} KiB of its {} KiB \
+         instance used, {} empty root slots",
+        comp.name,
+        used / 1024,
+        bytes / 1024,
+        alloc.slots.count()
+    );
+    if let Err(e) = crate::caps::start(ipc, p) {
+        debug_println!("root-task: could not start component {}: {e}", comp.name);
+        return false;
+    }
+    true
+}
+
+/// Tells the VCPU server that client component `c` was stopped (`label`
+/// `LABEL_CLIENT_STOPPED`: it releases everything the client held) or is about to run again
+/// (`LABEL_CLIENT_RESTARTED`): a `Send` under the supervisor's badge, which only the root task
+/// holds. Nothing for other roles; never called once the server itself was stopped (the send
+/// would block).
 fn notify_server(
     ipc: &mut sel4::IpcBuffer,
     plan: &Plan,
     supervisor: Cap<cap_type::Endpoint>,
     c: u16,
+    label: u64,
 ) {
     let Some(comp) = plan.components.get(usize::from(c)) else {
         return;
@@ -187,12 +276,14 @@ fn notify_server(
         return;
     }
     ipc.msg_mut()[0] = u64::from(comp.client_id);
-    supervisor.send(
-        ipc,
-        MessageInfo::new(vcpu_protocol::LABEL_CLIENT_STOPPED, 0, 0, 1),
-    );
+    supervisor.send(ipc, MessageInfo::new(label, 0, 0, 1));
+    let what = if label == LABEL_CLIENT_STOPPED {
+        "was stopped"
+    } else {
+        "restarts"
+    };
     debug_println!(
-        "root-task: told the server that client {} ({}) was stopped",
+        "root-task: told the server that client {} ({}) {what}",
         comp.client_id,
         comp.name
     );
