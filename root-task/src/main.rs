@@ -55,7 +55,9 @@ mod generated {
 }
 
 #[cfg(target_os = "none")]
-sel4_runtime::root_task!(main);
+// 256 KiB: the boot state (every process record, the allocator) is kept for supervision and
+// restarts, and moves through the stack once.
+sel4_runtime::root_task!(main, stack_size = 256 * 1024);
 
 #[cfg(target_os = "none")]
 fn main(bootinfo: sel4::BootInfo<'static>, ipc: &'static mut sel4::IpcBuffer) -> ! {

@@ -174,6 +174,7 @@ mod component {
             }
         }
         let b = server.backend();
+        transport.set_baseline(b.k.untyped.free_bytes(), b.k.slots.free_count());
         sel4_runtime::debug_println!(
             "vcpu-server: ready: {} clients ({} threads), {} handles granted, {}/{} KiB untyped free \
              ({} untypeds), {} list registers, {} free slots, VCPU priority {}",

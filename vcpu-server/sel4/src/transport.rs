@@ -106,6 +106,9 @@ pub struct Transport {
     clients: &'static [plan::bootpage::ClientInfo],
     /// The server's part of the boot page (initial handles of a restarted client).
     plan: Option<&'static plan::bootpage::ServerInfo>,
+    /// Untyped bytes and slots free once start-up was done: with no object live, the server
+    /// must be back there.
+    baseline: (u64, u64),
 }
 
 impl Transport {
@@ -117,7 +120,13 @@ impl Transport {
             replies: ReplySlots::new(),
             clients: &[],
             plan: None,
+            baseline: (0, 0),
         }
+    }
+
+    /// Records the free untyped bytes and slots at the end of start-up.
+    pub fn set_baseline(&mut self, free_bytes: u64, free_slots: u64) {
+        self.baseline = (free_bytes, free_slots);
     }
 
     /// The plan's clients (from the boot page), so that a notice that one was stopped can name
@@ -308,6 +317,25 @@ impl Transport {
                 "client {id} stopped: its handles are closed; objects other clients hold stay, \
                  charged to it ({left:?}); {free}/{total} KiB untyped free, {slots} free slots"
             ));
+        }
+        let live = vcpu_server::ObjectCounts {
+            resources: 0,
+            ..server.object_counts()
+        };
+        if live == vcpu_server::ObjectCounts::default() {
+            // Nothing lives in the server now: its memory and slots must be as at start-up
+            // (resources do not count: they are handles only).
+            let k = &server.backend().k;
+            let now = (k.untyped.free_bytes(), k.slots.free_count());
+            let verdict = if now == self.baseline { "PASS" } else { "FAIL" };
+            sel4_runtime::debug_println!(
+                "{verdict} vcpu-server.no-trace after client {id} stopped: no object live, \
+                 {} KiB untyped free and {} free slots (at start-up: {} KiB, {} slots)",
+                now.0 / 1024,
+                now.1,
+                self.baseline.0 / 1024,
+                self.baseline.1
+            );
         }
     }
 
