@@ -682,8 +682,8 @@ mod tests {
         let mut g = b.create_guest(a).unwrap();
         let v = b.create_vcpu(&mut g, key, 0, 0, a).unwrap();
         assert_eq!(b.client_memory(a).0, 2 * 4096);
-        // Slots: the VSpace; the TCB, VCPU, CNode and reply slot.
-        assert_eq!(b.k.slots.held_by(pa), 5);
+        // Slots: the VSpace; the TCB, VCPU and CNode.
+        assert_eq!(b.k.slots.held_by(pa), 4);
         // A 4 KiB frame needs three tables: only two cells are left.
         let frame = Sel4Frame::new(900);
         frame.bits.set(12);
