@@ -492,7 +492,7 @@ impl Objects {
     /// `ZX_ERR_NO_MEMORY` if slots or cell records run out first, `ZX_ERR_INVALID_ARGS` for
     /// the server's own pool or an untyped smaller than a cell.
     pub fn add_pool(&mut self, pool: u8, slot: u64, size_bits: u8) -> Result<u64, Status> {
-        if pool == SERVER_POOL || size_bits < CELL_BITS || size_bits > 40 {
+        if pool == SERVER_POOL || !(CELL_BITS..=40).contains(&size_bits) {
             return Err(Status::ERR_INVALID_ARGS);
         }
         let parent: Cap<cap_type::Untyped> = Cap::from_cptr(slot);

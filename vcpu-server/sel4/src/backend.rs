@@ -181,6 +181,21 @@ impl Sel4Backend {
         }
     }
 
+    /// [`Backend::create_guest`] paid from memory pool `memory` (the benchmark pays from the
+    /// server's own).
+    pub fn create_guest_in(&mut self, memory: u8) -> Result<Sel4Guest, Status> {
+        if self.cfg.max_guests != 0 && self.guests >= self.cfg.max_guests {
+            return Err(Status::ERR_NO_RESOURCES);
+        }
+        let asids = Cap::from_cptr(self.cfg.asid_pool);
+        let gicv = (self.cfg.gicv != 0).then_some(self.cfg.gicv);
+        let g = self.paid_by(memory, |b| {
+            guest::create(&mut b.k, &mut b.tables, asids, gicv, memory)
+        })?;
+        self.guests += 1;
+        Ok(g)
+    }
+
     /// Runs `op` with the kernel objects it makes paid from `pool`.
     fn paid_by<T>(&mut self, pool: u8, op: impl FnOnce(&mut Self) -> T) -> T {
         let before = self.k.set_payer(pool);
@@ -379,17 +394,8 @@ impl Backend for Sel4Backend {
     type Frame = Sel4Frame;
 
     fn create_guest(&mut self, payer: ClientId) -> Result<Sel4Guest, Status> {
-        if self.cfg.max_guests != 0 && self.guests >= self.cfg.max_guests {
-            return Err(Status::ERR_NO_RESOURCES);
-        }
         let memory = self.pool_of(payer)?;
-        let asids = Cap::from_cptr(self.cfg.asid_pool);
-        let gicv = (self.cfg.gicv != 0).then_some(self.cfg.gicv);
-        let g = self.paid_by(memory, |b| {
-            guest::create(&mut b.k, &mut b.tables, asids, gicv, memory)
-        })?;
-        self.guests += 1;
-        Ok(g)
+        self.create_guest_in(memory)
     }
 
     fn destroy_guest(&mut self, guest: Sel4Guest) {
