@@ -330,6 +330,13 @@ impl Alloc {
         init::CNODE
             .cnode_revoke(ipc, slot, WORD_DEPTH)
             .at("revoke the memory of a component instance", slot)?;
+        self.emptied(&mut instance);
+        Ok(instance)
+    }
+
+    /// After the revoke: the root slots `instance` recorded are empty again, and so is its
+    /// untyped.
+    fn emptied(&mut self, instance: &mut Instance) {
         for (w, word) in instance.slots.iter_mut().enumerate() {
             while *word != 0 {
                 let bit = word.trailing_zeros();
@@ -338,7 +345,6 @@ impl Alloc {
             }
         }
         instance.untyped.used = 0;
-        Ok(instance)
     }
 
     /// A new RAM object of type `ty` (`size` as `Untyped_Retype` takes it) in a new root slot.
@@ -541,6 +547,34 @@ mod tests {
             device,
             used: 0,
         }
+    }
+
+    #[test]
+    fn an_instance_records_exactly_the_root_slots_it_still_holds() {
+        let mut a = Alloc {
+            slots: Slots::new(100..110),
+            pool: Pool::new(core::iter::empty()),
+            objects: 0,
+            instance: None,
+        };
+        let outside = a.slot("before").unwrap();
+        a.instance = Some(Instance {
+            untyped: ut(0, 16, false),
+            slots: [0; ROOT_SLOTS / 64],
+        });
+        let kept: [u64; 3] = core::array::from_fn(|_| a.slot("object").unwrap());
+        let moved_out = a.slot("temporary").unwrap();
+        a.free_slot(moved_out);
+        let mut inst = a.close_instance().unwrap();
+        inst.untyped.used = 0x4000;
+        let after = a.slot("after").unwrap();
+        assert_eq!(a.slots.count(), 10 - 5);
+        a.emptied(&mut inst);
+        assert_eq!(a.slots.count(), 10 - 2, "the instance's three slots are free again");
+        assert_eq!(inst.used(), 0);
+        let taken = [a.slot("x").unwrap(), a.slot("y").unwrap(), a.slot("z").unwrap()];
+        assert_eq!(taken, kept, "the same slots, and not the others");
+        assert!(!taken.contains(&outside) && !taken.contains(&after));
     }
 
     #[test]
