@@ -86,13 +86,11 @@ pub const fn for_pa_bits(pa_bits: u8) -> Option<Platform> {
 /// before the ELFs exist).
 pub const ELF_ALLOWANCE: u64 = 4 << 20;
 
-/// Lower bound of untyped memory one guest needs: its stage-2 VSpace root and the three page
-/// tables of a first mapping (4 KiB each).
-pub const GUEST_MIN_BYTES: u64 = 4 * 0x1000;
-
-/// Lower bound of untyped memory one VCPU needs: its TCB (2 KiB), the VCPU object (4 KiB) and a
-/// small CNode holding its fault endpoint (2 KiB).
-pub const VCPU_MIN_BYTES: u64 = 0x800 + 0x1000 + 0x800;
+/// Untyped memory the server needs for its own objects (`[hypervisor] untyped-size` at least):
+/// the frame-size probe (a VSpace and three page tables), the GIC-enable stub (a frame, its
+/// tables and an endpoint) and a scratch VCPU at start-up, in 64 KiB chunks. Clients' objects
+/// come from their own `memory`.
+pub const SERVER_MIN_BYTES: u64 = 64 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -570,9 +570,17 @@ mod tests {
         let after = a.slot("after").unwrap();
         assert_eq!(a.slots.count(), 10 - 5);
         a.emptied(&mut inst);
-        assert_eq!(a.slots.count(), 10 - 2, "the instance's three slots are free again");
+        assert_eq!(
+            a.slots.count(),
+            10 - 2,
+            "the instance's three slots are free again"
+        );
         assert_eq!(inst.used(), 0);
-        let taken = [a.slot("x").unwrap(), a.slot("y").unwrap(), a.slot("z").unwrap()];
+        let taken = [
+            a.slot("x").unwrap(),
+            a.slot("y").unwrap(),
+            a.slot("z").unwrap(),
+        ];
         assert_eq!(taken, kept, "the same slots, and not the others");
         assert!(!taken.contains(&outside) && !taken.contains(&after));
     }

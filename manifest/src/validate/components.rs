@@ -91,6 +91,8 @@ pub(crate) struct Ep {
     pub send_caps: bool,
     /// The client's limits in the server (defaults where the manifest gives none).
     pub limits: ClientLimits,
+    /// `memory` is given in the manifest (else it follows the guest and VCPU limits).
+    pub memory_given: bool,
     /// Components (indices) it may send handles to (`send-handles-to`).
     pub send_to: Vec<usize>,
     /// Indices of the threads that hold the endpoint.
@@ -510,6 +512,10 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
         comps[ci].endpoint = Some(Ep {
             send_caps: re.send_caps.unwrap_or(false),
             limits,
+            memory_given: re
+                .limits
+                .as_ref()
+                .is_some_and(|l| l.get_ref().memory.is_some()),
             send_to,
             threads,
         });
@@ -526,6 +532,20 @@ pub(crate) fn check_endpoints(cx: &mut Ctx<'_>, raw: &RawManifest, comps: &mut [
                     c.name
                 ),
             );
+        }
+    }
+}
+
+/// The `[hypervisor]` budgets cap every client's own limits: a client may have at most
+/// `max-guests` guests and `max-vcpus` VCPUs (fewer if its limits say so), so no client can
+/// take a budget another needs. A `memory` the manifest does not give follows the capped limits.
+pub(crate) fn cap_to_budgets(comps: &mut [Comp], hv: &Hv) {
+    for ep in comps.iter_mut().filter_map(|c| c.endpoint.as_mut()) {
+        let l = &mut ep.limits;
+        l.guests = l.guests.min(hv.max_guests);
+        l.vcpus = l.vcpus.min(hv.max_vcpus);
+        if !ep.memory_given {
+            l.memory = plan::default_client_memory(l.guests, l.vcpus);
         }
     }
 }

@@ -7,7 +7,7 @@ use super::components::size_value;
 use super::{Comp, Ctx, Span, resolve_component};
 use crate::diag::ErrorKind;
 use crate::model::{Grant, GrantObjectExt, Handle};
-use crate::platform::{GUEST_MIN_BYTES, Platform, VCPU_MIN_BYTES};
+use crate::platform::{Platform, SERVER_MIN_BYTES};
 use crate::schema::{ObjectName, RawManifest};
 use crate::values::{KIB4, check_name, right_by_name, show_rights, show_size};
 
@@ -105,22 +105,17 @@ pub(crate) fn check_hypervisor(
         0,
         254,
     );
-    if let (true, Some(g), Some(v)) = (ok, guests, vcpus) {
-        let need = g as u64 * GUEST_MIN_BYTES + v as u64 * VCPU_MIN_BYTES;
-        if bytes < need {
-            cx.err(
-                ErrorKind::HypervisorBudget,
-                h.untyped_size.span(),
-                format!(
-                    "untyped-size {} cannot hold {g} guests and {v} VCPUs (at least {} needed: \
-                     {} per guest, {} per VCPU)",
-                    show_size(bytes),
-                    show_size(need),
-                    show_size(GUEST_MIN_BYTES),
-                    show_size(VCPU_MIN_BYTES)
-                ),
-            );
-        }
+    if ok && bytes < SERVER_MIN_BYTES {
+        cx.err(
+            ErrorKind::HypervisorBudget,
+            h.untyped_size.span(),
+            format!(
+                "untyped-size {} is below the {} the server needs for its own objects \
+                 (clients' guests and VCPUs come from their `memory`)",
+                show_size(bytes),
+                show_size(SERVER_MIN_BYTES)
+            ),
+        );
     }
     Some(Hv {
         untyped_bytes: bytes,

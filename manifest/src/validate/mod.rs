@@ -130,6 +130,9 @@ pub(crate) fn validate(src: &Source) -> Result<ValidatedSystem, Vec<Diagnostic>>
     let server = check_server_count(&mut cx, &raw, &comps);
     components::check_endpoints(&mut cx, &raw, &mut comps);
     let hv = grants::check_hypervisor(&mut cx, &raw, &platform, &kernel);
+    if let Some(hv) = &hv {
+        components::cap_to_budgets(&mut comps, hv);
+    }
     let grants = grants::check_grants(&mut cx, &raw, &comps, hv.as_ref());
     let mut regions = memory::check_regions(&mut cx, &raw, &comps, &platform);
     check_restartable(&mut cx, &comps, &regions);

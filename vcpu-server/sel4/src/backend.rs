@@ -38,10 +38,6 @@ pub struct Config {
     /// The server thread's MCP: the priority a new VCPU runs at while its GIC interface is
     /// enabled ([`crate::gic_enable`]).
     pub server_mcp: u8,
-    /// Most guests at once (0 = no limit beyond the core's).
-    pub max_guests: u16,
-    /// Most VCPUs at once (0 = no limit beyond the core's).
-    pub max_vcpus: u16,
     /// Cores the kernel runs on (1 on a uniprocessor kernel).
     pub cores: u8,
     /// The core the server's event loop runs on.
@@ -57,8 +53,6 @@ impl Config {
         gicv: 0,
         vcpu_priority: 0,
         server_mcp: 0,
-        max_guests: 0,
-        max_vcpus: 0,
         cores: 1,
         server_core: 0,
     };
@@ -74,8 +68,6 @@ pub struct Sel4Backend {
     num_lrs: usize,
     gic: Option<GicEnable>,
     saved_caller: Option<u64>,
-    guests: u16,
-    vcpus: u16,
     /// The VCPU (its TCB slot) whose fault message is being handled while its reply capability
     /// is still the server's caller, the guest not suspended.
     fault_caller: Option<u64>,
@@ -131,8 +123,6 @@ impl Sel4Backend {
             num_lrs: DEFAULT_LIST_REGISTERS,
             gic: None,
             saved_caller: None,
-            guests: 0,
-            vcpus: 0,
             fault_caller: None,
             reply_caller: false,
             context: UserContext::zeroed(),
@@ -184,15 +174,11 @@ impl Sel4Backend {
     /// [`Backend::create_guest`] paid from memory pool `memory` (the benchmark pays from the
     /// server's own).
     pub fn create_guest_in(&mut self, memory: u8) -> Result<Sel4Guest, Status> {
-        if self.cfg.max_guests != 0 && self.guests >= self.cfg.max_guests {
-            return Err(Status::ERR_NO_RESOURCES);
-        }
         let asids = Cap::from_cptr(self.cfg.asid_pool);
         let gicv = (self.cfg.gicv != 0).then_some(self.cfg.gicv);
         let g = self.paid_by(memory, |b| {
             guest::create(&mut b.k, &mut b.tables, asids, gicv, memory)
         })?;
-        self.guests += 1;
         Ok(g)
     }
 
@@ -356,7 +342,6 @@ impl Sel4Backend {
                 return Err(s);
             }
         }
-        self.vcpus += 1;
         Ok(v)
     }
 }
@@ -400,7 +385,6 @@ impl Backend for Sel4Backend {
 
     fn destroy_guest(&mut self, guest: Sel4Guest) {
         guest::destroy(&mut self.k, &mut self.tables, guest);
-        self.guests = self.guests.saturating_sub(1);
     }
 
     fn frame_size(&mut self, frame: &Sel4Frame) -> Result<u64, Status> {
@@ -457,9 +441,6 @@ impl Backend for Sel4Backend {
         vmpidr: u64,
         payer: ClientId,
     ) -> Result<Sel4Vcpu, Status> {
-        if self.cfg.max_vcpus != 0 && self.vcpus >= self.cfg.max_vcpus {
-            return Err(Status::ERR_NO_MEMORY);
-        }
         let memory = self.pool_of(payer)?;
         self.paid_by(memory, |b| b.create_vcpu_in(guest, key, entry, vmpidr))
     }
@@ -481,7 +462,6 @@ impl Backend for Sel4Backend {
             ));
         }
         self.per_core[core] = self.per_core[core].saturating_sub(1);
-        self.vcpus = self.vcpus.saturating_sub(1);
     }
 
     fn take_fault(&mut self, v: &mut Sel4Vcpu) {

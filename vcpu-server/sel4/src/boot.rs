@@ -132,8 +132,6 @@ pub fn check(page: &BootPage, thread: usize) -> Result<Start, StartError> {
         gicv: gicv_frames(s)?,
         vcpu_priority: s.vcpu_priority,
         server_mcp: t.mcp,
-        max_guests: s.max_guests,
-        max_vcpus: s.max_vcpus,
         cores: page.cores.max(1),
         server_core: page.main_core,
     };
