@@ -214,9 +214,10 @@ pub struct ClientLimits {
 }
 
 /// Bytes one guest of a client costs in the server's kernel objects, as the default memory
-/// counts it: its VSpace, the three page tables of its GICV mapping and four more tables for
-/// its mappings, each in its own 4 KiB cell (see `docs/SERVER.md`, *Accounting*).
-pub const GUEST_MEMORY: u64 = 8 * 0x1000;
+/// counts it: its VSpace, the three page tables of its GICV mapping and eight more tables for
+/// its mappings (mappings in four 1 GiB regions, say), each in its own 4 KiB cell (see
+/// `docs/SERVER.md`, *Accounting*).
+pub const GUEST_MEMORY: u64 = 12 * 0x1000;
 /// Bytes one VCPU costs: its TCB, VCPU object and CNode, one 4 KiB cell each.
 pub const VCPU_MEMORY: u64 = 3 * 0x1000;
 /// Most bytes of client memory the server tracks, all clients together (it cuts each pool

@@ -113,7 +113,7 @@ mod plan_generated {
                 expect_stopped: false,
                 restarts: 0,
                 send_to: &[],
-                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128, memory: 0x3_8000 },
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128, memory: 0x4_8000 },
             },
             ComponentPlan {
                 index: 2,
@@ -182,7 +182,7 @@ mod plan_generated {
                 expect_stopped: false,
                 restarts: 0,
                 send_to: &[],
-                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128, memory: 0x3_8000 },
+                limits: ClientLimits { handles: 64, guests: 4, vcpus: 8, ports: 4, traps: 32, mappings: 128, memory: 0x4_8000 },
             },
             ComponentPlan {
                 index: 3,

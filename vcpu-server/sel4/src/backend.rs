@@ -682,7 +682,17 @@ mod tests {
             b.map_frame(&mut g, 0x1000, &frame, rw),
             Err(Status::ERR_NO_MEMORY)
         );
+        assert_eq!(
+            b.client_memory(a).0,
+            2 * 4096,
+            "the two tables made for the failed mapping are freed again"
+        );
+        // The two cells left hold two more guests (a VSpace each), then nothing.
+        let more = [b.create_guest(a).unwrap(), b.create_guest(a).unwrap()];
         assert_eq!(b.create_guest(a).err(), Some(Status::ERR_NO_MEMORY));
+        for g in more {
+            b.destroy_guest(g);
+        }
         assert_eq!(
             b.client_memory(n),
             start.1,

@@ -221,16 +221,23 @@ pub fn map(
     if guest.gicv_overlaps(gpa, bits) {
         return Err(Status::ERR_ALREADY_EXISTS);
     }
-    ensure_tables(k, tables, guest, gpa, bits)?;
+    let mapped = ensure_tables(k, tables, guest, gpa, bits).and_then(|()| {
+        let ipc = k.ipc()?;
+        frame
+            .cap()
+            .frame_map(ipc, guest.cap(), gpa, rights, attrs)
+            .map_err(|e| match e {
+                // The walk ended at another level than the probed size: not the frame we probed.
+                sel4::Error::FailedLookup | sel4::Error::AlignmentError => Status::ERR_INVALID_ARGS,
+                e => crate::kernel_status(e),
+            })
+    });
+    if let Err(s) = mapped {
+        // Tables made for this frame must not outlive the failure.
+        free_empty_tables(k, tables, guest.key(), gpa, bits + 9);
+        return Err(s);
+    }
     let ipc = k.ipc()?;
-    frame
-        .cap()
-        .frame_map(ipc, guest.cap(), gpa, rights, attrs)
-        .map_err(|e| match e {
-            // The walk ended at another level than the probed size: not the frame we probed.
-            sel4::Error::FailedLookup | sel4::Error::AlignmentError => Status::ERR_INVALID_ARGS,
-            e => crate::kernel_status(e),
-        })?;
     tables.adjust(guest.key(), gpa, bits + 9, 1);
     let size = 1u64 << bits;
     // Best effort: cache maintenance cannot fail on a mapped frame.
@@ -274,12 +281,28 @@ pub fn unmap(
         // Best effort: see above.
         let _ = frame.cap().frame_unmap(ipc);
     }
-    let key = guest.key();
-    let mut span = frame.bits.get() + 9;
-    tables.adjust(key, gpa, span, -1);
-    while let Some(t) = tables.remove_if_empty(key, gpa, span) {
-        k.free(t.obj);
-        span += 9;
+    let span = frame.bits.get() + 9;
+    tables.adjust(guest.key(), gpa, span, -1);
+    free_empty_tables(k, tables, guest.key(), gpa, span);
+}
+
+/// Frees the table of guest `key` with `span` covering `gpa` if it is empty, then its parent if
+/// that is empty then, and so on up to the first table still in use (a level with no table, as
+/// after a mapping that failed half-way, is passed over). Deleting a table's only capability
+/// unmaps it.
+fn free_empty_tables(k: &mut Objects, tables: &mut PageTables, key: u64, gpa: u64, span: u8) {
+    for span in crate::tables::SPANS
+        .into_iter()
+        .rev()
+        .filter(|&s| s >= span)
+    {
+        if tables.find(key, gpa, span).is_none() {
+            continue;
+        }
+        match tables.remove_if_empty(key, gpa, span) {
+            Some(t) => k.free(t.obj),
+            None => break,
+        }
     }
 }
 
