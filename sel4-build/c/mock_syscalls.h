@@ -8,6 +8,9 @@
  */
 #pragma once
 
+/* Lets a header (or a test fixture) tell the probe's host build from the real one. */
+#define SEL4_BUILD_PROBE_MOCK 1
+
 #include <sel4/config.h>
 #include <sel4/functions.h>
 #include <sel4/types.h>

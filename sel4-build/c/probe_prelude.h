@@ -19,7 +19,7 @@ LIBSEL4_THREAD_LOCAL seL4_IPCBuffer *__sel4_ipc_buffer = &probe_ipc;
 /* `q<id> int <value>`: an integer constant expression (checked to be one at compile time). */
 #define PROBE_INT(id, x)                                                                       \
     do {                                                                                       \
-        _Static_assert((x) == (x), "an integer constant expression");                         \
+        _Static_assert((x) > 0 || (x) <= 0, "an integer constant expression");                 \
         if ((x) < 0)                                                                           \
             printf("q%u int -%llu\n", (unsigned)(id), -(unsigned long long)(x));               \
         else                                                                                   \

@@ -133,7 +133,7 @@ impl Layout {
 }
 
 /// What the install defines.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Headers {
     /// The configuration (`gen_config.json`).
     pub config: KernelConfig,

@@ -3,7 +3,11 @@
 //! configuration there). Each install is compared with the crate's numbers for that install's
 //! configuration. Without either variable the comparison is skipped (and says so).
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use sel4_build::abi::Headers;
 
 /// The installs to compare with.
 fn prefixes() -> Vec<PathBuf> {
@@ -22,6 +26,22 @@ fn prefixes() -> Vec<PathBuf> {
     all
 }
 
+/// An install's headers, loaded once per test binary (each load compiles and runs the probe).
+fn loaded(prefix: &Path) -> Headers {
+    static CACHE: OnceLock<Mutex<BTreeMap<PathBuf, Headers>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry(prefix.to_path_buf())
+        .or_insert_with(|| {
+            Headers::load(prefix)
+                .unwrap_or_else(|e| panic!("ABI check of {} failed: {e}", prefix.display()))
+        })
+        .clone()
+}
+
 #[test]
 fn sel4_crate_matches_installed_headers() {
     let all = prefixes();
@@ -34,10 +54,7 @@ fn sel4_crate_matches_installed_headers() {
         return;
     }
     for prefix in all {
-        let headers = match sel4_build::abi::Headers::load(&prefix) {
-            Ok(h) => h,
-            Err(e) => panic!("ABI check of {} failed: {e}", prefix.display()),
-        };
+        let headers = loaded(&prefix);
         let report = sel4_build::abi::compare(&headers);
         let config = headers.sel4_config();
         eprint!("{} ({}): {report}", prefix.display(), config.name());
@@ -66,7 +83,7 @@ fn comparison_detects_a_changed_number() {
 
 fn changed_number_is_detected(prefix: &std::path::Path) {
     use sel4_build::abi::Fact;
-    let mut headers = sel4_build::abi::Headers::load(prefix).expect("headers load");
+    let mut headers = loaded(prefix);
     headers.labels.insert("TCBConfigure".to_string(), 99);
     headers
         .values
@@ -175,7 +192,7 @@ fn modified_install_is_detected(prefix: &std::path::Path) {
         !bad.iter().any(|b| b == "invocation label UntypedRetype"),
         "labels before the insertion keep their numbers: {bad:?}"
     );
-    let unmodified = sel4_build::abi::check_abi(prefix).expect("install readable");
+    let unmodified = sel4_build::abi::compare(&loaded(prefix));
     assert_eq!(
         report.checks.len(),
         unmodified.checks.len(),
@@ -256,7 +273,7 @@ fn edited_headers_detected(prefix: &std::path::Path) {
         "seL4_ARM_VCPU_AckVPPI: stub",
     ];
     assert_eq!(bad, expected, "{}: {report}", prefix.display());
-    let unmodified = sel4_build::abi::check_abi(prefix).expect("install readable");
+    let unmodified = sel4_build::abi::compare(&loaded(prefix));
     let gone = unmodified
         .checks
         .iter()
@@ -291,4 +308,12 @@ fn broken_header_is_a_located_error() {
     let text = err.to_string();
     assert!(text.contains("sel4/errors.h:"), "{text}");
     assert!(text.contains("error:"), "{text}");
+    if let sel4_build::abi::AbiError::Probe(sel4_build::probe::ProbeError::Compile {
+        kept, ..
+    }) = &err
+    {
+        std::fs::remove_dir_all(kept).expect("clean up the kept probe");
+    } else {
+        panic!("not a compile error: {text}");
+    }
 }

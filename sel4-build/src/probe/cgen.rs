@@ -39,8 +39,8 @@ fn is_member(s: &str) -> bool {
 pub fn check(q: &Query) -> Result<(), String> {
     let bad = |what: &str| Err(format!("{q:?}: `{what}` is not a C identifier"));
     for name in names(q) {
-        if !is_ident(name) {
-            return bad(name);
+        if !is_ident(&name) {
+            return bad(&name);
         }
     }
     if let Query::Call(_, args) = q {
@@ -58,16 +58,21 @@ pub fn check(q: &Query) -> Result<(), String> {
 }
 
 /// The identifiers a query uses (the query "is absent" when the compiler lacks one of them).
-pub fn names(q: &Query) -> Vec<&str> {
+pub fn names(q: &Query) -> Vec<String> {
     match q {
-        Query::Value(n) | Query::Size(n) => vec![n],
-        Query::Offset(t, f) | Query::Bits(t, f) => vec![t, f],
+        Query::Value(n) | Query::Size(n) => vec![n.clone()],
+        Query::Offset(t, f) => vec![t.clone(), f.clone()],
+        Query::Bits(block, f) => vec![format!("{block}_t"), format!("{block}_get_{f}")],
         Query::Call(stub, args) => {
-            let mut v = vec![stub.as_str()];
+            let mut v = vec![stub.clone()];
             for a in args {
                 if let CArg::Struct { ty, fields, .. } = a {
-                    v.push(ty);
-                    v.extend(fields.iter().map(|(m, _)| m.split('[').next().unwrap_or(m)));
+                    v.push(ty.clone());
+                    v.extend(
+                        fields
+                            .iter()
+                            .map(|(m, _)| m.split('[').next().unwrap_or(m).to_string()),
+                    );
                 }
             }
             v

@@ -110,7 +110,7 @@ pub fn attribute(
             continue;
         };
         let own = names(&queries[i]);
-        let absent = missing_name(g[0].message).is_some_and(|n| own.contains(&n));
+        let absent = missing_name(g[0].message).is_some_and(|n| own.iter().any(|o| o == n));
         let answer = if absent {
             Answer::Absent
         } else {
@@ -128,7 +128,8 @@ pub fn attribute(
     out
 }
 
-/// The error's message, with the header locations its notes point at.
+/// The error's message, with the header locations its notes point at (not the probe's own
+/// macros).
 fn describe(group: &[Line<'_>], in_probe: &dyn Fn(&Line<'_>) -> bool) -> String {
     let mut s = group[0].message.to_string();
     if !in_probe(&group[0]) {
@@ -137,6 +138,9 @@ fn describe(group: &[Line<'_>], in_probe: &dyn Fn(&Line<'_>) -> bool) -> String 
         }
     }
     for note in &group[1..] {
+        if note.message.contains("macro 'PROBE_") {
+            continue;
+        }
         if let (false, Some(n)) = (in_probe(note), note.line) {
             s.push_str(&format!("; {} ({}:{n})", note.message, note.path));
         }
