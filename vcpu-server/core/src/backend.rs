@@ -156,10 +156,12 @@ pub trait Backend {
     /// non-MCS: `CNode_SaveCaller` into the VCPU's reply slot) so that
     /// [`Backend::resume_vcpu`] with [`Resume::Fault`] can answer it later.
     fn take_fault(&mut self, vcpu: &mut Self::Vcpu);
-    /// After [`Backend::take_fault`]: true if the saved reply capability names a thread really
-    /// blocked on the message (a fault, or an HVC `Call`), false if the guest sent the message
-    /// without blocking (an HVC `Send`: nothing was saved and the guest runs on). The core asks
-    /// only when it keeps the VCPU stopped, and stops a guest for which this is false.
+    /// After [`Backend::take_fault`]: true if the guest is really stopped (blocked on the
+    /// message: a fault, or an HVC `Call`), false if it sent the message without blocking (an
+    /// HVC `Send`: the guest runs on). The core asks only when it keeps the VCPU stopped, and
+    /// stops a guest for which this is false. A backend may instead stop the guest itself
+    /// (seL4: it was suspended by [`Backend::read_regs_to_stop`], or is suspended now) and
+    /// answer true; its next [`Backend::resume_vcpu`] then restarts it.
     fn caller_waiting(&mut self, vcpu: &mut Self::Vcpu) -> bool;
     /// Lets the VCPU run (see [`Resume`]).
     fn resume_vcpu(&mut self, vcpu: &mut Self::Vcpu, how: Resume) -> Result<(), Status>;
@@ -175,6 +177,17 @@ pub trait Backend {
     fn read_regs_in(&mut self, vcpu: &mut Self::Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
         let _ = set;
         self.read_regs(vcpu)
+    }
+    /// [`Backend::read_regs_in`] on an exit after which the core keeps the VCPU stopped (it
+    /// will end the enter or wait): the backend may stop the guest in the same step, so that
+    /// [`Backend::caller_waiting`] then needs no kernel call. The default is
+    /// [`Backend::read_regs_in`].
+    fn read_regs_to_stop(
+        &mut self,
+        vcpu: &mut Self::Vcpu,
+        set: RegSet,
+    ) -> Result<GuestRegs, Status> {
+        self.read_regs_in(vcpu, set)
     }
     /// Writes the registers of `set` from `regs`, which holds what [`Backend::read_regs_in`]
     /// returned for `set` or a larger set (with the changes to make): registers that read did

@@ -180,7 +180,7 @@ impl<B: Backend> Server<B> {
                 Ok(Action::Resume)
             }
             GuestExit::Hvc { .. } => {
-                self.advance_pc(v)?;
+                self.advance_pc_to_stop(v, None)?;
                 Ok(Action::Fail(Status::ERR_NOT_SUPPORTED))
             }
             GuestExit::SysReg { .. }
@@ -199,26 +199,34 @@ impl<B: Backend> Server<B> {
 
     /// pc += 4 plus `edit`, in one read of the registers in `read` (the only ones `edit` may
     /// look at) and one write of those in `write` (a part of `read`: the only ones `edit` may
-    /// change).
+    /// change). `stops`: the VCPU stays stopped after this exit ([`Backend::read_regs_to_stop`]).
     fn update_regs(
         &mut self,
         v: u16,
         read: RegSet,
         write: RegSet,
+        stops: bool,
         edit: impl FnOnce(&mut GuestRegs),
     ) -> Result<(), Status> {
         let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
-        let mut regs = self.backend.read_regs_in(&mut vcpu.backend, read)?;
+        let mut regs = match stops {
+            true => self.backend.read_regs_to_stop(&mut vcpu.backend, read)?,
+            false => self.backend.read_regs_in(&mut vcpu.backend, read)?,
+        };
         regs.pc = regs.pc.wrapping_add(4);
         edit(&mut regs);
         self.backend.write_regs_in(&mut vcpu.backend, &regs, write)
     }
 
-    /// Reads x`n` (n <= 30), and steps the pc over the trapping instruction.
-    fn read_x_advance_pc(&mut self, v: u16, n: u8) -> Result<u64, Status> {
+    /// Steps the pc over the trapping instruction of an exit after which the VCPU stays
+    /// stopped; returns x`n` (n <= 30) if `n` is given.
+    fn advance_pc_to_stop(&mut self, v: u16, n: Option<u8>) -> Result<u64, Status> {
         let mut x = 0;
-        self.update_regs(v, RegSet::pc_and_x(n), RegSet::PC, |r| {
-            x = r.x[usize::from(n)];
+        let read = n.map_or(RegSet::PC, RegSet::pc_and_x);
+        self.update_regs(v, read, RegSet::PC, true, |r| {
+            if let Some(n) = n {
+                x = r.x[usize::from(n)];
+            }
         })?;
         Ok(x)
     }
@@ -242,7 +250,7 @@ impl<B: Backend> Server<B> {
     fn smc(&mut self, v: u16, imm: u16) -> Result<Action, Status> {
         let read = RegSet::pc_and_x(if imm != 0 { 0 } else { 2 });
         let mut outcome = Action::Resume;
-        self.update_regs(v, read, RegSet::pc_and_x(0), |r| {
+        self.update_regs(v, read, RegSet::pc_and_x(0), false, |r| {
             let function = r.x[0] as u32;
             let x0 = match function {
                 _ if imm != 0 => psci::NOT_SUPPORTED,
@@ -298,8 +306,9 @@ impl<B: Backend> Server<B> {
         let abort = DataAbort::from_esr(esr);
         // The data of a MEM write is in x`srt`: only then is more than the pc read.
         let data_reg = kind == TrapKind::Mem && abort.isv && abort.write && abort.srt != 31;
-        let written = if data_reg {
-            self.read_x_advance_pc(v, abort.srt)?
+        // A MEM access ends the enter, a BELL read fails it: the VCPU stays stopped.
+        let written = if kind == TrapKind::Mem || !abort.write {
+            self.advance_pc_to_stop(v, data_reg.then_some(abort.srt))?
         } else {
             self.advance_pc(v)?;
             0

@@ -76,16 +76,14 @@ pub struct Sel4Backend {
     saved_caller: Option<u64>,
     guests: u16,
     vcpus: u16,
-    /// The fault message being handled: its reply capability is still the server's caller
-    /// (not saved yet), and this is where it goes if it must wait ([`Sel4Backend::end_fault`]).
+    /// The VCPU (its TCB slot) whose fault message is being handled while its reply capability
+    /// is still the server's caller, the guest not suspended.
     fault_caller: Option<u64>,
     /// The guest of that fault was resumed: answer the caller with the next `ReplyRecv`.
     reply_caller: bool,
     /// Scratch register context for partial register transfers (only the words a transfer
     /// names are meaningful), so that none is zeroed or built per exit.
     context: UserContext,
-    /// An empty slot that swaps with a VCPU's reply slot in [`Backend::caller_waiting`].
-    spare_reply: u64,
     /// Live VCPUs per core (the placement policy's load).
     per_core: [u16; MAX_CORES],
 }
@@ -97,8 +95,6 @@ pub enum FaultEnd {
     Nothing,
     /// The guest goes on: answer the caller (an empty reply) with the next `ReplyRecv`.
     Reply,
-    /// The guest waits: save the caller into this slot before the next receive.
-    Save(u64),
 }
 
 /// Most cores the placement tracks (GICv2's limit).
@@ -138,7 +134,6 @@ impl Sel4Backend {
             fault_caller: None,
             reply_caller: false,
             context: UserContext::zeroed(),
-            spare_reply: 0,
             per_core: [0; MAX_CORES],
         }
     }
@@ -171,20 +166,14 @@ impl Sel4Backend {
         result.and_then(|r| back.map(|()| r))
     }
 
-    /// Gives the backend its spare reply slot without starting it (unit tests).
-    #[cfg(test)]
-    pub fn set_spare_reply(&mut self, slot: u64) {
-        self.spare_reply = slot;
-    }
-
-    /// After a fault message was handled: whether the fault is answered now or kept (see
-    /// [`FaultEnd`]); resets the record for the next message. Answering a fault the core
-    /// resumes at once with the receive's `ReplyRecv` saves a `CNode_SaveCaller` and a `Send`.
+    /// After a fault message was handled: whether the caller is answered by the next
+    /// `ReplyRecv` (see [`FaultEnd`]); resets the record for the next message. A fault's reply
+    /// capability is never saved: a guest that stays stopped was suspended, and the next
+    /// receive deletes the capability.
     pub fn end_fault(&mut self) -> FaultEnd {
-        let end = match (self.reply_caller, self.fault_caller) {
-            (true, _) => FaultEnd::Reply,
-            (false, Some(slot)) => FaultEnd::Save(slot),
-            (false, None) => FaultEnd::Nothing,
+        let end = match self.reply_caller {
+            true => FaultEnd::Reply,
+            false => FaultEnd::Nothing,
         };
         self.reply_caller = false;
         self.fault_caller = None;
@@ -197,7 +186,6 @@ impl Sel4Backend {
         self.cfg = cfg;
         let pool = Cap::from_cptr(cfg.asid_pool);
         self.probe = Some(Probe::create(&mut self.k, pool)?);
-        self.spare_reply = self.k.slot()?;
         self.num_lrs = count_list_registers(&mut self.k)?;
         if cfg.gicv != 0 {
             let own = Cap::from_cptr(plan::cspace::VSPACE);
@@ -210,6 +198,31 @@ impl Sel4Backend {
     /// there ([`crate::gic_enable`]): the reply must be sent on it. Taken once.
     pub fn take_saved_caller(&mut self) -> Option<u64> {
         self.saved_caller.take()
+    }
+
+    /// Reads the first `count` registers of `v` into the scratch context, owed writes shown.
+    /// With `suspend`, the guest is suspended by the same invocation (`suspend_source`):
+    /// whatever it did, it is stopped afterwards, its fault's reply capability (if any) is
+    /// gone, and it is resumed by a restart.
+    fn read_context(&mut self, v: &mut Sel4Vcpu, count: u64, suspend: bool) -> Result<(), Status> {
+        if suspend && self.fault_caller == Some(v.tcb.slot) {
+            self.fault_caller = None;
+        }
+        let ipc = self.k.ipc()?;
+        v.tcb()
+            .tcb_read_registers_into(ipc, suspend, count, &mut self.context)
+            .map_err(kernel_status)?;
+        v.pending.overlay(&mut self.context, count);
+        Ok(())
+    }
+
+    /// Whether a write of the first `count` registers of `v` is left for its restart: only
+    /// if the guest was suspended (it is restarted later anyway, by `TCB_WriteRegisters` with
+    /// `resume_target` then) and the write is small. A guest still blocked on the fault being
+    /// handled is written at once: it is usually answered by the next `ReplyRecv`, cheaper
+    /// than a restart followed by a receive.
+    fn owes_writes(&self, v: &Sel4Vcpu, count: u64) -> bool {
+        count as usize <= vcpu::PENDING_MAX && self.fault_caller != Some(v.tcb.slot)
     }
 
     /// The configuration given to [`Sel4Backend::start`].
@@ -404,35 +417,47 @@ impl Backend for Sel4Backend {
     }
 
     fn take_fault(&mut self, v: &mut Sel4Vcpu) {
-        // Kept as the caller until the transport ends the message (`end_fault`): a resumed
-        // guest is answered by the next ReplyRecv, a waiting one is saved then.
-        self.fault_caller = Some(v.reply);
+        // Kept as the caller until the message ends (`end_fault`): a guest resumed at once is
+        // answered by the next ReplyRecv.
+        self.fault_caller = Some(v.tcb.slot);
         self.reply_caller = false;
     }
 
     fn caller_waiting(&mut self, v: &mut Sel4Vcpu) -> bool {
-        if self.fault_caller == Some(v.reply) {
-            // The message just taken is still the server's caller (`take_fault` only noted
-            // it): save it now, as the transport would at the end, so that the check sees it.
-            vcpu::save_caller(&mut self.k, v.reply);
+        // The guest stays stopped. Unless a register read of this exit suspended it already,
+        // it is suspended now (it may have sent the message without blocking): either way it
+        // is really stopped, and its next resume restarts it. The fault's reply capability is
+        // not kept (the next receive deletes it).
+        if self.fault_caller == Some(v.tcb.slot) {
             self.fault_caller = None;
+            return self
+                .k
+                .ipc()
+                .is_ok_and(|ipc| v.tcb().tcb_suspend(ipc).is_ok());
         }
-        vcpu::caller_waiting(&mut self.k, v, &mut self.spare_reply)
+        true
     }
 
     fn resume_vcpu(&mut self, v: &mut Sel4Vcpu, how: Resume) -> Result<(), Status> {
-        match how {
-            Resume::Fault if self.fault_caller == Some(v.reply) => {
-                self.fault_caller = None;
-                self.reply_caller = true;
-                Ok(())
-            }
-            Resume::Fault => vcpu::reply_fault(&mut self.k, v),
-            Resume::Start | Resume::Restart => {
-                let ipc = self.k.ipc()?;
-                v.tcb().tcb_resume(ipc).map_err(kernel_status)
-            }
+        let current = self.fault_caller == Some(v.tcb.slot);
+        if current {
+            self.fault_caller = None;
         }
+        // A fault still the server's caller is answered by the next ReplyRecv (cheaper than a
+        // restart followed by a receive); any other stopped guest is restarted, by the write
+        // of the owed registers if there are any.
+        let answer = current && how == Resume::Fault;
+        let ipc = self.k.ipc()?;
+        if v.pending.n != 0 {
+            let n = v.pending.take_into(&mut self.context);
+            v.tcb()
+                .tcb_write_registers(ipc, !answer, n, &self.context)
+                .map_err(kernel_status)?;
+        } else if !answer {
+            v.tcb().tcb_resume(ipc).map_err(kernel_status)?;
+        }
+        self.reply_caller = answer;
+        Ok(())
     }
 
     fn stop_vcpu(&mut self, v: &mut Sel4Vcpu) -> Result<(), Status> {
@@ -441,10 +466,7 @@ impl Backend for Sel4Backend {
     }
 
     fn read_regs(&mut self, v: &mut Sel4Vcpu) -> Result<GuestRegs, Status> {
-        let ipc = self.k.ipc()?;
-        v.tcb()
-            .tcb_read_registers_into(ipc, false, REG_COUNT, &mut self.context)
-            .map_err(kernel_status)?;
+        self.read_context(v, REG_COUNT, false)?;
         Ok(vcpu::from_context(&self.context))
     }
 
@@ -454,10 +476,13 @@ impl Backend for Sel4Backend {
 
     fn read_regs_in(&mut self, v: &mut Sel4Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
         let n = vcpu::reg_count(set);
-        let ipc = self.k.ipc()?;
-        v.tcb()
-            .tcb_read_registers_into(ipc, false, n, &mut self.context)
-            .map_err(kernel_status)?;
+        self.read_context(v, n, false)?;
+        Ok(vcpu::from_context_first(&self.context, n))
+    }
+
+    fn read_regs_to_stop(&mut self, v: &mut Sel4Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
+        let n = vcpu::reg_count(set);
+        self.read_context(v, n, true)?;
         Ok(vcpu::from_context_first(&self.context, n))
     }
 
@@ -469,6 +494,13 @@ impl Backend for Sel4Backend {
     ) -> Result<(), Status> {
         let n = vcpu::reg_count(set);
         vcpu::to_context_first(&mut self.context, regs, n);
+        if self.owes_writes(v, n) {
+            v.pending.merge(&self.context, n);
+            return Ok(());
+        }
+        // Covers every owed word (none are owed while the guest waits on its fault; else `n`
+        // exceeds them, and `regs` came from a read, which showed them).
+        v.pending.n = 0;
         let ipc = self.k.ipc()?;
         v.tcb()
             .tcb_write_registers(ipc, false, n, &self.context)
@@ -476,13 +508,20 @@ impl Backend for Sel4Backend {
     }
 
     fn advance_pc(&mut self, v: &mut Sel4Vcpu) -> Result<(), Status> {
-        let ipc = self.k.ipc()?;
-        let tcb = v.tcb();
-        tcb.tcb_read_registers_into(ipc, false, 1, &mut self.context)
-            .map_err(kernel_status)?;
+        if v.pending.n == 0 {
+            self.read_context(v, 1, false)?;
+        } else {
+            self.context.words_mut()[0] = v.pending.words[0];
+        }
         let pc = &mut self.context.words_mut()[0];
         *pc = pc.wrapping_add(4);
-        tcb.tcb_write_registers(ipc, false, 1, &self.context)
+        if self.owes_writes(v, 1) {
+            v.pending.merge(&self.context, 1);
+            return Ok(());
+        }
+        let ipc = self.k.ipc()?;
+        v.tcb()
+            .tcb_write_registers(ipc, false, 1, &self.context)
             .map_err(kernel_status)
     }
 

@@ -10,10 +10,12 @@
 //! - `VcpuFault { slot, generation }`: a guest exit, or anything a guest sent through its fault
 //!   endpoint with an HVC syscall: the same thing to the server. [`exit::decode`] is total;
 //!   [`Server::serve_guest_exit`] decides. The reply capability stays the server's caller
-//!   meanwhile (the backend's `take_fault` only notes it): if the core resumed the guest, the
-//!   next `ReplyRecv` answers it (one syscall instead of SaveCaller + Send + Recv); if the guest
-//!   must wait, it is saved (`CNode_SaveCaller`) into the VCPU's reply slot before the next
-//!   receive and answered later with `Send`. Any capability that came with it is dropped.
+//!   meanwhile and is never saved: if the core resumed the guest without touching its
+//!   registers, the next `ReplyRecv` answers it; otherwise the guest was suspended (by the
+//!   register read, or by `TCB_Suspend` if it stays stopped), the next receive deletes the
+//!   capability, and the guest is resumed later by a restart (`TCB_WriteRegisters` with
+//!   `resume_target`, or `TCB_Resume`; see `vcpu.rs`). Any capability that came with it is
+//!   dropped.
 //! - `Invalid`: dropped: no reply (the next receive deletes the reply capability) and any
 //!   capability that came with it is deleted.
 //!
@@ -212,10 +214,6 @@ impl Transport {
                 let backend = server.backend_mut();
                 match backend.end_fault() {
                     FaultEnd::Reply => Some(MessageInfo::new(0, 0, 0, 0)),
-                    FaultEnd::Save(slot) => {
-                        crate::vcpu::save_caller(&mut backend.k, slot);
-                        None
-                    }
                     FaultEnd::Nothing => None,
                 }
             }
@@ -454,7 +452,16 @@ mod tests {
         use vcpu_protocol::ReplyPayload;
         use vcpu_protocol::message::{GuestCreateReq, VcpuCreateReq};
 
-        fake::install(None);
+        /// The guest's registers read as pc 0x8000, all others 0.
+        fn registers(c: &fake::Call) -> (u64, std::vec::Vec<u64>) {
+            if c.label != L::TCBReadRegisters.value() {
+                return (0, std::vec![]);
+            }
+            let mut words = std::vec![0; c.words[1] as usize];
+            words[0] = 0x8000;
+            (0, words)
+        }
+        fake::install(Some(registers));
         let mut s = server();
         let res = s
             .grant_resource(ClientId(1), RSRC_KIND_SYSTEM, 0, 1, Rights::INSPECT)
@@ -477,7 +484,6 @@ mod tests {
         let Some(Ok(ReplyPayload::Handle(v))) = call(&mut t, &mut s, &vcreate, 0) else {
             panic!("vcpu_create failed");
         };
-        s.backend_mut().set_spare_reply(95);
         fake::take_all();
         let enter = Request::VcpuEnter(HandleReq {
             handle: v.handle,
@@ -505,33 +511,77 @@ mod tests {
         let words = [0u64; 13];
         assert_eq!(
             t.dispatch(&mut s, MessageInfo::new(2, 0, 0, 13), exit, &words),
-            None
+            None,
+            "the guest stays stopped: nothing to answer"
         );
         let all = fake::take_all();
-        let send = all
-            .iter()
-            .find(|c| c.sys == Syscall::Send)
-            .expect("a completion");
-        assert_eq!(send.cptr, reply_slot, "sent on the thread's saved reply");
+        let sys: std::vec::Vec<Syscall> = all.iter().map(|c| c.sys).collect();
         assert_eq!(
-            send.words,
+            sys,
+            [Syscall::Call, Syscall::DebugCapIdentify, Syscall::Send],
+            "{all:?}"
+        );
+        // pc += 4 reads the pc (with sp and spsr) and suspends the guest in the same
+        // invocation, as it stays stopped: whatever it did, it is stopped; its fault's reply
+        // capability is never saved.
+        assert_eq!(
+            (all[0].label, &all[0].words[..]),
+            (label(L::TCBReadRegisters), &[1, 3][..]),
+            "suspend_source, three registers"
+        );
+        assert_eq!(all[2].cptr, reply_slot, "sent on the thread's saved reply");
+        assert_eq!(
+            all[2].words,
             [i64::from(Status::ERR_NOT_SUPPORTED.into_raw()) as u64]
         );
-        let saved = all
-            .iter()
-            .filter(|c| c.label == label(L::CNodeSaveCaller))
-            .count();
-        assert_eq!(saved, 1, "the fault's reply capability was kept");
-        // The check that a caller really waits (the VCPU stays stopped) looks at the saved
-        // capability: the save comes first, and the guest is not stopped.
-        let labels: std::vec::Vec<u64> = all.iter().map(|c| c.label).collect();
-        let save = labels.iter().position(|l| *l == label(L::CNodeSaveCaller));
-        let check = labels.iter().position(|l| *l == label(L::CNodeMove));
-        assert!(
-            save.is_some() && save < check,
-            "saved, then checked: {labels:?}"
+        // The next enter makes the owed pc write and restarts the guest in one invocation.
+        assert_eq!(call(&mut t, &mut s, &enter, 0), None);
+        let calls = fake::take();
+        assert_eq!(
+            (calls[0].label, &calls[0].words[..]),
+            (label(L::TCBWriteRegisters), &[1, 3, 0x8004, 0, 0][..]),
+            "resume_target; pc + 4, sp, spsr"
         );
-        assert!(!labels.contains(&label(L::TCBSuspend)), "not stopped");
+        assert_eq!(calls[1].label, label(L::CNodeSaveCaller));
+        // An exit the core ends without touching registers (a CapFault message, e.g. one the
+        // guest sent without blocking): the guest is suspended, as it stays stopped.
+        assert_eq!(
+            t.dispatch(&mut s, MessageInfo::new(1, 0, 0, 4), exit, &[0; 4]),
+            None
+        );
+        let labels: std::vec::Vec<u64> = fake::take().iter().map(|c| c.label).collect();
+        assert_eq!(labels, [label(L::TCBSuspend)]);
+        // Nothing owed: the next enter is a plain TCB_Resume.
+        assert_eq!(call(&mut t, &mut s, &enter, 0), None);
+        assert_eq!(fake::take()[0].label, label(L::TCBResume));
+        // A VGIC maintenance exit resumes the guest without touching registers: answered by the
+        // next ReplyRecv, no invocation.
+        let maintenance = MessageInfo::new(sel4::fault_label::VGIC_MAINTENANCE, 0, 0, 1);
+        assert_eq!(
+            t.dispatch(&mut s, maintenance, exit, &[u64::MAX])
+                .map(|i| i.length()),
+            Some(0)
+        );
+        assert!(fake::take_all().is_empty());
+        // A WFE exit resumes the guest after pc += 4: the pc is read and written without
+        // suspending or resuming the guest, and the next ReplyRecv answers its fault.
+        let wfe = MessageInfo::new(sel4::fault_label::VCPU_FAULT, 0, 0, 1);
+        let esr = (0x01u64 << 26) | 1;
+        assert_eq!(
+            t.dispatch(&mut s, wfe, exit, &[esr]).map(|i| i.length()),
+            Some(0)
+        );
+        let calls: std::vec::Vec<(u64, std::vec::Vec<u64>)> = fake::take()
+            .iter()
+            .map(|c| (c.label, c.words.clone()))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                (label(L::TCBReadRegisters), std::vec![0, 1]),
+                (label(L::TCBWriteRegisters), std::vec![0, 1, 0x8004])
+            ]
+        );
     }
 
     #[test]

@@ -1,5 +1,13 @@
 //! VCPUs: a TCB bound to a VCPU object, with a one-capability CSpace holding its fault
-//! endpoint, and a slot for its saved fault reply.
+//! endpoint, and the register writes the server owes it before it runs again.
+//!
+//! Stopping and resuming (non-MCS): a fault's reply capability is never kept. Every register
+//! read suspends the guest (`TCB_ReadRegisters` with `suspend_source`), which also deletes the
+//! fault's reply capability; register writes of at most [`PENDING_MAX`] words are kept in
+//! [`PendingRegs`] and made by the `TCB_WriteRegisters` that restarts the guest (`resume_target`:
+//! `restart()` runs a thread that is inactive or blocked on a reply). A suspended guest is
+//! really stopped whatever it did, so a guest that merely sent an exit message (HVC `Send`)
+//! cannot keep running while the server believes it stopped.
 //!
 //! Creation order matters: `VCPU_SetTCB` comes before any register write, because seL4 forces
 //! the SPSR of a TCB without a VCPU to EL0t (spec §3.3).
@@ -12,8 +20,7 @@
 //! capabilities, or name anything else.
 
 use sel4::{
-    CNodeCapData, Cap, CapRights, MessageInfo, NULL_CAP, ObjectType, UserContext, VcpuReg,
-    WORD_DEPTH, cap_type,
+    CNodeCapData, Cap, CapRights, NULL_CAP, ObjectType, UserContext, VcpuReg, WORD_DEPTH, cap_type,
 };
 use vcpu_protocol::{Badge, Status};
 use vcpu_server::{GuestRegs, RegSet, SysReg, VcpuKey};
@@ -81,6 +88,44 @@ pub const INITIAL_SYSREGS: [(VcpuReg, u64); 23] = [
 /// the server never changes.
 pub const REG_COUNT: u64 = 34;
 
+/// Most register words a write may leave for the restart ([`PendingRegs`]): pc, sp, spsr and
+/// x0, what the exits write (pc alone for pc += 4, pc..x0 for an SMC's result).
+pub const PENDING_MAX: usize = 4;
+
+/// Register writes not yet made: the first `n` words of the kernel context (seL4 order),
+/// written by the `TCB_WriteRegisters` that restarts the guest. Reads see them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PendingRegs {
+    /// How many of the first words are owed (0: none).
+    pub n: u8,
+    /// Their values.
+    pub words: [u64; PENDING_MAX],
+}
+
+impl PendingRegs {
+    /// Puts the owed words over the first `count` words of `c` (a context just read).
+    pub fn overlay(&self, c: &mut UserContext, count: u64) {
+        let n = usize::from(self.n).min(count as usize);
+        c.words_mut()[..n].copy_from_slice(&self.words[..n]);
+    }
+
+    /// Owes the first `count` words of `c` (at most [`PENDING_MAX`]); words owed beyond them
+    /// stay owed.
+    pub fn merge(&mut self, c: &UserContext, count: u64) {
+        let n = (count as usize).min(PENDING_MAX);
+        self.words[..n].copy_from_slice(&c.words()[..n]);
+        self.n = self.n.max(n as u8);
+    }
+
+    /// The owed words in a context (the others 0), and how many; nothing owed any more.
+    pub fn take_into(&mut self, c: &mut UserContext) -> u64 {
+        let n = usize::from(self.n);
+        c.words_mut()[..n].copy_from_slice(&self.words[..n]);
+        self.n = 0;
+        n as u64
+    }
+}
+
 /// A VCPU's kernel objects.
 #[derive(Debug)]
 pub struct Sel4Vcpu {
@@ -90,10 +135,10 @@ pub struct Sel4Vcpu {
     pub vcpu: Obj,
     /// Its CSpace (holds only the badged fault endpoint).
     pub cnode: Obj,
-    /// Where its fault reply capability is saved.
-    pub reply: u64,
     /// The core its thread runs on, for its whole life (see `docs/SERVER.md`, placement).
     pub core: u8,
+    /// Register writes owed to the guest before it runs again.
+    pub pending: PendingRegs,
 }
 
 impl Sel4Vcpu {
@@ -248,21 +293,12 @@ pub fn create(
             return Err(s);
         }
     };
-    let reply = match k.slot() {
-        Ok(r) => r,
-        Err(s) => {
-            k.free(cnode);
-            k.free(vcpu);
-            k.free(tcb);
-            return Err(s);
-        }
-    };
     let v = Sel4Vcpu {
         tcb,
         vcpu,
         cnode,
-        reply,
         core: 0,
+        pending: PendingRegs::default(),
     };
     match configure(k, p, &v, vspace, key, entry, vmpidr) {
         Ok(()) => Ok(v),
@@ -491,13 +527,12 @@ fn restore_after_stub(
         .tcb_write_registers(ipc, false, REG_COUNT, &to_context(&regs))
 }
 
-/// Destroys a VCPU in any state: drops a saved fault reply, deletes the TCB (which stops and
-/// unbinds it), the VCPU object and the CSpace (with the fault endpoint in it).
+/// Destroys a VCPU in any state: deletes the TCB (which stops and unbinds it), the VCPU object
+/// and the CSpace (with the fault endpoint in it).
 pub fn destroy(k: &mut Objects, v: Sel4Vcpu) {
     if let Ok(ipc) = k.ipc() {
         let _ = v.tcb().tcb_suspend(ipc);
     }
-    k.release_slot(v.reply);
     k.free(v.tcb);
     k.free(v.vcpu);
     k.free(v.cnode);
@@ -518,35 +553,6 @@ pub fn save_caller(k: &mut Objects, slot: u64) -> bool {
     }
     k.clear(slot);
     save(k)
-}
-
-/// Whether `v`'s reply slot holds a reply capability, i.e. a thread waits for the answer to
-/// the message just taken (a guest's HVC `Send` leaves the slot empty). seL4 has no query for
-/// this outside debug kernels; `CNode_Move` of an empty slot fails (`FailedLookup`) and has no
-/// effect, so the capability is moved into `spare` (an empty slot) and the two slots swap
-/// roles: one invocation, no new slot. Without a spare slot (not started) the answer is true.
-pub fn caller_waiting(k: &mut Objects, v: &mut Sel4Vcpu, spare: &mut u64) -> bool {
-    if *spare == 0 {
-        return true;
-    }
-    let cnode = k.cnode();
-    let Ok(ipc) = k.ipc() else { return true };
-    let moved = cnode
-        .cnode_move(ipc, *spare, WORD_DEPTH, cnode, v.reply, WORD_DEPTH)
-        .is_ok();
-    if moved {
-        core::mem::swap(&mut v.reply, spare);
-    }
-    moved
-}
-
-/// Answers the saved fault with an empty message (label 0, no words): every fault type resumes
-/// at the faulting instruction or where `write_regs` moved the pc. A `Send` on an empty slot
-/// (the fault was not a call) does nothing.
-pub fn reply_fault(k: &mut Objects, v: &Sel4Vcpu) -> Result<(), Status> {
-    let ipc = k.ipc()?;
-    Cap::<cap_type::Reply>::from_cptr(v.reply).send(ipc, MessageInfo::new(0, 0, 0, 0));
-    Ok(())
 }
 
 #[cfg(test)]
@@ -735,7 +741,8 @@ mod tests {
                 .iter()
                 .filter(|&&l| l == label(L::CNodeDelete))
                 .count(),
-            4
+            3,
+            "TCB, VCPU and CNode"
         );
         assert_eq!(k.untyped.free_bytes(), 1 << 20, "all memory back");
     }
@@ -809,6 +816,26 @@ mod tests {
         );
         assert!(super::save_caller(&mut k, 300));
         assert_eq!(fake::take().len(), 1, "an empty slot takes one invocation");
+    }
+
+    #[test]
+    fn pending_writes_merge_and_show_through_reads() {
+        use super::PendingRegs;
+        let mut p = PendingRegs::default();
+        let mut c = UserContext::zeroed();
+        c.words_mut()[..4].copy_from_slice(&[0x1000, 2, 3, 4]);
+        p.merge(&c, 4);
+        c.words_mut()[0] = 0x2000;
+        p.merge(&c, 1);
+        assert_eq!((p.n, p.words), (4, [0x2000, 2, 3, 4]), "x0 still owed");
+        let mut read = UserContext::zeroed();
+        read.words_mut().fill(9);
+        p.overlay(&mut read, 2);
+        assert_eq!(&read.words()[..3], &[0x2000, 2, 9], "only the words read");
+        let mut out = UserContext::zeroed();
+        assert_eq!(p.take_into(&mut out), 4);
+        assert_eq!(&out.words()[..4], &[0x2000, 2, 3, 4]);
+        assert_eq!(p.n, 0, "nothing owed after the restart");
     }
 
     #[test]
