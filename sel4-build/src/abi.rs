@@ -1,53 +1,31 @@
 //! Compares every number of the `sel4` crate with an installed libsel4 (`<prefix>/libsel4/
 //! include`): syscall numbers, invocation labels and each builder's marshalling (checked
-//! against the generated `sel4_client.h` stubs), object types and sizes, VCPU registers,
-//! fault labels and layouts, error codes, IPC buffer / BootInfo / UserContext layouts, message
-//! bit fields and the initial cap slots.
+//! against what the generated `sel4_client.h` stubs hand the kernel), object types and sizes,
+//! VCPU registers, fault labels and layouts, error codes, IPC buffer / BootInfo / UserContext
+//! layouts, message bit fields and the initial cap slots.
 //!
 //! Sources: the configuration comes from the `gen_config.json` files ([`crate::kconfig`]);
 //! syscall numbers and invocation labels are computed from the XML interface files for that
-//! configuration ([`crate::interfaces`]); only what exists nowhere else is read from C headers
-//! with the small preprocessor of [`crate::cpp`] (object type, error, VCPU register and
-//! initial-slot enums, constants, struct layouts, the marshalling of `sel4_client.h`).
+//! configuration ([`crate::interfaces`]); everything else exists only as C and is answered by
+//! the C compiler through [`crate::probe`], which is asked exactly the names the comparison
+//! ([`compare`]) looks at.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use sel4::{
-    Error as Sel4Error, InvocationLabel, IpcBuffer, ObjectType, Syscall, UserContext, VcpuReg,
-};
-
-use crate::cexpr::{self, Env};
-use crate::client::{ClientFn, parse_client};
-use crate::cpp::{ParseError, Symbols, preprocess};
-use crate::headers::{Block, Structs, collect_enums, field_position, parse_pbf};
 use crate::interfaces::{
     INTERFACE_FILES, SYSCALL_FILE, XmlError, invocation_labels, syscall_numbers,
 };
 use crate::kconfig::KernelConfig;
-use crate::samples::samples;
+use crate::probe::{Answer, Marshalled, ProbeError, Query, probe};
+
+mod compare;
+
+pub use compare::compare;
 
 /// The configuration files, relative to `libsel4/include`.
 pub const CONFIG_FILES: [&str; 2] = ["kernel/gen_config.json", "sel4/gen_config.json"];
-
-/// Headers read, in include order, with the configuration's `CONFIG_*` macros predefined.
-const HEADERS: [&str; 14] = [
-    "sel4/macros.h",
-    "sel4/constants.h",
-    "sel4/sel4_arch/constants.h",
-    "sel4/mode/types.h",
-    "sel4/objecttype.h",
-    "sel4/sel4_arch/objecttype.h",
-    "sel4/arch/objecttype.h",
-    "sel4/errors.h",
-    "sel4/shared_types_gen.h",
-    "sel4/shared_types.h",
-    "sel4/sel4_arch/types.h",
-    "sel4/sel4_arch/types_gen.h",
-    "sel4/arch/types.h",
-    "sel4/bootinfo_types.h",
-];
 
 /// Why the headers could not be compared at all.
 #[derive(Debug)]
@@ -68,8 +46,8 @@ pub enum AbiError {
     },
     /// An XML interface file is malformed.
     Xml(XmlError),
-    /// A header could not be parsed.
-    Parse(ParseError),
+    /// The C compiler could not answer (headers that do not compile, a missing compiler).
+    Probe(ProbeError),
 }
 
 impl fmt::Display for AbiError {
@@ -78,7 +56,7 @@ impl fmt::Display for AbiError {
             AbiError::Io { path, error } => write!(f, "cannot read {}: {error}", path.display()),
             AbiError::Config { path, reason } => write!(f, "{}: {reason}", path.display()),
             AbiError::Xml(e) => write!(f, "cannot read libsel4 interface file {e}"),
-            AbiError::Parse(e) => write!(f, "cannot parse libsel4 header {e}"),
+            AbiError::Probe(e) => write!(f, "cannot read libsel4's C headers: {e}"),
         }
     }
 }
@@ -91,14 +69,71 @@ impl From<XmlError> for AbiError {
     }
 }
 
-impl From<ParseError> for AbiError {
-    fn from(e: ParseError) -> Self {
-        AbiError::Parse(e)
+impl From<ProbeError> for AbiError {
+    fn from(e: ProbeError) -> Self {
+        AbiError::Probe(e)
+    }
+}
+
+/// What the headers say about one name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fact<T> {
+    /// Its value.
+    Has(T),
+    /// The headers lack it (in this configuration).
+    Absent,
+    /// The headers have it but the compiler refused the question: its message.
+    Refused(String),
+}
+
+impl<T: fmt::Display> Fact<T> {
+    /// The value as the report shows it; `None` when absent.
+    pub fn shown(&self) -> Option<String> {
+        self.shown_with(T::to_string)
+    }
+}
+
+impl<T> Fact<T> {
+    /// The value shown with `show`, the refusal with the compiler's message; `None` when
+    /// absent.
+    pub fn shown_with(&self, show: impl Fn(&T) -> String) -> Option<String> {
+        match self {
+            Fact::Has(v) => Some(show(v)),
+            Fact::Absent => None,
+            Fact::Refused(m) => Some(format!("<refused by the C compiler: {m}>")),
+        }
+    }
+
+    /// The value, if the headers have one.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Fact::Has(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Size and field offsets of one struct, as far as they were asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// `sizeof`.
+    pub size: Fact<u64>,
+    /// `offsetof` of each field asked, in the order asked.
+    pub fields: Vec<(String, Fact<u64>)>,
+}
+
+impl Layout {
+    /// The offset of `field` (absent if it was not asked).
+    pub fn offset(&self, field: &str) -> Fact<u64> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == field)
+            .map_or(Fact::Absent, |(_, f)| f.clone())
     }
 }
 
 /// What the install defines.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Headers {
     /// The configuration (`gen_config.json`).
     pub config: KernelConfig,
@@ -106,14 +141,14 @@ pub struct Headers {
     pub labels: BTreeMap<String, i128>,
     /// Syscall numbers (`seL4_Sys*`) computed from `api/syscall.xml` for `config`.
     pub syscalls: BTreeMap<String, i128>,
-    /// Macros (including the configuration) and enumerators of the headers.
-    pub symbols: Symbols,
-    /// Structs, for layouts.
-    pub structs: Structs,
-    /// Bitfield blocks of `shared_types.pbf`.
-    pub blocks: BTreeMap<String, Block>,
-    /// Invocation stubs of `interfaces/sel4_client.h`.
-    pub client: BTreeMap<String, ClientFn>,
+    /// Integer constants (macros and enumerators) by name.
+    pub values: BTreeMap<String, Fact<i128>>,
+    /// Struct layouts by type name.
+    pub layouts: BTreeMap<String, Layout>,
+    /// (shift, width) of message bit fields by (block, field).
+    pub bits: BTreeMap<(String, String), Fact<(u32, u32)>>,
+    /// What each sampled invocation stub hands the kernel, by stub name.
+    pub calls: BTreeMap<String, Fact<Marshalled>>,
 }
 
 fn read(path: &Path) -> Result<String, AbiError> {
@@ -124,8 +159,8 @@ fn read(path: &Path) -> Result<String, AbiError> {
 }
 
 impl Headers {
-    /// Reads the configuration, interface files and headers of an install prefix
-    /// (`<prefix>/libsel4/include`).
+    /// Reads the configuration and interface files of an install prefix
+    /// (`<prefix>/libsel4/include`) and asks the C compiler the rest.
     pub fn load(prefix: &Path) -> Result<Headers, AbiError> {
         let inc = prefix.join("libsel4/include");
         let mut config = KernelConfig::default();
@@ -142,33 +177,78 @@ impl Headers {
         let files = [0, 1, 2].map(|i| (INTERFACE_FILES[i], xml[i].as_str()));
         let labels = invocation_labels(&config, &files)?;
         let syscalls = syscall_numbers(&config, SYSCALL_FILE, &read(&inc.join(SYSCALL_FILE))?)?;
-        let mut symbols = Symbols::default();
-        for (name, body) in config.macros() {
-            symbols.define(&name, body);
-        }
-        let mut structs = Structs::default();
-        for f in HEADERS {
-            let text = read(&inc.join(f))?;
-            let lines = preprocess(f, &text, &mut symbols)?;
-            let joined: String = lines.into_iter().map(|(_, l)| l + "\n").collect();
-            collect_enums(f, &joined, &mut symbols)?;
-            structs.collect(f, &joined)?;
-        }
-        let blocks = parse_pbf(
-            "sel4/shared_types.pbf",
-            &read(&inc.join("sel4/shared_types.pbf"))?,
-        )?;
-        let client_path = "interfaces/sel4_client.h";
-        let client = parse_client(client_path, &read(&inc.join(client_path))?, &mut symbols)?;
-        Ok(Headers {
+        let mut h = Headers {
             config,
             labels,
             syscalls,
-            symbols,
-            structs,
-            blocks,
-            client,
-        })
+            values: BTreeMap::new(),
+            layouts: BTreeMap::new(),
+            bits: BTreeMap::new(),
+            calls: BTreeMap::new(),
+        };
+        let queries = compare::queries(h.sel4_config());
+        let answers = probe(&inc, &queries)?;
+        for (q, a) in queries.into_iter().zip(answers) {
+            h.record(q, a);
+        }
+        Ok(h)
+    }
+
+    fn record(&mut self, q: Query, a: Answer) {
+        fn fact<T>(a: &Answer) -> Fact<T> {
+            match a {
+                Answer::Absent => Fact::Absent,
+                Answer::Invalid(m) => Fact::Refused(m.clone()),
+                other => Fact::Refused(format!("unexpected answer {other:?}")),
+            }
+        }
+        let int = |a: &Answer| match a {
+            Answer::Int(v) => Fact::Has(*v),
+            a => fact(a),
+        };
+        let unsigned = |a: &Answer| match a {
+            Answer::Int(v) => u64::try_from(*v)
+                .map_or_else(|_| Fact::Refused(format!("negative: {v}")), Fact::Has),
+            a => fact(a),
+        };
+        fn layout(layouts: &mut BTreeMap<String, Layout>, t: String) -> &mut Layout {
+            layouts.entry(t).or_insert_with(|| Layout {
+                size: Fact::Absent,
+                fields: Vec::new(),
+            })
+        }
+        match q {
+            Query::Value(n) => {
+                self.values.insert(n, int(&a));
+            }
+            Query::Size(t) => layout(&mut self.layouts, t).size = unsigned(&a),
+            Query::Offset(t, f) => layout(&mut self.layouts, t).fields.push((f, unsigned(&a))),
+            Query::Bits(b, f) => {
+                let v = match &a {
+                    Answer::Bits(s, w) => Fact::Has((*s, *w)),
+                    a => fact(a),
+                };
+                self.bits.insert((b, f), v);
+            }
+            Query::Call(stub, _) => {
+                let v = match a {
+                    Answer::Call(m) => Fact::Has(m),
+                    a => fact(&a),
+                };
+                self.calls.insert(stub, v);
+            }
+        }
+    }
+
+    /// The `sel4` crate's configuration these headers belong to: MCS from
+    /// `CONFIG_KERNEL_MCS`, debug from `CONFIG_DEBUG_BUILD` (the configuration check makes
+    /// sure `CONFIG_PRINTING` agrees), SMP from `CONFIG_ENABLE_SMP_SUPPORT`.
+    pub fn sel4_config(&self) -> sel4::Config {
+        sel4::Config {
+            mcs: self.config.is_defined("CONFIG_KERNEL_MCS"),
+            debug: self.config.is_defined("CONFIG_DEBUG_BUILD"),
+            smp: self.config.is_defined("CONFIG_ENABLE_SMP_SUPPORT"),
+        }
     }
 }
 
@@ -203,20 +283,23 @@ impl AbiReport {
         self.checks.iter().filter(|c| !c.ok()).collect()
     }
 
-    fn eq(
-        &mut self,
-        item: impl Into<String>,
-        ours: impl fmt::Display,
-        theirs: Option<impl fmt::Display>,
-    ) {
-        let theirs = theirs.map_or_else(
-            || "<not found in the headers>".to_string(),
-            |t| t.to_string(),
-        );
+    /// Compares a value every configuration has; a missing one shows as not found.
+    fn eq(&mut self, item: impl Into<String>, ours: impl fmt::Display, theirs: Option<String>) {
+        let theirs = theirs.unwrap_or_else(|| "<not found in the headers>".to_string());
         self.checks.push(Check {
             item: item.into(),
             ours: ours.to_string(),
             theirs,
+        });
+    }
+
+    /// Compares a value the configuration may lack on either side.
+    fn maybe(&mut self, item: impl Into<String>, ours: Option<String>, theirs: Option<String>) {
+        let absent = || "<absent>".to_string();
+        self.checks.push(Check {
+            item: item.into(),
+            ours: ours.unwrap_or_else(absent),
+            theirs: theirs.unwrap_or_else(absent),
         });
     }
 }
@@ -241,273 +324,7 @@ impl fmt::Display for AbiReport {
     }
 }
 
-impl Headers {
-    /// The `sel4` crate's configuration these headers belong to: MCS from
-    /// `CONFIG_KERNEL_MCS`, debug from `CONFIG_DEBUG_BUILD` (the configuration check makes
-    /// sure `CONFIG_PRINTING` agrees), SMP from `CONFIG_ENABLE_SMP_SUPPORT`.
-    pub fn sel4_config(&self) -> sel4::Config {
-        sel4::Config {
-            mcs: self.config.is_defined("CONFIG_KERNEL_MCS"),
-            debug: self.config.is_defined("CONFIG_DEBUG_BUILD"),
-            smp: self.config.is_defined("CONFIG_ENABLE_SMP_SUPPORT"),
-        }
-    }
-}
-
-/// Shows a number the configuration may lack.
-fn opt<T: fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(|| "<absent>".to_string(), |v| v.to_string())
-}
-
 /// Loads the headers under `prefix` and compares them with the `sel4` crate.
 pub fn check_abi(prefix: &Path) -> Result<AbiReport, AbiError> {
     Ok(compare(&Headers::load(prefix)?))
-}
-
-/// Compares already-loaded headers with the `sel4` crate's numbers for the headers'
-/// configuration ([`Headers::sel4_config`]): each number the crate has for that configuration
-/// must be in the headers with the same value, and each it lacks must be absent there too.
-pub fn compare(h: &Headers) -> AbiReport {
-    let mut r = AbiReport::default();
-    let config = h.sel4_config();
-    let sym = |n: &str| h.symbols.value(n);
-    for s in Syscall::ALL {
-        r.checks.push(Check {
-            item: format!("syscall {}", s.c_name()),
-            ours: opt(s.number_in(config)),
-            theirs: opt(h.syscalls.get(s.c_name())),
-        });
-    }
-    for l in InvocationLabel::ALL {
-        r.checks.push(Check {
-            item: format!("invocation label {}", l.c_name()),
-            ours: opt(l.value_in(config)),
-            theirs: opt(h.labels.get(l.c_name())),
-        });
-    }
-    for t in ObjectType::ALL {
-        r.checks.push(Check {
-            item: format!("object type {}", t.c_name()),
-            ours: opt(t.value_in(config)),
-            theirs: opt(sym(t.c_name())),
-        });
-    }
-    for v in VcpuReg::ALL {
-        r.eq(
-            format!("VCPU register {}", v.c_name()),
-            v.number(),
-            sym(v.c_name()),
-        );
-    }
-    for e in Sel4Error::ALL {
-        r.eq(format!("error {}", e.c_name()), e.code(), sym(e.c_name()));
-    }
-    for (name, slot) in sel4::init_slot::NAMED {
-        r.eq(format!("initial cap {name}"), slot, sym(name));
-    }
-    let mcs_only = if config.mcs {
-        &sel4::names::MCS_CONSTANTS[..]
-    } else {
-        &[]
-    };
-    let all = sel4::names::constants(config);
-    for &(name, value) in all.iter().chain(mcs_only) {
-        let theirs = match name
-            .strip_prefix("sizeof(")
-            .and_then(|n| n.strip_suffix(')'))
-        {
-            Some(s) => h
-                .structs
-                .layout(s, &h.symbols)
-                .ok()
-                .map(|l| i128::from(l.size)),
-            None => sym(name),
-        };
-        r.eq(format!("constant {name}"), value, theirs);
-    }
-    compare_layouts(h, config, &mut r);
-    compare_bitfields(h, &mut r);
-    compare_invocations(h, config, &mut r);
-    r
-}
-
-fn compare_layouts(h: &Headers, config: sel4::Config, r: &mut AbiReport) {
-    let ipc = h.structs.layout("seL4_IPCBuffer", &h.symbols);
-    let ipc_fields = [
-        ("tag", IpcBuffer::OFFSET_TAG),
-        ("msg", IpcBuffer::OFFSET_MSG),
-        ("userData", IpcBuffer::OFFSET_USER_DATA),
-        ("caps_or_badges", IpcBuffer::OFFSET_CAPS_OR_BADGES),
-        ("receiveCNode", IpcBuffer::OFFSET_RECEIVE_CNODE),
-        ("receiveIndex", IpcBuffer::OFFSET_RECEIVE_INDEX),
-        ("receiveDepth", IpcBuffer::OFFSET_RECEIVE_DEPTH),
-    ];
-    for (field, ours) in ipc_fields {
-        let theirs = ipc.as_ref().ok().and_then(|l| l.offset(field));
-        r.eq(format!("offset of seL4_IPCBuffer.{field}"), ours, theirs);
-    }
-    r.eq(
-        "sizeof(seL4_IPCBuffer)",
-        IpcBuffer::SIZE,
-        ipc.as_ref().ok().map(|l| l.size),
-    );
-    let bi = h.structs.layout("seL4_BootInfo", &h.symbols);
-    use sel4::bootinfo_offset as o;
-    let bi_fields = [
-        ("extraLen", o::EXTRA_LEN),
-        ("nodeID", o::NODE_ID),
-        ("numNodes", o::NUM_NODES),
-        ("numIOPTLevels", o::NUM_IOPT_LEVELS),
-        ("ipcBuffer", o::IPC_BUFFER),
-        ("empty", o::EMPTY),
-        ("sharedFrames", o::SHARED_FRAMES),
-        ("userImageFrames", o::USER_IMAGE_FRAMES),
-        ("userImagePaging", o::USER_IMAGE_PAGING),
-        ("ioSpaceCaps", o::IO_SPACE_CAPS),
-        ("extraBIPages", o::EXTRA_BI_PAGES),
-        ("initThreadCNodeSizeBits", o::INIT_THREAD_CNODE_SIZE_BITS),
-        ("initThreadDomain", o::INIT_THREAD_DOMAIN),
-        ("untyped", o::untyped(config)),
-        ("untypedList", o::untyped_list(config)),
-    ];
-    for (field, ours) in bi_fields {
-        let theirs = bi.as_ref().ok().and_then(|l| l.offset(field));
-        r.eq(format!("offset of seL4_BootInfo.{field}"), ours, theirs);
-    }
-    r.checks.push(Check {
-        item: "offset of seL4_BootInfo.schedcontrol".into(),
-        ours: opt(config.mcs.then_some(o::SCHED_CONTROL)),
-        theirs: opt(bi.as_ref().ok().and_then(|l| l.offset("schedcontrol"))),
-    });
-    let desc = h.structs.layout("seL4_UntypedDesc", &h.symbols);
-    for (field, ours) in [("paddr", 0u64), ("sizeBits", 8), ("isDevice", 9)] {
-        let theirs = desc.as_ref().ok().and_then(|l| l.offset(field));
-        r.eq(format!("offset of seL4_UntypedDesc.{field}"), ours, theirs);
-    }
-    let uc = h.structs.layout("seL4_UserContext", &h.symbols);
-    let theirs: Option<Vec<String>> = uc
-        .as_ref()
-        .ok()
-        .map(|l| l.fields.iter().map(|(n, _)| n.clone()).collect());
-    r.eq(
-        "seL4_UserContext field order",
-        UserContext::C_FIELD_NAMES.join(","),
-        theirs.map(|t| t.join(",")),
-    );
-    r.eq(
-        "sizeof(seL4_UserContext)",
-        core::mem::size_of::<UserContext>(),
-        uc.ok().map(|l| l.size),
-    );
-}
-
-fn compare_bitfields(h: &Headers, r: &mut AbiReport) {
-    use sel4::{CNodeCapData as D, CapRights as R, MessageInfo as M};
-    let fields: [(&str, &str, (u32, u32)); 9] = [
-        ("seL4_MessageInfo", "label", (M::LABEL_SHIFT, M::LABEL_BITS)),
-        (
-            "seL4_MessageInfo",
-            "capsUnwrapped",
-            (M::CAPS_UNWRAPPED_SHIFT, M::CAPS_UNWRAPPED_BITS),
-        ),
-        (
-            "seL4_MessageInfo",
-            "extraCaps",
-            (M::EXTRA_CAPS_SHIFT, M::EXTRA_CAPS_BITS),
-        ),
-        (
-            "seL4_MessageInfo",
-            "length",
-            (M::LENGTH_SHIFT, M::LENGTH_BITS),
-        ),
-        ("seL4_CapRights", "capAllowWrite", (R::WRITE_BIT, 1)),
-        ("seL4_CapRights", "capAllowRead", (R::READ_BIT, 1)),
-        ("seL4_CapRights", "capAllowGrant", (R::GRANT_BIT, 1)),
-        (
-            "seL4_CapRights",
-            "capAllowGrantReply",
-            (R::GRANT_REPLY_BIT, 1),
-        ),
-        (
-            "seL4_CNode_CapData",
-            "guard",
-            (D::GUARD_SIZE_BITS, D::GUARD_BITS),
-        ),
-    ];
-    let show = |p: (u32, u32)| format!("bits {}..{}", p.0, p.0 + p.1);
-    for (block, field, ours) in fields {
-        let theirs = h
-            .blocks
-            .get(block)
-            .and_then(|b| field_position(b, field))
-            .map(show);
-        r.eq(format!("bit field {block}.{field}"), show(ours), theirs);
-    }
-    let theirs = h
-        .blocks
-        .get("seL4_CNode_CapData")
-        .and_then(|b| field_position(b, "guardSize"));
-    r.eq(
-        "bit field seL4_CNode_CapData.guardSize",
-        show((0, D::GUARD_SIZE_BITS)),
-        theirs.map(show),
-    );
-}
-
-struct Args<'a>(&'a [(String, u64)]);
-
-impl Env for Args<'_> {
-    fn value(&self, name: &str) -> Option<i128> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| i128::from(*v))
-    }
-    fn is_defined(&self, _: &str) -> bool {
-        false
-    }
-}
-
-fn compare_invocations(h: &Headers, config: sel4::Config, r: &mut AbiReport) {
-    for (name, args, request) in samples(config) {
-        let Some(f) = h.client.get(name) else {
-            r.eq(format!("{name}: stub"), "present", None::<&str>);
-            continue;
-        };
-        let env = Args(&args);
-        r.checks.push(Check {
-            item: format!("{name}: label"),
-            ours: opt(request.label_id().value_in(config)),
-            theirs: opt(h.labels.get(&f.label)),
-        });
-        r.eq(
-            format!("{name}: extraCaps"),
-            request.caps().len(),
-            Some(f.caps),
-        );
-        r.eq(
-            format!("{name}: length"),
-            request.words().len(),
-            Some(f.length),
-        );
-        for (i, expr) in &f.cap_args {
-            let ours = request
-                .caps()
-                .get(*i)
-                .map_or("<none>".into(), |v| v.to_string());
-            r.eq(
-                format!("{name}: cap {i} ({expr})"),
-                ours,
-                cexpr::eval(expr, &env).ok(),
-            );
-        }
-        for (i, expr) in &f.words {
-            let ours = request
-                .words()
-                .get(*i)
-                .map_or("<none>".into(), |v| format!("{v:#x}"));
-            let theirs = cexpr::eval(expr, &env).ok().map(|v| format!("{v:#x}"));
-            r.eq(format!("{name}: MR{i} ({expr})"), ours, theirs);
-        }
-    }
 }

@@ -7,10 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sel4_build::cpp::{Symbols, preprocess};
-use sel4_build::headers::collect_enums;
 use sel4_build::interfaces::{INTERFACE_FILES, SYSCALL_FILE, invocation_labels, syscall_numbers};
 use sel4_build::kconfig::KernelConfig;
+use sel4_build::probe::{Answer, Query, probe};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -158,25 +157,19 @@ fn syscalls_follow_api_and_debug_conditions() {
     );
 }
 
-/// Reads the label and syscall enumerators of the headers seL4 generated for `prefix`.
-fn generated_header_numbers(prefix: &Path, cfg: &KernelConfig) -> Symbols {
-    let inc = prefix.join("libsel4/include");
-    let mut s = Symbols::default();
-    for (name, body) in cfg.macros() {
-        s.define(&name, body);
+/// The C compiler's values of `names` (label and syscall enumerators of the headers seL4
+/// generated for `prefix`); a name the headers lack has no value.
+fn generated_header_numbers(prefix: &Path, names: &[&String]) -> BTreeMap<String, i128> {
+    let queries: Vec<Query> = names.iter().map(|n| Query::Value((*n).clone())).collect();
+    let answers = probe(&prefix.join("libsel4/include"), &queries)
+        .unwrap_or_else(|e| panic!("{}: {e}", prefix.display()));
+    let mut out = BTreeMap::new();
+    for (name, answer) in names.iter().zip(answers) {
+        if let Answer::Int(v) = answer {
+            out.insert((*name).clone(), v);
+        }
     }
-    for f in [
-        "sel4/syscall.h",
-        "sel4/invocation.h",
-        "sel4/sel4_arch/invocation.h",
-        "sel4/arch/invocation.h",
-    ] {
-        let text = std::fs::read_to_string(inc.join(f)).expect("generated header");
-        let lines = preprocess(f, &text, &mut s).expect("preprocess");
-        let joined: String = lines.into_iter().map(|(_, l)| l + "\n").collect();
-        collect_enums(f, &joined, &mut s).expect("enums");
-    }
-    s
+    out
 }
 
 #[test]
@@ -195,12 +188,17 @@ fn xml_numbering_matches_the_generated_headers_of_each_install() {
     for prefix in prefixes {
         let headers = sel4_build::abi::Headers::load(&prefix)
             .unwrap_or_else(|e| panic!("{}: {e}", prefix.display()));
-        let generated = generated_header_numbers(&prefix, &headers.config);
+        let names: Vec<&String> = headers
+            .labels
+            .keys()
+            .chain(headers.syscalls.keys())
+            .collect();
+        let generated = generated_header_numbers(&prefix, &names);
         let mut compared = 0;
         for (name, value) in headers.labels.iter().chain(&headers.syscalls) {
             assert_eq!(
-                generated.value(name),
-                Some(*value),
+                generated.get(name),
+                Some(value),
                 "{}: {name}",
                 prefix.display()
             );

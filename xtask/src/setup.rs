@@ -32,7 +32,7 @@ impl Tool {
     }
 }
 
-/// Tools the kernel build needs.
+/// Tools the kernel build and the ABI check of its install (`sel4-build`) need.
 pub const KERNEL_TOOLS: &[Tool] = &[
     Tool {
         command: "git",
@@ -57,7 +57,8 @@ pub const KERNEL_TOOLS: &[Tool] = &[
     Tool {
         command: "aarch64-linux-gnu-gcc",
         package: "gcc-aarch64-linux-gnu",
-        why: "to compile the seL4 kernel for aarch64",
+        why: "to compile the seL4 kernel for aarch64 (and by sel4-build to confirm the ABI \
+              check's values for aarch64)",
     },
     Tool {
         command: "dtc",
@@ -73,6 +74,11 @@ pub const KERNEL_TOOLS: &[Tool] = &[
         command: "python3",
         package: "python3",
         why: "by the seL4 kernel build's generators",
+    },
+    Tool {
+        command: "gcc",
+        package: "gcc",
+        why: "by sel4-build to compile and run its probe of libsel4's headers (the ABI check)",
     },
     QEMU,
 ];

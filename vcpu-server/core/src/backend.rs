@@ -166,7 +166,7 @@ pub trait Backend {
     /// message: a fault, or an HVC `Call`), false if it sent the message without blocking (an
     /// HVC `Send`: the guest runs on). The core asks only when it keeps the VCPU stopped, and
     /// stops a guest for which this is false. A backend may instead stop the guest itself
-    /// (seL4: it was suspended by [`Backend::read_regs_to_stop`], or is suspended now) and
+    /// (seL4: it was suspended by [`Backend::advance_pc_to_stop`], or is suspended now) and
     /// answer true; its next [`Backend::resume_vcpu`] then restarts it.
     fn caller_waiting(&mut self, vcpu: &mut Self::Vcpu) -> bool;
     /// Lets the VCPU run (see [`Resume`]).
@@ -183,17 +183,6 @@ pub trait Backend {
     fn read_regs_in(&mut self, vcpu: &mut Self::Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
         let _ = set;
         self.read_regs(vcpu)
-    }
-    /// [`Backend::read_regs_in`] on an exit after which the core keeps the VCPU stopped (it
-    /// will end the enter or wait): the backend may stop the guest in the same step, so that
-    /// [`Backend::caller_waiting`] then needs no kernel call. The default is
-    /// [`Backend::read_regs_in`].
-    fn read_regs_to_stop(
-        &mut self,
-        vcpu: &mut Self::Vcpu,
-        set: RegSet,
-    ) -> Result<GuestRegs, Status> {
-        self.read_regs_in(vcpu, set)
     }
     /// Writes the registers of `set` from `regs`, which holds what [`Backend::read_regs_in`]
     /// returned for `set` or a larger set (with the changes to make): registers that read did
@@ -213,6 +202,18 @@ pub trait Backend {
         let mut regs = self.read_regs_in(vcpu, RegSet::PC)?;
         regs.pc = regs.pc.wrapping_add(4);
         self.write_regs_in(vcpu, &regs, RegSet::PC)
+    }
+    /// [`Backend::advance_pc`] on an exit after which the core keeps the VCPU stopped (it will
+    /// end the enter or wait), also returning x`n` (n <= 30) when `x` is `Some(n)` (0 else):
+    /// the backend may stop the guest in the same step, so that [`Backend::caller_waiting`]
+    /// then needs no kernel call. The default reads the pc (and x0..=x`n`) with
+    /// [`Backend::read_regs_in`] and writes the pc with [`Backend::write_regs_in`].
+    fn advance_pc_to_stop(&mut self, vcpu: &mut Self::Vcpu, x: Option<u8>) -> Result<u64, Status> {
+        let set = x.map_or(RegSet::PC, RegSet::pc_and_x);
+        let mut regs = self.read_regs_in(vcpu, set)?;
+        regs.pc = regs.pc.wrapping_add(4);
+        self.write_regs_in(vcpu, &regs, RegSet::PC)?;
+        Ok(x.map_or(0, |n| regs.x.get(usize::from(n)).copied().unwrap_or(0)))
     }
     /// Reads a guest system register.
     fn read_sysreg(&mut self, vcpu: &mut Self::Vcpu, reg: SysReg) -> Result<u64, Status>;

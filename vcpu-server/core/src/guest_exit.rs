@@ -199,36 +199,26 @@ impl<B: Backend> Server<B> {
 
     /// pc += 4 plus `edit`, in one read of the registers in `read` (the only ones `edit` may
     /// look at) and one write of those in `write` (a part of `read`: the only ones `edit` may
-    /// change). `stops`: the VCPU stays stopped after this exit ([`Backend::read_regs_to_stop`]).
+    /// change).
     fn update_regs(
         &mut self,
         v: u16,
         read: RegSet,
         write: RegSet,
-        stops: bool,
         edit: impl FnOnce(&mut GuestRegs),
     ) -> Result<(), Status> {
         let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
-        let mut regs = match stops {
-            true => self.backend.read_regs_to_stop(&mut vcpu.backend, read)?,
-            false => self.backend.read_regs_in(&mut vcpu.backend, read)?,
-        };
+        let mut regs = self.backend.read_regs_in(&mut vcpu.backend, read)?;
         regs.pc = regs.pc.wrapping_add(4);
         edit(&mut regs);
         self.backend.write_regs_in(&mut vcpu.backend, &regs, write)
     }
 
     /// Steps the pc over the trapping instruction of an exit after which the VCPU stays
-    /// stopped; returns x`n` (n <= 30) if `n` is given.
-    fn advance_pc_to_stop(&mut self, v: u16, n: Option<u8>) -> Result<u64, Status> {
-        let mut x = 0;
-        let read = n.map_or(RegSet::PC, RegSet::pc_and_x);
-        self.update_regs(v, read, RegSet::PC, true, |r| {
-            if let Some(n) = n {
-                x = r.x[usize::from(n)];
-            }
-        })?;
-        Ok(x)
+    /// stopped; x`n` (n <= 30) if `x` is `Some(n)`, else 0.
+    fn advance_pc_to_stop(&mut self, v: u16, x: Option<u8>) -> Result<u64, Status> {
+        let vcpu = self.vcpus.get_mut(v).ok_or(Status::ERR_BAD_HANDLE)?;
+        self.backend.advance_pc_to_stop(&mut vcpu.backend, x)
     }
 
     fn wfi(&mut self, v: u16) -> Result<Action, Status> {
@@ -250,7 +240,7 @@ impl<B: Backend> Server<B> {
     fn smc(&mut self, v: u16, imm: u16) -> Result<Action, Status> {
         let read = RegSet::pc_and_x(if imm != 0 { 0 } else { 2 });
         let mut outcome = Action::Resume;
-        self.update_regs(v, read, RegSet::pc_and_x(0), false, |r| {
+        self.update_regs(v, read, RegSet::pc_and_x(0), |r| {
             let function = r.x[0] as u32;
             let x0 = match function {
                 _ if imm != 0 => psci::NOT_SUPPORTED,

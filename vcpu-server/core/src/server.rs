@@ -396,7 +396,7 @@ impl<B: Backend> Server<B> {
             return Outcome::Reply(Err(Status::ERR_BAD_STATE));
         }
         let outcome = self.dispatch(sender, req, frame);
-        if outcome == Outcome::Deferred && self.deferred.push(sender.thread).is_err() {
+        if matches!(outcome, Outcome::Deferred) && self.deferred.push(sender.thread).is_err() {
             self.deferred_overflow = true;
         }
         outcome

@@ -528,12 +528,6 @@ impl Backend for Sel4Backend {
         Ok(vcpu::from_context_first(&self.context, n))
     }
 
-    fn read_regs_to_stop(&mut self, v: &mut Sel4Vcpu, set: RegSet) -> Result<GuestRegs, Status> {
-        let n = vcpu::reg_count(set);
-        self.read_context(v, n, true)?;
-        Ok(vcpu::from_context_first(&self.context, n))
-    }
-
     fn write_regs_in(
         &mut self,
         v: &mut Sel4Vcpu,
@@ -553,6 +547,20 @@ impl Backend for Sel4Backend {
         v.tcb()
             .tcb_write_registers(ipc, false, n, &self.context)
             .map_err(kernel_status)
+    }
+
+    fn advance_pc_to_stop(&mut self, v: &mut Sel4Vcpu, x: Option<u8>) -> Result<u64, Status> {
+        // Reads up to x`n` in seL4 order (not x0..=x`n`), suspending the guest: the pc write is
+        // owed to its restart.
+        let at = x.and_then(UserContext::index_of_x);
+        let count = at.map_or(1, |i| i as u64 + 1);
+        self.read_context(v, count, true)?;
+        let words = self.context.words();
+        let value = at.map_or(0, |i| words[i]);
+        let pc = words[0].wrapping_add(4);
+        self.context.words_mut()[0] = pc;
+        v.pending.merge(&self.context, 1);
+        Ok(value)
     }
 
     fn advance_pc(&mut self, v: &mut Sel4Vcpu) -> Result<(), Status> {

@@ -613,13 +613,12 @@ mod tests {
             [Syscall::Call, Syscall::DebugCapIdentify, Syscall::Send],
             "{all:?}"
         );
-        // pc += 4 reads the pc (with sp and spsr) and suspends the guest in the same
-        // invocation, as it stays stopped: whatever it did, it is stopped; its fault's reply
-        // capability is never saved.
+        // pc += 4 reads the pc and suspends the guest in the same invocation, as it stays
+        // stopped: whatever it did, it is stopped; its fault's reply capability is never saved.
         assert_eq!(
             (all[0].label, &all[0].words[..]),
-            (label(L::TCBReadRegisters), &[1, 3][..]),
-            "suspend_source, three registers"
+            (label(L::TCBReadRegisters), &[1, 1][..]),
+            "suspend_source, one register"
         );
         assert_eq!(all[2].cptr, reply_slot, "sent on the thread's saved reply");
         assert_eq!(
@@ -631,8 +630,8 @@ mod tests {
         let calls = fake::take();
         assert_eq!(
             (calls[0].label, &calls[0].words[..]),
-            (label(L::TCBWriteRegisters), &[1, 3, 0x8004, 0, 0][..]),
-            "resume_target; pc + 4, sp, spsr"
+            (label(L::TCBWriteRegisters), &[1, 1, 0x8004][..]),
+            "resume_target; pc + 4"
         );
         assert_eq!(calls[1].label, label(L::CNodeSaveCaller));
         // An exit the core ends without touching registers (a CapFault message, e.g. one the

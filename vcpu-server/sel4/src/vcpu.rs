@@ -183,60 +183,76 @@ pub fn from_context(c: &UserContext) -> GuestRegs {
 /// How many registers of `seL4_UserContext` (order: pc, sp, spsr, x0..x8, x16..x18, x29, x30,
 /// x9..x15, x19..x28) cover `set`: pc, sp and spsr are the first three; x0 needs 4.
 pub fn reg_count(set: RegSet) -> u64 {
-    let last = set.x.map_or(2, |n| {
-        (0..=n)
-            .filter_map(UserContext::index_of_x)
-            .max()
-            .unwrap_or(0)
-    });
-    (last + 1) as u64
+    match set.x {
+        None => 3,
+        Some(n) => u64::from(COUNT_FOR_X[usize::from(n).min(30)]),
+    }
 }
+
+/// For x`n`: how many context words cover x0..=x`n` (the largest index among them, plus 1).
+const COUNT_FOR_X: [u8; 31] = {
+    let mut t = [0u8; 31];
+    let mut n = 0;
+    let mut last = 0;
+    while n < 31 {
+        if let Some(i) = UserContext::index_of_x(n as u8) {
+            if i + 1 > last {
+                last = i + 1;
+            }
+        }
+        t[n] = last as u8;
+        n += 1;
+    }
+    t
+};
+
+/// Which x register sits at each index of the kernel context (3..34; inverse of
+/// `UserContext::index_of_x`); 0 for the pc, sp and spsr.
+const X_AT: [u8; 34] = {
+    let mut t = [0u8; 34];
+    let mut n = 0;
+    while n < 31 {
+        if let Some(i) = UserContext::index_of_x(n as u8) {
+            t[i] = n as u8;
+        }
+        n += 1;
+    }
+    t
+};
 
 /// Writes the first `count` registers of the kernel context `c` (seL4 order) from `regs`;
 /// the others are left as they are.
 pub fn to_context_first(c: &mut UserContext, regs: &GuestRegs, count: u64) {
     let words = c.words_mut();
-    let n = (count as usize).min(words.len());
-    for (i, w) in words.iter_mut().enumerate().take(n) {
-        *w = match i {
-            0 => regs.pc,
-            1 => regs.sp_el0,
-            2 => regs.spsr,
-            _ => x_at(i).map_or(*w, |x| regs.x[x]),
-        };
+    let n = (count as usize).min(X_AT.len());
+    let head = [regs.pc, regs.sp_el0, regs.spsr];
+    let h = n.min(3);
+    words[..h].copy_from_slice(&head[..h]);
+    for i in 3..n {
+        words[i] = regs.x[usize::from(X_AT[i])];
     }
 }
 
 /// The guest registers among the first `count` of the kernel context `c` (the others 0).
 pub fn from_context_first(c: &UserContext, count: u64) -> GuestRegs {
+    let w = c.words();
+    let n = (count as usize).min(X_AT.len());
     let mut regs = GuestRegs::default();
-    for (i, &w) in c.words().iter().enumerate().take(count as usize) {
-        match i {
-            0 => regs.pc = w,
-            1 => regs.sp_el0 = w,
-            2 => regs.spsr = w,
-            _ => {
-                if let Some(x) = x_at(i) {
-                    regs.x[x] = w;
-                }
-            }
-        }
+    let head = [&mut regs.pc, &mut regs.sp_el0, &mut regs.spsr];
+    for (r, &v) in head.into_iter().zip(&w[..n.min(3)]) {
+        *r = v;
+    }
+    for i in 3..n {
+        regs.x[usize::from(X_AT[i])] = w[i];
     }
     regs
 }
 
 /// Which x register sits at index `i` of the kernel context (inverse of
 /// `UserContext::index_of_x`).
+#[cfg(test)]
 fn x_at(i: usize) -> Option<usize> {
-    match i {
-        3..=11 => Some(i - 3),
-        12..=14 => Some(i - 12 + 16),
-        15 => Some(29),
-        16 => Some(30),
-        17..=23 => Some(i - 17 + 9),
-        24..=33 => Some(i - 24 + 19),
-        _ => None,
-    }
+    (3..X_AT.len()).contains(&i).then(|| usize::from(X_AT[i]))
 }
 
 /// The seL4 VCPU register for a core [`SysReg`].
